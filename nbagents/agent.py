@@ -1,0 +1,280 @@
+"""The Agent: task → prompt → model → code → restricted interpreter → result, every step recorded."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .engines.base import Engine
+from .engines.registry import load_engine
+from .errors import ConfigurationError, EngineError, NbAgentsError
+from .parsing import parse
+from .prompts import PromptTemplate, Turn, build_prompt
+from .results import wrap
+from .runs import ErrorInfo, Run, describe_value
+from .tools.base import Toolbox
+
+__all__ = ["Agent"]
+
+log = logging.getLogger("nbagents")
+
+TokenCallback = Callable[[str], None]
+
+
+class Agent:
+    """An agent that answers a task by writing a tool program and running it.
+
+    Parameters
+    ----------
+    engine:
+        An :class:`~nbagents.engines.Engine` or a spec string (``"default"``, ``"local:<id>"``,
+        ``"endpoint:<url>"``, ``"openai:<model>"``, ``"fake:"``). ``None`` is the embedded default
+        model. The engine is created on first use.
+    tools:
+        Tools (or ``@tool`` functions) added to the toolbox.
+    add_default_tools:
+        Start from the default toolbox.
+    run_prompt_template, chat_prompt_template:
+        Override the prompts: a template string, a file path or a ``PromptTemplate``.
+    additional_tools:
+        Alias of ``tools`` (the Transformers Agents name).
+    max_new_tokens:
+        The most tokens the model may write per answer.
+    isolation:
+        ``"none"`` runs code in the kernel's restricted interpreter (a guard rail); ``"process"``
+        runs it in a separate, resource-limited process (the security boundary).
+    limits:
+        :class:`~nbagents.interpreter.Limits` for the interpreter.
+    store:
+        Where finished runs are also written (an object with ``add(run)``, e.g. the SQLite
+        history); ``None`` keeps them in memory only.
+    """
+
+    def __init__(
+        self,
+        engine: Engine | str | None = None,
+        tools: Iterable[Any] | None = None,
+        *,
+        add_default_tools: bool = True,
+        run_prompt_template: str | Path | PromptTemplate | None = None,
+        chat_prompt_template: str | Path | PromptTemplate | None = None,
+        additional_tools: Iterable[Any] | None = None,
+        max_new_tokens: int = 256,
+        isolation: str = "none",
+        limits: Any = None,
+        store: Any = None,
+    ) -> None:
+        if isolation not in ("none", "process"):
+            raise ConfigurationError(
+                f"isolation must be 'none' or 'process', not {isolation!r}.",
+                hint="'process' runs the code in a separate, resource-limited process.",
+            )
+        self._engine: Engine | None = engine if isinstance(engine, Engine) else None
+        self._engine_spec = engine if isinstance(engine, str) or engine is None else None
+        if engine is not None and not isinstance(engine, (Engine, str)):
+            raise ConfigurationError(f"engine must be an Engine or a spec string, not {type(engine).__name__}.")
+        self.toolbox = Toolbox()
+        if add_default_tools:
+            from .tools.defaults import default_tools
+
+            for t in default_tools():
+                self.toolbox.add(t)
+        for t in list(tools or []) + list(additional_tools or []):
+            self.toolbox.add(t)
+        self.run_prompt_template = PromptTemplate.load(run_prompt_template, default="run")
+        self.chat_prompt_template = PromptTemplate.load(chat_prompt_template, default="chat")
+        self.max_new_tokens = max_new_tokens
+        self.isolation = isolation
+        self.limits = limits
+        self.store = store
+        self.history: list[Run] = []
+        self._interpreter = None
+        self.prepare_for_new_chat()
+
+    # --- engine and interpreter --------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        """The engine (created, and for local models loaded, on first use)."""
+        if self._engine is None:
+            self._engine = load_engine(self._engine_spec)
+        return self._engine
+
+    @engine.setter
+    def engine(self, value: Engine | str | None) -> None:
+        self._engine = value if isinstance(value, Engine) else None
+        self._engine_spec = None if isinstance(value, Engine) else value
+
+    @property
+    def interpreter(self):
+        if self._interpreter is None:
+            from .interpreter import Interpreter
+
+            self._interpreter = Interpreter(limits=self.limits, isolation=self.isolation)
+        return self._interpreter
+
+    @property
+    def last_run(self) -> Run | None:
+        """The most recent run, or ``None``."""
+        return self.history[-1] if self.history else None
+
+    # --- public API --------------------------------------------------------------------------
+
+    def run(self, task: str, *, return_code: bool = False, **inputs: Any) -> Any:
+        """Solve ``task`` once and return the result.
+
+        ``inputs`` are passed to the program as variables of the same names. With
+        ``return_code=True`` the generated code is returned instead of being run.
+        Raises the run's typed error if any stage fails (the Run is in ``agent.history``).
+        """
+        run = self.perform(task, inputs, execute=not return_code)
+        if run.exception is not None:
+            raise run.exception
+        return run.code if return_code else run.result
+
+    def chat(self, task: str, **inputs: Any) -> Any:
+        """Like :meth:`run`, but the conversation and its variables carry over between calls."""
+        run = self.perform(task, inputs, chat=True)
+        if run.exception is not None:
+            raise run.exception
+        return run.result
+
+    def prepare_for_new_chat(self) -> None:
+        """Forget the chat history and the chat's variables."""
+        self.chat_state: dict[str, Any] = {}
+        self.chat_turns: list[Turn] = []
+
+    def generate_code(self, task: str, **inputs: Any) -> Run:
+        """Ask the model for code without running it; returns the Run (``run.code``)."""
+        return self.perform(task, inputs, execute=False)
+
+    def execute(self, code: str, *, chat: bool = False, parent: str | None = None, task: str = "",
+                **inputs: Any) -> Run:
+        """Run ``code`` in the restricted interpreter (no model); returns the Run.
+
+        ``chat=True`` runs it against the chat's variables. ``parent`` links the Run to the run
+        whose code was edited.
+        """
+        started = time.perf_counter()
+        state = self.chat_state if chat else {}
+        run = Run(task=task, kind="execute", inputs=self._describe(inputs), code=code, parent=parent,
+                  engine="", model_id="")
+        run = self._execute_stage(run, code, dict(self.toolbox), state, inputs)
+        run = run.with_changes(timings={**run.timings, "total": time.perf_counter() - started})
+        return self._record(run)
+
+    # --- the pipeline --------------------------------------------------------------------------
+
+    def perform(
+        self,
+        task: str,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        chat: bool = False,
+        execute: bool = True,
+        on_token: TokenCallback | None = None,
+        max_new_tokens: int | None = None,
+    ) -> Run:
+        """The whole pipeline, returning the Run record whatever happens (errors land in it)."""
+        if not isinstance(task, str) or not task.strip():
+            raise ConfigurationError("The task is empty.", hint="Describe what the agent should do.")
+        inputs = dict(inputs or {})
+        started = time.perf_counter()
+        max_new = max_new_tokens or self.max_new_tokens
+        kind = "chat" if chat else ("run" if execute else "generate")
+        run = Run(task=task, kind=kind, inputs=self._describe(inputs))
+        timings: dict[str, float] = {}
+        try:
+            engine = self.engine
+            run = run.with_changes(engine=engine.spec, model_id=engine.model_id)
+            t = time.perf_counter()
+            template = self.chat_prompt_template if chat else self.run_prompt_template
+            prompt = build_prompt(
+                task, self.toolbox, inputs, template=template, engine=engine, max_new_tokens=max_new,
+                history=self.chat_turns if chat else (),
+                state_names=sorted(self.chat_state) if chat else (),
+            )
+            timings["prompt"] = time.perf_counter() - t
+            run = run.with_changes(prompt=prompt.text, stop=prompt.stop, prompt_tokens=prompt.token_count,
+                                   dropped=prompt.dropped)
+
+            t = time.perf_counter()
+            try:
+                completion = engine.generate(list(prompt.messages), stop=prompt.stop,
+                                             max_new_tokens=max_new, on_token=on_token)
+            except NbAgentsError:
+                raise
+            except Exception as e:  # a backend failure that is not ours: keep it typed by stage
+                raise EngineError(f"The engine failed: {type(e).__name__}: {e}") from e
+            timings["generate"] = time.perf_counter() - t
+            facts = dict(completion.facts)
+            if completion.completion_tokens and timings["generate"] > 0:
+                facts.setdefault("tokens_per_s", round(completion.completion_tokens / timings["generate"], 2))
+            run = run.with_changes(
+                prompt=completion.prompt_text or prompt.text,
+                raw_output=completion.text,
+                prompt_tokens=completion.prompt_tokens or prompt.token_count,
+                completion_tokens=completion.completion_tokens,
+                facts=facts,
+            )
+
+            t = time.perf_counter()
+            parsed = parse(completion.text)
+            timings["parse"] = time.perf_counter() - t
+            run = run.with_changes(explanation=parsed.explanation, code=parsed.code)
+
+            if execute:
+                tools = {name: self.toolbox[name] for name in prompt.tools if name in self.toolbox}
+                state = self.chat_state if chat else {}
+                run = self._execute_stage(run, parsed.code, tools, state, inputs)
+                if chat:
+                    outcome = f"Result: {run.result_summary()}" if run.ok else f"Error: {run.error.message}"
+                    self.chat_turns.append(Turn(task, parsed.code, outcome[:300]))
+        except NbAgentsError as e:
+            run = run.with_changes(error=ErrorInfo.from_exception(e), exception=e)
+        run = run.with_changes(timings={**timings, **run.timings, "total": time.perf_counter() - started})
+        return self._record(run)
+
+    def _execute_stage(self, run: Run, code: str, tools: Mapping[str, Any], state: dict,
+                       inputs: Mapping[str, Any]) -> Run:
+        state.update(inputs)
+        t = time.perf_counter()
+        try:
+            execution = self.interpreter.run(code, tools, state)
+        except NbAgentsError as e:
+            return run.with_changes(error=ErrorInfo.from_exception(e), exception=e,
+                                    timings={**run.timings, "execute": time.perf_counter() - t})
+        result = wrap(execution.value)
+        return run.with_changes(
+            result=result,
+            prints=execution.prints,
+            timings={**run.timings, "execute": time.perf_counter() - t},
+            facts={**run.facts, "operations": execution.operations,
+                   "tool_calls": [name for name, _ in execution.tool_calls]},
+        )
+
+    def _record(self, run: Run) -> Run:
+        self.history.append(run)
+        if self.store is not None:
+            try:
+                self.store.add(run)
+            except Exception:  # history is a convenience; never fail a run because of it
+                log.warning("Could not write the run to the history store.", exc_info=True)
+        return run
+
+    @staticmethod
+    def _describe(inputs: Mapping[str, Any]) -> dict[str, str]:
+        for name in inputs:
+            if not name.isidentifier() or name.startswith("_"):
+                raise ConfigurationError(
+                    f"The input name {name!r} cannot be a variable in agent code.",
+                    hint="Use plain identifiers that do not start with an underscore.",
+                )
+        return {name: describe_value(value) for name, value in inputs.items()}
+
+    def __repr__(self) -> str:
+        engine = self._engine.spec if self._engine is not None else (self._engine_spec or "default")
+        return f"<Agent engine={engine!r} tools={len(self.toolbox)}>"

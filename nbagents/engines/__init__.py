@@ -1,0 +1,16 @@
+"""Engines: the models behind agents. Heavy backends are imported only when an engine is made."""
+
+from .base import Completion, Engine, StopCutter, cut_at_stop
+from .fake import ScriptedEngine
+from .registry import load_engine, loaded_engines, parse_spec
+
+__all__ = [
+    "Completion",
+    "Engine",
+    "ScriptedEngine",
+    "StopCutter",
+    "cut_at_stop",
+    "load_engine",
+    "loaded_engines",
+    "parse_spec",
+]

@@ -1,0 +1,236 @@
+"""The engine seam: one small interface in front of every model.
+
+An engine turns chat messages into a :class:`Completion`. Every engine cuts its output at the first
+stop sequence (whether or not its backend honours ``stop``) and never returns the stop sequence
+itself; :class:`StopCutter` does that for streamed and whole outputs alike.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Completion",
+    "Engine",
+    "Message",
+    "StopCutter",
+    "cut_at_stop",
+    "flatten_messages",
+    "normalize_messages",
+]
+
+Message = Mapping[str, str]
+TokenCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What an engine returns.
+
+    Attributes
+    ----------
+    text:
+        The generated text, cut before the first stop sequence.
+    prompt_text:
+        Exactly what the model was fed (after any chat template), as far as the engine knows it.
+    prompt_tokens, completion_tokens:
+        Token counts, or ``None`` when the backend does not say.
+    finish_reason:
+        ``"stop"`` (a stop sequence or end-of-sequence token), ``"length"`` (max_new_tokens), or
+        whatever the backend reports.
+    stop_sequence:
+        The stop sequence that ended the output, if any.
+    facts:
+        Engine facts for the Run: device, dtype, quantization, load time, tokens per second, ...
+    """
+
+    text: str
+    prompt_text: str = ""
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    finish_reason: str | None = None
+    stop_sequence: str | None = None
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+def normalize_messages(prompt: str | Sequence[Message]) -> list[dict[str, str]]:
+    """Accept a plain string or a list of ``{"role", "content"}`` messages."""
+    if isinstance(prompt, str):
+        return [{"role": "user", "content": prompt}]
+    messages = []
+    for m in prompt:
+        role, content = m.get("role"), m.get("content")
+        if role not in {"system", "user", "assistant"} or not isinstance(content, str):
+            raise ValueError(f"Not a chat message: {m!r}")
+        messages.append({"role": role, "content": content})
+    return messages
+
+
+def flatten_messages(messages: Sequence[Message]) -> str:
+    """The completion-style rendering of chat messages, for base models and text endpoints."""
+    parts = []
+    for m in messages:
+        if m["role"] == "assistant":
+            parts.append(m["content"])
+        else:
+            parts.append(m["content"].rstrip())
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, str | None]:
+    """Cut ``text`` before the earliest stop sequence; return ``(text, stop_found)``."""
+    best, found = len(text), None
+    for s in stop:
+        if not s:
+            continue
+        i = text.find(s)
+        if i != -1 and i < best:
+            best, found = i, s
+    return text[:best], found
+
+
+class StopCutter:
+    """Incremental stop-sequence detection for streamed text.
+
+    ``feed(chunk)`` returns the text that is safe to show now: it holds back any tail that could
+    still grow into a stop sequence. Once a stop sequence appears, ``stopped`` becomes the
+    sequence found and later chunks are ignored. ``flush()`` returns what was held back at the end.
+    """
+
+    def __init__(self, stop: Sequence[str] = ()) -> None:
+        self.stop = tuple(s for s in stop if s)
+        self._buffer = ""
+        self.text = ""  # everything emitted so far (never includes a stop sequence)
+        self.stopped: str | None = None
+
+    def _held(self, buffer: str) -> int:
+        """Length of the longest buffer suffix that is a proper prefix of a stop sequence."""
+        hold = 0
+        for s in self.stop:
+            for k in range(min(len(s) - 1, len(buffer)), 0, -1):
+                if buffer.endswith(s[:k]):
+                    hold = max(hold, k)
+                    break
+        return hold
+
+    def feed(self, chunk: str) -> str:
+        if self.stopped is not None or not chunk:
+            return ""
+        buffer = self._buffer + chunk
+        cut, found = cut_at_stop(buffer, self.stop)
+        if found is not None:
+            self.stopped = found
+            self._buffer = ""
+            self.text += cut
+            return cut
+        hold = self._held(buffer)
+        out, self._buffer = buffer[: len(buffer) - hold], buffer[len(buffer) - hold :]
+        self.text += out
+        return out
+
+    def flush(self) -> str:
+        out, self._buffer = ("" if self.stopped is not None else self._buffer), ""
+        self.text += out
+        return out
+
+
+class Engine(ABC):
+    """Base class of every engine.
+
+    Subclasses implement :meth:`_generate`; :meth:`generate` normalises the messages, applies the
+    stop sequences client-side and forwards streamed text through a :class:`StopCutter`.
+    """
+
+    #: The spec string that names this engine (``local:...``, ``endpoint:...``, ``fake:``).
+    spec: str = ""
+    #: The model's name, for the Run record.
+    model_id: str = ""
+    #: Maximum tokens the model takes (prompt + generated), or None when unknown.
+    context_length: int | None = None
+    #: Whether generate() accepts a ``grammar=`` argument (constrained decoding).
+    supports_grammar: bool = False
+    #: Whether the engine formats chat messages itself (chat template / chat route).
+    is_chat: bool = True
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens in ``text`` for this model (an estimate of 1 token per 4 characters by default)."""
+        return max(1, (len(text) + 3) // 4) if text else 0
+
+    def describe(self) -> dict[str, Any]:
+        """Facts about the engine for the Run and the status bar (no secrets)."""
+        return {"spec": self.spec, "model_id": self.model_id, "context_length": self.context_length}
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model behind the engine is ready (local engines load lazily)."""
+        return True
+
+    def generate(
+        self,
+        prompt: str | Sequence[Message],
+        *,
+        stop: Sequence[str] = (),
+        max_new_tokens: int = 256,
+        on_token: TokenCallback | None = None,
+        **options: Any,
+    ) -> Completion:
+        """Generate a completion.
+
+        Parameters
+        ----------
+        prompt:
+            A string (one user message) or a list of chat messages.
+        stop:
+            Stop sequences; the output ends before the first one and never contains it.
+        max_new_tokens:
+            The most tokens to generate.
+        on_token:
+            Called with each new piece of text as it is produced (stop sequences held back).
+        """
+        messages = normalize_messages(prompt)
+        cutter = StopCutter(stop)
+
+        def emit(piece: str) -> bool:
+            """Feed a streamed piece; return True once a stop sequence was produced."""
+            shown = cutter.feed(piece)
+            if shown and on_token is not None:
+                on_token(shown)
+            return cutter.stopped is not None
+
+        completion = self._generate(
+            messages, stop=tuple(stop), max_new_tokens=max_new_tokens, emit=emit, **options
+        )
+        tail = cutter.flush()
+        if tail and on_token is not None:
+            on_token(tail)
+        text, found = cut_at_stop(completion.text, stop)
+        found = found or cutter.stopped or completion.stop_sequence
+        return Completion(
+            text=text,
+            prompt_text=completion.prompt_text,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            finish_reason="stop" if found else completion.finish_reason,
+            stop_sequence=found,
+            facts=dict(completion.facts),
+        )
+
+    @abstractmethod
+    def _generate(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        stop: tuple[str, ...],
+        max_new_tokens: int,
+        emit: Callable[[str], bool],
+        **options: Any,
+    ) -> Completion:
+        """Produce the completion. Call ``emit(piece)`` for each new piece of text when streaming;
+        when it returns True a stop sequence was produced and generation should end now.
+        The returned ``text`` may include the stop sequence or text after it (the base cuts it)."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.spec or self.model_id!r}>"

@@ -1,0 +1,305 @@
+"""One exception hierarchy for everything nbagents raises.
+
+Every error knows the *stage* of a run it belongs to (``prompt``, ``engine``, ``parse``,
+``interpreter``, ``tool``, ``config``) and carries a ``hint``: what the user can do next.
+``str(error)`` is the message followed by the hint, so a bare traceback already explains itself.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "NbAgentsError",
+    "ConfigurationError",
+    "MissingDependencyError",
+    "PromptError",
+    "PromptTooLongError",
+    "EngineError",
+    "EngineConnectionError",
+    "EngineTimeoutError",
+    "EngineAuthError",
+    "EngineResponseError",
+    "RateLimitError",
+    "ParseError",
+    "InterpreterError",
+    "RefusedConstructError",
+    "UndefinedNameError",
+    "UnknownToolError",
+    "LimitExceededError",
+    "SandboxRuntimeError",
+    "IsolationError",
+    "ToolError",
+    "ToolExecutionError",
+    "closest_names",
+]
+
+
+def closest_names(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """Return up to ``n`` candidates that look like ``name`` (for messages, never for guessing)."""
+    candidates = sorted(set(candidates))
+    found = difflib.get_close_matches(name, candidates, n=n, cutoff=0.5)
+    if not found:
+        found = [c for c in candidates if name.lower() in c.lower() or c.lower() in name.lower()][:n]
+    return found
+
+
+class NbAgentsError(Exception):
+    """Base of every nbagents error.
+
+    Parameters
+    ----------
+    message:
+        What went wrong.
+    hint:
+        What to do next; shown after the message.
+    """
+
+    stage: str = "agent"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n{self.hint}"
+        return self.message
+
+    def to_dict(self) -> dict:
+        """A JSON-friendly summary (type, stage, message, hint)."""
+        return {
+            "type": type(self).__name__,
+            "stage": self.stage,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+class ConfigurationError(NbAgentsError):
+    """A setting, engine spec or argument is not usable."""
+
+    stage = "config"
+
+
+class MissingDependencyError(ConfigurationError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+    def __init__(self, package: str, extra: str, purpose: str) -> None:
+        super().__init__(
+            f"{purpose} needs the package {package!r}, which is not installed.",
+            hint=f"Install it with: pip install 'nbagents[{extra}]'",
+        )
+        self.package = package
+        self.extra = extra
+
+
+# --- prompt ----------------------------------------------------------------------------------
+
+
+class PromptError(NbAgentsError):
+    """The prompt could not be built."""
+
+    stage = "prompt"
+
+
+class PromptTooLongError(PromptError):
+    """The prompt plus the tokens to generate do not fit the model's context window."""
+
+    def __init__(
+        self,
+        prompt_tokens: int,
+        max_new_tokens: int,
+        context_length: int,
+        *,
+        dropped: Iterable[str] = (),
+    ) -> None:
+        dropped = list(dropped)
+        msg = (
+            f"The prompt has {prompt_tokens} tokens and {max_new_tokens} new tokens were asked for, "
+            f"but the model takes at most {context_length} tokens "
+            f"({prompt_tokens + max_new_tokens - context_length} too many)."
+        )
+        if dropped:
+            msg += f" Already dropped to fit: {', '.join(dropped)}."
+        super().__init__(
+            msg,
+            hint=(
+                "Shorten the task, remove tools from agent.toolbox, lower max_new_tokens, "
+                "or use a model with a longer context."
+            ),
+        )
+        self.prompt_tokens = prompt_tokens
+        self.max_new_tokens = max_new_tokens
+        self.context_length = context_length
+        self.dropped = dropped
+
+
+# --- engine ----------------------------------------------------------------------------------
+
+
+class EngineError(NbAgentsError):
+    """The model could not produce an answer."""
+
+    stage = "engine"
+
+
+class EngineConnectionError(EngineError):
+    """The inference server could not be reached."""
+
+
+class EngineTimeoutError(EngineError):
+    """The inference server did not answer in time."""
+
+
+class EngineAuthError(EngineError):
+    """The inference server refused the credentials (401/403)."""
+
+
+class EngineResponseError(EngineError):
+    """The inference server answered with an error or with something that is not a valid reply."""
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class RateLimitError(EngineResponseError):
+    """The server kept answering 429/503 after every retry."""
+
+
+# --- parse -----------------------------------------------------------------------------------
+
+
+class ParseError(NbAgentsError):
+    """No code could be found in the model's output; the raw output is attached."""
+
+    stage = "parse"
+
+    def __init__(self, message: str, *, raw: str, hint: str | None = None) -> None:
+        shown = raw if len(raw) <= 2000 else raw[:2000] + f"... [{len(raw) - 2000} more characters]"
+        super().__init__(
+            f"{message}\nThe model wrote:\n{shown}" if raw.strip() else f"{message} The model wrote nothing.",
+            hint=hint
+            or (
+                "Rephrase the task, try a stronger model, or write the code yourself with "
+                "agent.execute(code) (the inspector's Edit button does this)."
+            ),
+        )
+        self.raw = raw
+
+
+# --- interpreter -----------------------------------------------------------------------------
+
+
+class InterpreterError(NbAgentsError):
+    """The restricted interpreter refused or stopped the program.
+
+    ``line`` is the 1-based line of the program the error belongs to, when known.
+    """
+
+    stage = "interpreter"
+
+    def __init__(self, message: str, *, line: int | None = None, hint: str | None = None) -> None:
+        if line is not None:
+            message = f"Line {line}: {message}"
+        super().__init__(message, hint=hint)
+        self.line = line
+
+
+class RefusedConstructError(InterpreterError):
+    """The program uses a construct the interpreter does not allow (refused before running)."""
+
+    def __init__(self, construct: str, *, line: int | None = None, hint: str | None = None) -> None:
+        super().__init__(
+            f"{construct} is not allowed in agent code.",
+            line=line,
+            hint=hint or "Agent code may use plain Python: assignments, calls to tools, loops, "
+            "functions, comprehensions and the listed builtins and modules.",
+        )
+        self.construct = construct
+
+
+class UndefinedNameError(InterpreterError):
+    """A name is used that is neither a variable, an input, a tool nor a builtin."""
+
+    def __init__(self, name: str, defined: Iterable[str], *, line: int | None = None) -> None:
+        defined = sorted(set(defined))
+        shown = ", ".join(defined) if defined else "(nothing yet)"
+        super().__init__(
+            f"The name {name!r} is not defined.",
+            line=line,
+            hint=f"Defined here: {shown}.",
+        )
+        self.name = name
+        self.defined = defined
+
+
+class UnknownToolError(InterpreterError):
+    """The program calls a function that is not a tool (an invented tool)."""
+
+    def __init__(self, name: str, tools: Iterable[str], *, line: int | None = None) -> None:
+        tools = sorted(set(tools))
+        close = closest_names(name, tools)
+        hint = f"Closest tools: {', '.join(close)}. " if close else ""
+        hint += f"Available tools: {', '.join(tools) if tools else '(none)'}."
+        super().__init__(f"{name!r} is not a tool or an allowed function.", line=line, hint=hint)
+        self.name = name
+        self.tools = tools
+        self.closest = close
+
+
+class LimitExceededError(InterpreterError):
+    """A resource limit was hit (operations, time, size, depth, output)."""
+
+    def __init__(
+        self, limit: str, value: object, *, line: int | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(
+            f"The program hit the {limit} limit ({value}).",
+            line=line,
+            hint=hint or f"If the program is right, raise the limit: Limits({limit}=...).",
+        )
+        self.limit = limit
+        self.value = value
+
+
+class SandboxRuntimeError(InterpreterError):
+    """The program raised an exception (e.g. ZeroDivisionError) that it did not catch."""
+
+    def __init__(self, exc_type: str, detail: str, *, line: int | None = None) -> None:
+        super().__init__(f"{exc_type}: {detail}", line=line)
+        self.exc_type = exc_type
+        self.detail = detail
+
+
+class IsolationError(InterpreterError):
+    """The isolated child process failed (crashed, was killed, or broke the protocol)."""
+
+
+# --- tool ------------------------------------------------------------------------------------
+
+
+class ToolError(NbAgentsError):
+    """A tool could not be built, loaded or called."""
+
+    stage = "tool"
+
+
+class ToolExecutionError(ToolError):
+    """A tool raised an exception while the program called it (message only, no traceback)."""
+
+    def __init__(self, tool: str, detail: str, *, line: int | None = None) -> None:
+        where = f"Line {line}: " if line is not None else ""
+        super().__init__(
+            f"{where}The tool {tool!r} failed: {detail}",
+            hint="Check the arguments the code passed to the tool (agent.last_run.code).",
+        )
+        self.tool = tool
+        self.detail = detail
+        self.line = line

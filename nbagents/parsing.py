@@ -1,0 +1,95 @@
+"""From the model's raw output to an explanation and code.
+
+Accepts the shapes models really write: an explanation then fenced code (with or without a
+language tag, closed or cut off), ``Code:``/``Answer:`` markers, several fenced blocks, or code
+alone. No code → :class:`~nbagents.errors.ParseError` showing the raw output.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from .errors import ParseError
+
+__all__ = ["Parsed", "parse"]
+
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:```|\Z)", re.S)
+_CODE_LANGS = {"", "py", "python", "python3", "py3", "ipython"}
+_MARKERS = re.compile(r"(?im)^\s*(?:explanation|answer|thought|code)\s*:\s*")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    explanation: str
+    code: str
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except SyntaxError:
+        return False
+    return True
+
+
+def _clean_explanation(text: str) -> str:
+    text = _MARKERS.sub("", text)
+    return " ".join(text.split()).strip()
+
+
+def _is_statementy(code: str) -> bool:
+    """Code that does something: not a lone name or a sentence that happens to parse."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, (ast.Name, ast.Constant)):
+            continue
+        return True
+    return False
+
+
+def parse(raw: str) -> Parsed:
+    """Split ``raw`` into explanation and code.
+
+    Raises
+    ------
+    ParseError
+        When no code can be found.
+    """
+    text = raw.replace("\r\n", "\n")
+    blocks = [(m.start(), m.group(1).lower(), m.group(2)) for m in _FENCE.finditer(text)]
+    code_blocks = [(s, c) for s, lang, c in blocks if lang in _CODE_LANGS and c.strip()]
+    if code_blocks:
+        first = code_blocks[0][0]
+        code = "\n".join(c.strip("\n") for _, c in code_blocks).strip("\n")
+        if not _parses(code):  # an unterminated last block may be cut mid-line: keep what parses
+            code = code_blocks[0][1].strip("\n")
+        return Parsed(_clean_explanation(text[:first]), _dedent(code))
+
+    # No fence: look for a "Code:" marker, then for the longest tail of lines that parses.
+    marker = re.search(r"(?im)^\s*code\s*:\s*\n?", text)
+    if marker:
+        candidate = _dedent(text[marker.end():].strip("\n"))
+        if candidate and _parses(candidate) and _is_statementy(candidate):
+            return Parsed(_clean_explanation(text[: marker.start()]), candidate)
+    lines = text.strip("\n").split("\n")
+    for i in range(len(lines)):
+        candidate = _dedent("\n".join(lines[i:]))
+        if candidate.strip() and _parses(candidate) and _is_statementy(candidate):
+            return Parsed(_clean_explanation("\n".join(lines[:i])), candidate.strip("\n"))
+    # Trailing prose after code: the longest head of lines that parses.
+    for j in range(len(lines), 0, -1):
+        candidate = _dedent("\n".join(lines[:j]))
+        if _parses(candidate) and _is_statementy(candidate):
+            return Parsed(_clean_explanation("\n".join(lines[j:])), candidate.strip("\n"))
+    raise ParseError("No Python code was found in the model's output.", raw=raw)
+
+
+def _dedent(code: str) -> str:
+    import textwrap
+
+    return textwrap.dedent(code)
