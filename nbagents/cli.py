@@ -1,0 +1,109 @@
+"""``nbagents run "TASK" [--engine SPEC] [--input name=path ...]`` for terminals and scripts.
+
+Text results are printed; media results are saved to files whose paths are printed. Agent
+failures print the stage, the message and what to do next, and exit with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+_IMAGE = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
+_AUDIO = {".wav", ".flac", ".ogg", ".mp3"}
+
+
+def _load_input(spec: str) -> tuple[str, Any]:
+    name, sep, value = spec.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"--input takes name=path, got {spec!r}")
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"--input {name}: no file at {value!r}")
+    suffix = path.suffix.lower()
+    if suffix in _IMAGE:
+        from .results import AgentImage
+
+        return name, AgentImage(path)
+    if suffix in _AUDIO:
+        from .results import AgentAudio
+
+        return name, AgentAudio(path)
+    return name, path.read_text(encoding="utf-8", errors="replace")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nbagents", description="Run an nbagents agent from a terminal.")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="solve a task once and print the result")
+    run.add_argument("task", help="the task, in words")
+    run.add_argument("-e", "--engine", default=None, help="engine spec (default: the embedded model)")
+    run.add_argument("-i", "--input", action="append", default=[], metavar="NAME=PATH", type=_load_input,
+                     help="pass a file as a variable: images and audio by extension, other files as text")
+    run.add_argument("-v", "--var", action="append", default=[], metavar="NAME=TEXT",
+                     help="pass a string as a variable")
+    run.add_argument("-o", "--output-dir", default=".", help="where media results are saved (default: .)")
+    run.add_argument("--code", action="store_true", help="print the generated code instead of running it")
+    run.add_argument("--show-code", action="store_true", help="also print the code that ran (to stderr)")
+    run.add_argument("--isolation", choices=["none", "process"], default="none")
+    run.add_argument("--max-new-tokens", type=int, default=256)
+    run.add_argument("--no-default-tools", action="store_true", help="start from an empty toolbox")
+    return p
+
+
+def _emit(result: Any, output_dir: Path) -> str:
+    from .results import AgentAudio, AgentImage
+
+    if isinstance(result, (AgentImage, AgentAudio)):
+        output_dir.mkdir(parents=True, exist_ok=True)
+        source = Path(result.to_string())
+        target = output_dir / source.name
+        if source.resolve() != target.resolve():
+            shutil.copyfile(source, target)
+        return f"{result.summary()} saved to {target}"
+    return str(result)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .agent import Agent
+    from .errors import NbAgentsError
+
+    inputs = dict(args.input)
+    for spec in args.var:
+        name, sep, value = spec.partition("=")
+        if not sep or not name.isidentifier():
+            print(f"nbagents: --var takes name=text, got {spec!r}", file=sys.stderr)
+            return 2
+        inputs[name] = value
+    try:
+        agent = Agent(args.engine, add_default_tools=not args.no_default_tools,
+                      max_new_tokens=args.max_new_tokens, isolation=args.isolation)
+        run = agent.perform(args.task, inputs, execute=not args.code)
+    except NbAgentsError as e:
+        print(f"nbagents: {e}", file=sys.stderr)
+        return 1
+    if run.prints:
+        sys.stdout.write(run.prints if run.prints.endswith("\n") else run.prints + "\n")
+    if args.show_code and run.code:
+        print(run.code, file=sys.stderr)
+    if run.error is not None:
+        print(f"nbagents: {run.error.stage} error: {run.error}", file=sys.stderr)
+        if run.code:
+            print("The code was:\n" + run.code, file=sys.stderr)
+        return 1
+    if args.code:
+        print(run.code)
+        return 0
+    if run.result is not None:
+        print(_emit(run.result, Path(args.output_dir)))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
