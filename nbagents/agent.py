@@ -51,6 +51,14 @@ class Agent:
     store:
         Where finished runs are also written (an object with ``add(run)``, e.g. the SQLite
         history); ``None`` keeps them in memory only.
+    mode:
+        ``"code"`` (one program per task), ``"react"`` (thought → code → observation steps until
+        ``final_answer``) or ``"plan"`` (a JSON task graph run with independent tasks in parallel).
+    max_steps:
+        The step limit in ReAct mode.
+    repair:
+        In code mode, when the program does not parse or the interpreter refuses it, send the
+        error back to the model once and run its corrected program.
     """
 
     def __init__(
@@ -66,7 +74,14 @@ class Agent:
         isolation: str = "none",
         limits: Any = None,
         store: Any = None,
+        mode: str = "code",
+        max_steps: int = 5,
+        repair: bool = True,
     ) -> None:
+        if mode not in ("code", "react", "plan"):
+            raise ConfigurationError(f"mode must be 'code', 'react' or 'plan', not {mode!r}.")
+        if max_steps < 1:
+            raise ConfigurationError(f"max_steps must be at least 1, not {max_steps}.")
         if isolation not in ("none", "process"):
             raise ConfigurationError(
                 f"isolation must be 'none' or 'process', not {isolation!r}.",
@@ -90,6 +105,9 @@ class Agent:
         self.isolation = isolation
         self.limits = limits
         self.store = store
+        self.mode = mode
+        self.max_steps = max_steps
+        self.repair = repair
         self.history: list[Run] = []
         self._interpreter = None
         self.prepare_for_new_chat()
@@ -166,6 +184,16 @@ class Agent:
         run = run.with_changes(timings={**run.timings, "total": time.perf_counter() - started})
         return self._record(run)
 
+    def execute_plan(self, plan: str, *, task: str = "", parent: str | None = None, respond: bool = True,
+                     **inputs: Any) -> Run:
+        """Validate and run a plan (JSON task list, e.g. edited in review mode); returns the Run.
+
+        With a ``task`` and ``respond=True`` the model writes the final response from the results.
+        """
+        from .plan import execute_plan
+
+        return self._record(execute_plan(self, plan, inputs, task=task, parent=parent, respond=respond))
+
     # --- the pipeline --------------------------------------------------------------------------
 
     def perform(
@@ -177,6 +205,7 @@ class Agent:
         execute: bool = True,
         on_token: TokenCallback | None = None,
         max_new_tokens: int | None = None,
+        max_steps: int | None = None,
     ) -> Run:
         """The whole pipeline, returning the Run record whatever happens (errors land in it)."""
         if not isinstance(task, str) or not task.strip():
@@ -184,6 +213,17 @@ class Agent:
         inputs = dict(inputs or {})
         started = time.perf_counter()
         max_new = max_new_tokens or self.max_new_tokens
+        if self.mode == "react" and not chat and execute:
+            from .react import perform_react
+
+            return self._record(perform_react(
+                self, task, inputs, max_steps=max_steps or self.max_steps, on_token=on_token,
+                max_new_tokens=max_new, template=PromptTemplate.load(None, default="react")))
+        if self.mode == "plan" and not chat:
+            from .plan import perform_plan
+
+            return self._record(perform_plan(self, task, inputs, execute=execute, on_token=on_token,
+                                             max_new_tokens=max_new))
         kind = "chat" if chat else ("run" if execute else "generate")
         run = Run(task=task, kind=kind, inputs=self._describe(inputs))
         timings: dict[str, float] = {}
@@ -221,22 +261,68 @@ class Agent:
                 facts=facts,
             )
 
-            t = time.perf_counter()
-            parsed = parse(completion.text)
-            timings["parse"] = time.perf_counter() - t
-            run = run.with_changes(explanation=parsed.explanation, code=parsed.code)
-
-            if execute:
-                tools = {name: self.toolbox[name] for name in prompt.tools if name in self.toolbox}
-                state = self.chat_state if chat else {}
-                run = self._execute_stage(run, parsed.code, tools, state, inputs)
-                if chat:
-                    outcome = f"Result: {run.result_summary()}" if run.ok else f"Error: {run.error.message}"
-                    self.chat_turns.append(Turn(task, parsed.code, outcome[:300]))
+            tools = {name: self.toolbox[name] for name in prompt.tools if name in self.toolbox}
+            state = self.chat_state if chat else {}
+            run = self._parse_and_execute(run, timings, execute, tools, state, inputs)
+            if self.repair and run.error is not None and run.error.stage in ("parse", "interpreter"):
+                run = self._repair(run, prompt, engine, timings, execute, tools, state, inputs,
+                                   on_token=on_token, max_new_tokens=max_new)
+            if chat and execute and run.code:
+                outcome = f"Result: {run.result_summary()}" if run.ok else f"Error: {run.error.message}"
+                self.chat_turns.append(Turn(task, run.code, outcome[:300]))
         except NbAgentsError as e:
             run = run.with_changes(error=ErrorInfo.from_exception(e), exception=e)
         run = run.with_changes(timings={**timings, **run.timings, "total": time.perf_counter() - started})
         return self._record(run)
+
+    def _parse_and_execute(self, run: Run, timings: dict, execute: bool, tools: Mapping[str, Any],
+                           state: dict, inputs: Mapping[str, Any]) -> Run:
+        t = time.perf_counter()
+        try:
+            parsed = parse(run.raw_output)
+        except NbAgentsError as e:
+            return run.with_changes(error=ErrorInfo.from_exception(e), exception=e)
+        finally:
+            timings["parse"] = time.perf_counter() - t
+        run = run.with_changes(explanation=parsed.explanation, code=parsed.code)
+        if execute:
+            run = self._execute_stage(run, parsed.code, tools, state, inputs)
+        elif tools:
+            try:  # refuse code that could never run before showing it as the answer
+                self.interpreter.check(parsed.code, tools)
+            except NbAgentsError as e:
+                run = run.with_changes(error=ErrorInfo.from_exception(e), exception=e)
+        return run
+
+    def _repair(self, run: Run, prompt: Any, engine: Engine, timings: dict, execute: bool,
+                tools: Mapping[str, Any], state: dict, inputs: Mapping[str, Any], *,
+                on_token: TokenCallback | None, max_new_tokens: int) -> Run:
+        """Send the error back once and run the corrected program; the first try becomes a Step."""
+        from .runs import Step
+
+        first = Step(index=0, prompt=run.prompt, raw_output=run.raw_output, code=run.code,
+                     observation=f"Error: {run.error}", error=run.error, timings=dict(timings))
+        messages = list(prompt.messages) + [
+            {"role": "assistant", "content": run.raw_output},
+            {"role": "user", "content": f"That failed.\nError: {run.error}\n"
+                                        "Write the corrected code in a ```py block."},
+        ]
+        t = time.perf_counter()
+        try:
+            completion = engine.generate(messages, stop=prompt.stop, max_new_tokens=max_new_tokens,
+                                         on_token=on_token)
+        except NbAgentsError:
+            return run.with_changes(steps=(first,))
+        timings["repair"] = time.perf_counter() - t
+        if state is not self.chat_state:  # a one-shot run starts again from its inputs
+            state.clear()
+        state.update(inputs)
+        repaired = run.with_changes(
+            prompt=completion.prompt_text or run.prompt, raw_output=completion.text, error=None,
+            exception=None, explanation="", code="", steps=(first,),
+            completion_tokens=(run.completion_tokens or 0) + (completion.completion_tokens or 0),
+        )
+        return self._parse_and_execute(repaired, timings, execute, tools, state, inputs)
 
     def _execute_stage(self, run: Run, code: str, tools: Mapping[str, Any], state: dict,
                        inputs: Mapping[str, Any]) -> Run:

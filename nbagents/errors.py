@@ -32,6 +32,8 @@ __all__ = [
     "IsolationError",
     "ToolError",
     "ToolExecutionError",
+    "StepLimitError",
+    "PlanError",
     "closest_names",
 ]
 
@@ -303,3 +305,34 @@ class ToolExecutionError(ToolError):
         self.tool = tool
         self.detail = detail
         self.line = line
+
+
+# --- multi-step modes ------------------------------------------------------------------------
+
+
+class StepLimitError(NbAgentsError):
+    """A ReAct run used every step without calling ``final_answer``."""
+
+    stage = "agent"
+
+    def __init__(self, steps: int, last_observation: str = "") -> None:
+        super().__init__(
+            f"The agent took {steps} steps without calling final_answer."
+            + (f" Last observation: {last_observation[:300]}" if last_observation else ""),
+            hint="Raise the limit (Agent(max_steps=...) or %%agent --steps N), or simplify the task.",
+        )
+        self.steps = steps
+
+
+class PlanError(NbAgentsError):
+    """A plan (task graph) is invalid: unknown tool, bad arguments, cycle or dangling reference."""
+
+    stage = "plan"
+
+    def __init__(self, message: str, *, task_id: object = None, hint: str | None = None) -> None:
+        where = f"Task {task_id}: " if task_id is not None else ""
+        super().__init__(
+            where + message,
+            hint=hint or "Fix the plan (review mode lets you edit it) or rephrase the task.",
+        )
+        self.task_id = task_id

@@ -24,6 +24,7 @@ __all__ = [
     "AgentText",
     "AgentImage",
     "AgentAudio",
+    "AgentGroup",
     "wrap",
     "unwrap",
     "output_dir",
@@ -306,3 +307,33 @@ def unwrap(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: unwrap(v) for k, v in value.items()}
     return value
+
+
+class AgentGroup(list, AgentType):
+    """Several results shown together (plan mode: the response text and the media it refers to)."""
+
+    kind = "group"
+
+    def to_raw(self) -> list:
+        return [v.to_raw() if isinstance(v, AgentType) else v for v in self]
+
+    def to_string(self) -> str:
+        return "\n".join(v.to_string() if isinstance(v, AgentType) else str(v) for v in self)
+
+    def summary(self) -> str:
+        return "; ".join(v.summary() if isinstance(v, AgentType) else repr(v)[:80] for v in self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        import html as _html
+
+        parts = []
+        for v in self:
+            if isinstance(v, AgentImage):
+                data = base64.b64encode(v.png_bytes()).decode("ascii")
+                parts.append(f'<img src="data:image/png;base64,{data}" alt="{v.summary()}"/>')
+            elif isinstance(v, AgentAudio):
+                parts.append(v._repr_html_())
+            else:
+                parts.append(f"<p>{_html.escape(str(v))}</p>")
+        return {"text/html": "<div class='nbagents-group'>" + "".join(parts) + "</div>",
+                "text/plain": self.summary()}
