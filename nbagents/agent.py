@@ -19,6 +19,38 @@ from .tools.base import Toolbox
 
 __all__ = ["Agent"]
 
+RESULT_NAME = "result"
+
+
+def _ending_with_result(code: str) -> str:
+    """The prompt asks for the answer in ``result``: when the program assigns it at top level but
+    ends with another statement (often a ``print``), its value is still the program's result."""
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code  # the interpreter reports it with the line
+    if not tree.body:
+        return code
+
+    def stores_result(node: ast.AST) -> bool:
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        return any(isinstance(n, ast.Name) and n.id == RESULT_NAME for t in targets for n in ast.walk(t))
+
+    top_level = [n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if not any(stores_result(n) for n in top_level):
+        return code
+    last = tree.body[-1]
+    if stores_result(last) or (isinstance(last, ast.Expr) and isinstance(last.value, ast.Name)
+                               and last.value.id == RESULT_NAME):
+        return code
+    return code.rstrip("\n") + f"\n{RESULT_NAME}"
+
 log = logging.getLogger("nbagents")
 
 TokenCallback = Callable[[str], None]
@@ -329,7 +361,7 @@ class Agent:
         state.update(inputs)
         t = time.perf_counter()
         try:
-            execution = self.interpreter.run(code, tools, state)
+            execution = self.interpreter.run(_ending_with_result(code), tools, state)
         except NbAgentsError as e:
             return run.with_changes(error=ErrorInfo.from_exception(e), exception=e,
                                     timings={**run.timings, "execute": time.perf_counter() - t})

@@ -1,0 +1,546 @@
+"""Hugging Face inference endpoints and TGI servers: ``endpoint:<url or model id>``.
+
+Built on httpx (the ``remote`` extra): one pooled client per engine, separate connect and read
+timeouts, streaming through ``client.send(..., stream=True)`` so that stopping early or a
+KeyboardInterrupt closes the connection at once. Retries and error mapping are shared with the
+OpenAI engines (:mod:`nbagents.engines._remote`).
+
+Two routes:
+
+* ``"generate"``: TGI's text-generation API (``/generate``, ``/generate_stream``, or the endpoint
+  URL itself for Inference Endpoints and the serverless API), as Transformers' HfAgent used it:
+  ``max_new_tokens``, ``stop``, ``return_full_text=False``, ``do_sample=False``.
+* ``"chat"``: the Messages API (``/v1/chat/completions``), where the server applies the model's
+  chat template.
+
+``route="auto"`` asks ``GET /info``: a TGI server (1.4 or newer) gets the chat route, falling back
+to ``generate`` once if the server has no chat route or the model no chat template; a server
+without ``/info`` gets ``generate``; a bare model id (the serverless API) gets ``chat``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from ..errors import (
+    ConfigurationError,
+    EngineResponseError,
+    MissingDependencyError,
+    PromptTooLongError,
+)
+from ..redaction import register_secret
+from ._remote import (
+    Attempts,
+    HTTPFailure,
+    RetryPolicy,
+    call_with_retries,
+    cut_off,
+    hf_credential,
+    retry_after_seconds,
+    safe_url,
+    sentence_case,
+    server_message,
+    status_error,
+    stream_error,
+    transport_error,
+)
+from .base import Completion, Engine, flatten_messages
+
+__all__ = ["EndpointEngine", "SERVERLESS_URL"]
+
+log = logging.getLogger("nbagents.engines")
+
+#: Where a bare model id is served (Hugging Face's serverless inference, the hf-inference provider).
+SERVERLESS_URL = "https://router.huggingface.co/hf-inference/models/{model_id}"
+_CREDENTIAL_HELP = ("Pass token=..., set HF_TOKEN, or log in with `hf auth login`; for a gated model, "
+                    "accept its licence on the Hub first.")
+_ROUTES = ("auto", "generate", "chat")
+_CALL_OPTIONS = frozenset({"stream", "do_sample", "temperature", "top_p", "seed"})
+_SUFFIXES = (("/v1/chat/completions", "chat"), ("/generate_stream", "generate"),
+             ("/generate", "generate"), ("/v1", "chat"))
+
+
+def _httpx():
+    try:
+        import httpx
+    except ImportError as e:
+        raise MissingDependencyError("httpx", "remote", "The endpoint engine") from e
+    return httpx
+
+
+class _NoChatRoute(Exception):
+    """The server has no chat route (or the model no chat template): use generate instead."""
+
+
+def _split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``http://user:pw@host`` → (``http://host``, basic auth): no password in logged URLs."""
+    parts = urlsplit(url)
+    if not (parts.username or parts.password):
+        return url, None
+    register_secret(parts.password)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    netloc += f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=netloc)), (unquote(parts.username or ""),
+                                                       unquote(parts.password or ""))
+
+
+def _version(text: Any) -> tuple[int, ...] | None:
+    m = re.match(r"(\d+)\.(\d+)", str(text or ""))
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def sse_events(lines: Iterator[str]) -> Iterator[str]:
+    """The ``data`` of each server-sent event (multi-line data joined, comments skipped)."""
+    data: list[str] = []
+    for line in lines:
+        if not line:
+            if data:
+                yield "\n".join(data)
+                data = []
+            continue
+        name, _, value = line.partition(":")
+        if name == "data":
+            data.append(value[1:] if value.startswith(" ") else value)
+    if data:
+        yield "\n".join(data)
+
+
+class EndpointEngine(Engine):
+    """An engine over a Hugging Face inference endpoint, a TGI server or the serverless API.
+
+    Parameters
+    ----------
+    url_endpoint:
+        The server's URL (``http://127.0.0.1:8080``, an Inference Endpoint URL; a URL ending in
+        ``/generate`` or ``/v1/chat/completions`` also picks the route), or a Hub model id for
+        the serverless API.
+    token:
+        The Hugging Face token. Default: ``HF_TOKEN``, else the ``huggingface_hub`` login.
+        ``False`` sends none. The token is redacted everywhere and never appears in messages.
+    route:
+        ``"auto"``, ``"generate"`` or ``"chat"`` (see the module docs).
+    stream:
+        Stream tokens (``on_token`` sees them as they come; reading stops at a stop sequence).
+    do_sample, temperature, top_p, seed:
+        Sampling; greedy by default, like HfAgent.
+    context_length, model_id:
+        Override what ``/info`` says (or say it where the server does not).
+    headers:
+        Extra HTTP headers.
+    connect_timeout, read_timeout:
+        Seconds to connect, and to wait for each piece of the answer.
+    max_retries, max_wait, backoff:
+        Retries of 429, 503 and other transient 5xx answers: ``Retry-After`` is honoured, otherwise
+        the wait doubles from ``backoff``; at most ``max_wait`` seconds of waiting in all.
+    transport:
+        An httpx transport (e.g. ``httpx.MockTransport``) instead of the network.
+    """
+
+    def __init__(
+        self,
+        url_endpoint: str,
+        *,
+        token: str | bool | None = None,
+        route: str = "auto",
+        stream: bool = True,
+        do_sample: bool = False,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        context_length: int | None = None,
+        model_id: str | None = None,
+        headers: dict[str, str] | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 120.0,
+        max_retries: int = 4,
+        max_wait: float = 60.0,
+        backoff: float = 0.5,
+        transport: Any = None,
+    ) -> None:
+        if route not in _ROUTES:
+            raise ConfigurationError(f"route must be one of {', '.join(_ROUTES)}, not {route!r}.")
+        target = (url_endpoint or "").strip()
+        self.serverless = not target.startswith(("http://", "https://"))
+        if self.serverless:
+            if not re.fullmatch(r"[\w.\-]+(/[\w.\-]+)?", target):
+                raise ConfigurationError(
+                    f"{target!r} is neither a URL nor a Hub model id.",
+                    hint="Use endpoint:http://host:port for a TGI server or an Inference Endpoint, "
+                         "or endpoint:<owner>/<model> for the serverless API.")
+            self.base_url, self._auth = SERVERLESS_URL.format(model_id=target), None
+            self._model_id = model_id or target
+        else:
+            base = target.rstrip("/")
+            for suffix, implied in _SUFFIXES:
+                if base.endswith(suffix):
+                    base = base[: -len(suffix)]
+                    route = implied if route == "auto" else route
+                    break
+            self.base_url, self._auth = _split_userinfo(base)
+            self._model_id = model_id
+        self.url = safe_url(self.base_url)
+        self.spec = f"endpoint:{target if self.serverless else self.url}"
+        self.route = route
+        self.credential = hf_credential(token)
+        self.defaults = {"stream": stream, "do_sample": do_sample, "temperature": temperature,
+                         "top_p": top_p, "seed": seed}
+        self._context_length = context_length
+        self._headers = dict(headers or {})
+        self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
+        self.retry_policy = RetryPolicy(max_retries=max_retries, max_wait=max_wait, backoff=backoff)
+        self._transport = transport
+        self._client_obj = None
+        self._info: dict[str, Any] = {}
+        self._probe_state = "serverless" if self.serverless else "new"  # new / unreachable / done
+        self._chosen_route: str | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_spec(cls, rest: str, **options: Any) -> EndpointEngine:
+        """``endpoint:<url>`` or ``endpoint:<owner>/<model>``."""
+        return cls(rest, **options)
+
+    # --- what the server says about itself --------------------------------------------------
+
+    @property
+    def context_length(self) -> int | None:  # type: ignore[override]
+        if self._context_length is None:
+            self._probe()
+        return self._context_length
+
+    @context_length.setter
+    def context_length(self, value: int | None) -> None:
+        self._context_length = value
+
+    @property
+    def model_id(self) -> str:  # type: ignore[override]
+        if self._model_id is None:
+            self._probe()
+        return self._model_id or self._info.get("model_id") or self.url
+
+    @model_id.setter
+    def model_id(self, value: str) -> None:
+        self._model_id = value
+
+    @property
+    def is_chat(self) -> bool:  # type: ignore[override]
+        """Whether the server applies the chat template (the chat route)."""
+        self._probe()
+        return self._route() == "chat"
+
+    @property
+    def server(self) -> str:
+        """What the server is, as far as known (``text-generation-inference 2.4.0``)."""
+        if self.serverless:
+            return "hf-inference (serverless)"
+        if self._info:
+            name = self._info.get("router") or "text-generation-inference"
+            return f"{name} {self._info.get('version', '')}".strip()
+        return "unknown (no /info)"
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "url": self.url, "route": self._route(), "server": self.server,
+                "token_source": self.credential.source}
+
+    def _probe(self, *, again: bool = False) -> Exception | None:
+        """Ask ``GET /info`` once (TGI); an unreachable server is asked again by the next generate.
+
+        Returns the connection error if the server could not be reached at all."""
+        with self._lock:
+            if self._probe_state == "done" or self._probe_state == "serverless":
+                return None
+            if self._probe_state == "unreachable" and not again:
+                return None
+            httpx = _httpx()
+            try:
+                response = self._client().get(
+                    f"{self.base_url}/info",
+                    timeout=httpx.Timeout(min(self.read_timeout, 10.0), connect=self.connect_timeout))
+            except httpx.TransportError as e:
+                log.debug("GET %s/info failed: %s", self.url, type(e).__name__)
+                self._probe_state = "unreachable"
+                return e if isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout)) else None
+            self._probe_state = "done"
+            try:
+                info = response.json() if response.status_code == 200 else None
+            except ValueError:
+                info = None
+            if not isinstance(info, dict) or not ({"model_id", "max_total_tokens"} & set(info)):
+                return None
+            self._info = info
+            total = info.get("max_total_tokens")
+            if self._context_length is None and isinstance(total, int):
+                self._context_length = total
+            log.debug("%s is %s serving %s", self.url, self.server, info.get("model_id"))
+            return None
+
+    def _route(self) -> str:
+        if self.route != "auto":
+            return self.route
+        if self._chosen_route:
+            return self._chosen_route
+        if self.serverless:
+            return "chat"
+        if self._info:
+            version = _version(self._info.get("version"))
+            return "chat" if version is None or version >= (1, 4) else "generate"
+        return "generate"
+
+    # --- HTTP --------------------------------------------------------------------------------
+
+    def _client(self):
+        if self._client_obj is None:
+            httpx = _httpx()
+            headers = {"Accept": "application/json, text/event-stream", **self._headers}
+            if self.credential.present:
+                headers["Authorization"] = f"Bearer {self.credential.value}"
+            self._client_obj = httpx.Client(
+                headers=headers, auth=self._auth, transport=self._transport, follow_redirects=True,
+                timeout=httpx.Timeout(self.read_timeout, connect=self.connect_timeout,
+                                      pool=self.connect_timeout))
+        return self._client_obj
+
+    def close(self) -> None:
+        """Close the connection pool (the engine reopens it if used again)."""
+        if self._client_obj is not None:
+            self._client_obj.close()
+            self._client_obj = None
+
+    # --- generation --------------------------------------------------------------------------
+
+    def _generate(self, messages, *, stop, max_new_tokens, emit, **options) -> Completion:
+        unknown = set(options) - _CALL_OPTIONS
+        if unknown:
+            raise ConfigurationError(
+                f"The endpoint engine does not take {', '.join(sorted(unknown))}.",
+                hint="It takes: " + ", ".join(sorted(_CALL_OPTIONS)) + ".")
+        settings = {**self.defaults, **options}
+        unreachable = self._probe(again=True)
+        if unreachable is not None:  # do not wait for a second connect timeout
+            raise transport_error(unreachable, server=f"the server at {self.url}",
+                                  connect_timeout=self.connect_timeout,
+                                  read_timeout=self.read_timeout) from unreachable
+        route = self._route()
+        try:
+            return self._request(route, messages, stop, max_new_tokens, emit, settings)
+        except _NoChatRoute:
+            log.info("%s has no usable chat route; using the generate route", self.url)
+            self._chosen_route = "generate"
+            completion = self._request("generate", messages, stop, max_new_tokens, emit, settings)
+            return replace(completion, facts={**completion.facts, "route_fallback": "chat -> generate"})
+
+    def _request(self, route: str, messages, stop, max_new_tokens: int, emit, settings) -> Completion:
+        httpx = _httpx()
+        stream = bool(settings["stream"])
+        prompt_text = flatten_messages(messages)
+        if route == "chat":
+            url, body = f"{self.base_url}/v1/chat/completions", self._chat_body(
+                messages, stop, max_new_tokens, settings)
+        else:
+            body = self._generate_body(prompt_text, stop, max_new_tokens, settings)
+            if self._info:  # a TGI server: its own routes
+                url = f"{self.base_url}/generate_stream" if stream else f"{self.base_url}/generate"
+            else:  # an Inference Endpoint / the serverless API / TGI's compat route
+                url, body = self.base_url, {**body, "stream": stream}
+        where = f"the server at {safe_url(url)}"
+        estimate = self.count_tokens(prompt_text) + 4 * len(messages)
+
+        def attempt():
+            response = self._client().send(self._client().build_request("POST", url, json=body),
+                                           stream=True)
+            if response.status_code < 400:
+                return response
+            try:
+                raw = response.read()
+            finally:
+                response.close()
+            message = server_message(raw)
+            if route == "chat" and self.route == "auto" and (
+                    response.status_code in (404, 405) or
+                    (response.status_code == 422 and "template" in message.lower())):
+                raise _NoChatRoute
+            raise HTTPFailure(response.status_code, message, retry_after_seconds(response.headers, raw))
+
+        def to_error(failure: HTTPFailure, attempts: Attempts):
+            error = status_error(failure, attempts, server=where, credential=self.credential,
+                                 credential_help=_CREDENTIAL_HELP, max_new_tokens=max_new_tokens,
+                                 prompt_estimate=estimate, context_length=self._context_length)
+            self._learn(error)
+            return error
+
+        try:
+            response, attempts = call_with_retries(attempt, self.retry_policy, where=safe_url(url),
+                                                   to_error=to_error)
+            try:
+                parse = self._parse_chat if route == "chat" else self._parse_generate
+                result = parse(response, emit, where, max_new_tokens, prompt_text)
+            finally:
+                response.close()
+        except httpx.TransportError as e:
+            error = transport_error(e, server=where, connect_timeout=self.connect_timeout,
+                                    read_timeout=self.read_timeout)
+            if error is None:
+                raise
+            raise error from e
+        text, prompt_tokens, completion_tokens, finish = result
+        facts = {"server": self.server, "route": route, "url": self.url, "streamed": stream,
+                 "retries": attempts.retries, "retry_wait_s": round(attempts.waited, 3)}
+        return Completion(text=text, prompt_text=prompt_text if route == "generate" else "",
+                          prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                          finish_reason=finish, facts=facts)
+
+    def _learn(self, error: Exception) -> None:
+        """A prompt-too-long answer tells the context window: remember it for prompt fitting."""
+        if isinstance(error, PromptTooLongError) and self._context_length is None:
+            self._context_length = error.context_length
+
+    def _chat_body(self, messages, stop, max_new_tokens, settings) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": self._model_id or self._info.get("model_id") or "tgi",
+                                "messages": messages, "max_tokens": max_new_tokens,
+                                "stream": bool(settings["stream"])}
+        if settings["stream"]:
+            body["stream_options"] = {"include_usage": True}
+        if stop:
+            body["stop"] = list(stop[: self._max_stop()])
+        temperature = settings["temperature"]
+        body["temperature"] = 0.0 if not settings["do_sample"] else (temperature or 1.0)
+        for name in ("top_p", "seed"):
+            if settings[name] is not None:
+                body[name] = settings[name]
+        return body
+
+    def _generate_body(self, prompt_text, stop, max_new_tokens, settings) -> dict[str, Any]:
+        params: dict[str, Any] = {"max_new_tokens": max_new_tokens, "return_full_text": False,
+                                  "do_sample": bool(settings["do_sample"]), "details": True}
+        if stop:
+            params["stop"] = list(stop[: self._max_stop()])
+        for name in ("temperature", "top_p", "seed"):
+            if settings[name] is not None:
+                params[name] = settings[name]
+        return {"inputs": prompt_text, "parameters": params}
+
+    def _max_stop(self) -> int:
+        """TGI refuses more than ``max_stop_sequences`` (4 by default); the rest are cut here."""
+        value = self._info.get("max_stop_sequences")
+        return value if isinstance(value, int) and value > 0 else 4
+
+    # --- reading replies ---------------------------------------------------------------------
+
+    @staticmethod
+    def _json(data: str | bytes, where: str, what: str) -> Any:
+        try:
+            return json.loads(data)
+        except ValueError as e:
+            shown = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+            raise EngineResponseError(
+                f"{sentence_case(where)} sent {what} that is not valid JSON ({getattr(e, 'msg', e)}): "
+                f"{server_message(shown, limit=200)!r}",
+                hint="The server, or a proxy in front of it, is not speaking the expected protocol; "
+                     "check the URL and route.") from None
+
+    def _event(self, data: str, where: str, max_new_tokens: int) -> dict[str, Any]:
+        """One stream event as a dict; an error event raises."""
+        event = self._json(data, where, "a stream event")
+        if not isinstance(event, dict):
+            raise EngineResponseError(
+                f"{sentence_case(where)} sent an unexpected stream event: {data[:200]!r}")
+        if "error" in event:
+            error = stream_error(where, server_message({"error": event["error"]}), max_new_tokens)
+            self._learn(error)
+            raise error
+        return event
+
+    @staticmethod
+    def _is_stream(response) -> bool:
+        return "text/event-stream" in response.headers.get("content-type", "")
+
+    @staticmethod
+    def _header_int(response, name: str) -> int | None:
+        value = response.headers.get(name)
+        return int(value) if value and value.isdigit() else None
+
+    def _parse_generate(self, response, emit: Callable[[str], bool], where: str, max_new_tokens: int,
+                        prompt_text: str):
+        prompt_tokens = self._header_int(response, "x-prompt-tokens")
+        if not self._is_stream(response):
+            reply = self._json(response.read(), where, "a reply")
+            first = reply[0] if isinstance(reply, list) and reply else reply
+            text = first.get("generated_text") if isinstance(first, dict) else None
+            if not isinstance(text, str):
+                raise EngineResponseError(
+                    f"{sentence_case(where)} sent a reply without 'generated_text': "
+                    f"{server_message(reply, limit=200)!r}",
+                    hint="Is this a text-generation endpoint? Check the URL and the endpoint's task.")
+            if text.startswith(prompt_text):  # an endpoint that ignored return_full_text=False
+                text = text[len(prompt_text):]
+            details = first.get("details") or {}
+            emit(text)
+            return (text, prompt_tokens,
+                    details.get("generated_tokens") or self._header_int(response, "x-generated-tokens"),
+                    _finish(details.get("finish_reason")))
+        pieces: list[str] = []
+        final: dict[str, Any] | None = None
+        for data in sse_events(response.iter_lines()):
+            if final is not None:  # read to the end of the body so the connection can be reused
+                continue
+            event = self._event(data, where, max_new_tokens)
+            token = event.get("token") or {}
+            piece = "" if token.get("special") else str(token.get("text") or "")
+            pieces.append(piece)
+            if event.get("generated_text") is not None or event.get("details"):
+                final = event
+            if piece and emit(piece):
+                return "".join(pieces), prompt_tokens, len(pieces), "stop"
+        if final is None:
+            raise cut_off(where, len(pieces), "no final event")
+        details = final.get("details") or {}
+        return ("".join(pieces), prompt_tokens, details.get("generated_tokens") or len(pieces),
+                _finish(details.get("finish_reason")))
+
+    def _parse_chat(self, response, emit: Callable[[str], bool], where: str, max_new_tokens: int,
+                    prompt_text: str):
+        if not self._is_stream(response):
+            reply = self._json(response.read(), where, "a reply")
+            try:
+                choice = reply["choices"][0]
+                text = choice["message"]["content"] or ""
+            except (KeyError, IndexError, TypeError):
+                raise EngineResponseError(
+                    f"{sentence_case(where)} sent a chat reply without choices[0].message.content: "
+                    f"{server_message(reply, limit=200)!r}") from None
+            usage = reply.get("usage") or {}
+            emit(text)
+            return text, usage.get("prompt_tokens"), usage.get("completion_tokens"), choice.get(
+                "finish_reason")
+        pieces: list[str] = []
+        finish, usage, done = None, {}, False
+        for data in sse_events(response.iter_lines()):
+            if done or data.strip() == "[DONE]":
+                done = True
+                continue
+            event = self._event(data, where, max_new_tokens)
+            usage = event.get("usage") or usage
+            for choice in event.get("choices") or []:
+                finish = choice.get("finish_reason") or finish
+                piece = (choice.get("delta") or {}).get("content") or ""
+                if piece:
+                    pieces.append(piece)
+                    if emit(piece):
+                        return "".join(pieces), None, len(pieces), "stop"
+        if not done and finish is None:
+            raise cut_off(where, len(pieces), "no final event")
+        return ("".join(pieces), usage.get("prompt_tokens"),
+                usage.get("completion_tokens") or len(pieces), finish)
+
+
+def _finish(reason: Any) -> str | None:
+    """TGI's finish reasons in the engine's words."""
+    return {"eos_token": "stop", "stop_sequence": "stop"}.get(reason, reason)

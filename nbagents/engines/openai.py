@@ -1,0 +1,439 @@
+"""OpenAI, any OpenAI-compatible server (vLLM, TGI, llama.cpp server, Ollama) and Azure OpenAI:
+``openai:<model>``, ``openai:<model>@<base_url>``, ``azure:<deployment>``.
+
+Built on the openai SDK (the ``openai`` extra): it builds the requests (Azure's deployment routes
+and ``api-version`` included), parses SSE and types the errors. Its own retries are switched off
+(``max_retries=0``) so that every engine retries the same way (:mod:`nbagents.engines._remote`):
+``Retry-After`` honoured, bounded backoff, a cap on the total wait, retries counted in the facts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import (
+    ConfigurationError,
+    EngineAuthError,
+    EngineConnectionError,
+    EngineResponseError,
+    EngineTimeoutError,
+    MissingDependencyError,
+    NbAgentsError,
+    PromptTooLongError,
+)
+from ..redaction import register_secret
+from ._remote import (
+    Attempts,
+    HTTPFailure,
+    RetryPolicy,
+    call_with_retries,
+    cut_off,
+    env_credential,
+    retry_after_seconds,
+    safe_url,
+    sentence_case,
+    server_message,
+    status_error,
+    stream_error,
+    transport_error,
+)
+from .base import Completion, Engine, flatten_messages
+
+__all__ = ["OpenAIEngine", "AzureOpenAIEngine"]
+
+log = logging.getLogger("nbagents.engines")
+
+OPENAI_URL = "https://api.openai.com/v1"
+_APIS = ("chat", "completions")
+_CALL_OPTIONS = frozenset({"stream", "temperature", "top_p", "seed"})
+
+
+def _openai():
+    try:
+        import openai
+    except ImportError as e:
+        raise MissingDependencyError("openai", "openai", "The OpenAI engine") from e
+    return openai
+
+
+class OpenAIEngine(Engine):
+    """An engine over the OpenAI API or any OpenAI-compatible server.
+
+    Parameters
+    ----------
+    model:
+        The model name (``gpt-4o-mini``; for a local server, the name it serves).
+    api_key:
+        The key. Default: ``OPENAI_API_KEY``. A local server (``base_url``) may need none.
+    base_url:
+        An OpenAI-compatible server, e.g. ``http://localhost:8000/v1`` (vLLM),
+        ``http://localhost:11434/v1`` (Ollama). Default: ``OPENAI_BASE_URL`` or OpenAI.
+    api:
+        ``"chat"`` (chat completions) or ``"completions"`` (legacy text completions).
+    stream:
+        Stream tokens (reading stops at a stop sequence).
+    temperature, top_p, seed:
+        Sampling (``temperature=0`` by default; ``None`` sends none, for models that refuse it).
+    max_tokens_param:
+        The request field for the token limit: ``"max_tokens"`` (compatible servers, the default
+        with ``base_url``) or ``"max_completion_tokens"`` (the default with OpenAI itself).
+    stream_usage:
+        Ask for token counts at the end of a stream (``stream_options.include_usage``).
+    context_length:
+        The model's context window, for prompt fitting (the API does not say it).
+    organization, headers, http_client:
+        Passed to the SDK client (``http_client`` lets tests inject a transport).
+    connect_timeout, read_timeout, max_retries, max_wait, backoff:
+        As for :class:`~nbagents.engines.endpoint.EndpointEngine`.
+    """
+
+    scheme = "openai"
+    key_env: tuple[str, ...] = ("OPENAI_API_KEY",)
+    credential_help = ("Pass api_key=... or set OPENAI_API_KEY (a local OpenAI-compatible server may "
+                       "need none, or the key it was started with).")
+
+    def __init__(
+        self,
+        model: str = "gpt-4o-mini",
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        api: str = "chat",
+        stream: bool = True,
+        temperature: float | None = 0.0,
+        top_p: float | None = None,
+        seed: int | None = None,
+        max_tokens_param: str | None = None,
+        stream_usage: bool = True,
+        context_length: int | None = None,
+        organization: str | None = None,
+        headers: dict[str, str] | None = None,
+        http_client: Any = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 120.0,
+        max_retries: int = 4,
+        max_wait: float = 60.0,
+        backoff: float = 0.5,
+    ) -> None:
+        if api not in _APIS:
+            raise ConfigurationError(f"api must be 'chat' or 'completions', not {api!r}.")
+        self.model_id = model
+        self.api = api
+        self.base_url = (base_url or "").rstrip("/") or None
+        self.credential = env_credential(api_key, *self.key_env)
+        self.defaults = {"stream": stream, "temperature": temperature, "top_p": top_p, "seed": seed}
+        self.stream_usage = stream_usage
+        self.context_length = context_length
+        self.organization = organization
+        self._headers = dict(headers or {})
+        self._http_client = http_client
+        self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
+        self.retry_policy = RetryPolicy(max_retries=max_retries, max_wait=max_wait, backoff=backoff)
+        self._client_obj = None
+        official = self.base_url is None and not os.environ.get("OPENAI_BASE_URL")
+        self.max_tokens_param = max_tokens_param or (
+            "max_completion_tokens" if official else "max_tokens")
+        self.url = safe_url(self.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL)
+        self.spec = f"openai:{model}" + (f"@{safe_url(self.base_url)}" if self.base_url else "")
+
+    @classmethod
+    def from_spec(cls, rest: str, **options: Any) -> OpenAIEngine:
+        """``openai:<model>`` or ``openai:<model>@<base_url>``."""
+        model, sep, url = rest.strip().partition("@http")
+        if sep:
+            options.setdefault("base_url", "http" + url)
+        if not model:
+            raise ConfigurationError("openai: needs a model name, e.g. openai:gpt-4o-mini.")
+        return cls(model, **options)
+
+    @property
+    def is_chat(self) -> bool:  # type: ignore[override]
+        return self.api == "chat"
+
+    @property
+    def server(self) -> str:
+        return "openai" if self.url == OPENAI_URL else "openai-compatible"
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "url": self.url, "route": self.api, "server": self.server,
+                "token_source": self.credential.source}
+
+    # --- the SDK client ----------------------------------------------------------------------
+
+    def _where(self) -> str:
+        return f"the server at {self.url}"
+
+    def _check_credentials(self) -> None:
+        if not self.credential.present and self.base_url is None:
+            raise EngineAuthError(f"No API key for {self.url} was found.", hint=self.credential_help)
+
+    def _make_client(self, openai: Any, timeout: Any) -> Any:
+        return openai.OpenAI(api_key=self.credential.value or "no-key", base_url=self.base_url,
+                             organization=self.organization, timeout=timeout, max_retries=0,
+                             default_headers=self._headers or None, http_client=self._http_client)
+
+    def _client(self) -> Any:
+        if self._client_obj is None:
+            openai = _openai()
+            timeout = openai.Timeout(self.read_timeout, connect=self.connect_timeout)
+            self._client_obj = self._make_client(openai, timeout)
+        return self._client_obj
+
+    def close(self) -> None:
+        """Close the connection pool (the engine reopens it if used again)."""
+        if self._client_obj is not None:
+            self._client_obj.close()
+            self._client_obj = None
+
+    # --- generation --------------------------------------------------------------------------
+
+    def _request_args(self, messages, stop, max_new_tokens: int, settings) -> dict[str, Any]:
+        args: dict[str, Any] = {"model": self.model_id, self.max_tokens_param: max_new_tokens}
+        if self.api == "chat":
+            args["messages"] = messages
+        else:
+            args["prompt"] = flatten_messages(messages)
+        if stop:
+            args["stop"] = list(stop[:4])  # the API takes at most 4; the rest are cut client-side
+        for name in ("temperature", "top_p", "seed"):
+            if settings[name] is not None:
+                args[name] = settings[name]
+        if settings["stream"]:
+            args["stream"] = True
+            if self.stream_usage:
+                args["stream_options"] = {"include_usage": True}
+        return args
+
+    def _generate(self, messages, *, stop, max_new_tokens, emit, **options) -> Completion:
+        unknown = set(options) - _CALL_OPTIONS
+        if unknown:
+            raise ConfigurationError(
+                f"The OpenAI engine does not take {', '.join(sorted(unknown))}.",
+                hint="It takes: " + ", ".join(sorted(_CALL_OPTIONS)) + ".")
+        self._check_credentials()
+        openai = _openai()
+        settings = {**self.defaults, **options}
+        args = self._request_args(messages, stop, max_new_tokens, settings)
+        resource = self._client().chat.completions if self.api == "chat" else self._client().completions
+        where = self._where()
+        prompt_text = flatten_messages(messages)
+
+        def attempt():
+            try:
+                return resource.create(**args)
+            except openai.APIStatusError as e:
+                body = e.response.text if e.response is not None else e.message
+                headers = e.response.headers if e.response is not None else None
+                raise HTTPFailure(e.status_code, server_message(body) or server_message(e.message),
+                                  retry_after_seconds(headers, body)) from None
+
+        def to_error(failure: HTTPFailure, attempts: Attempts):
+            error = status_error(failure, attempts, server=where, credential=self.credential,
+                                 credential_help=self.credential_help, max_new_tokens=max_new_tokens,
+                                 prompt_estimate=self.count_tokens(prompt_text) + 4 * len(messages),
+                                 context_length=self.context_length)
+            self._learn(error)
+            return error
+
+        try:
+            reply, attempts = call_with_retries(attempt, self.retry_policy, where=self.url,
+                                                to_error=to_error)
+            if settings["stream"]:
+                text, usage, finish, served = self._read_stream(reply, emit, where, max_new_tokens)
+            else:
+                text, usage, finish, served = self._read_whole(reply, where)
+                emit(text)
+        except NbAgentsError:
+            raise
+        except Exception as e:
+            error = self._failure(openai, e, where, max_new_tokens)
+            if error is None:
+                raise
+            raise error from (e if self._keeps_cause(error) else None)
+        usage = usage or {}
+        facts = {"server": self.server, "route": self.api, "url": self.url,
+                 "streamed": bool(settings["stream"]), "retries": attempts.retries,
+                 "retry_wait_s": round(attempts.waited, 3)}
+        if served and served != self.model_id:
+            facts["served_model"] = served
+        return Completion(text=text, prompt_text="" if self.api == "chat" else prompt_text,
+                          prompt_tokens=usage.get("prompt_tokens"),
+                          completion_tokens=usage.get("completion_tokens"),
+                          finish_reason=finish, facts=facts)
+
+    def _failure(self, openai: Any, exc: Exception, where: str, max_new_tokens: int):
+        """The nbagents error for an SDK or transport exception, or ``None`` if it is neither."""
+        if isinstance(exc, openai.APIResponseValidationError):
+            return EngineResponseError(
+                f"{sentence_case(where)} sent a reply that does not fit the OpenAI schema: "
+                f"{server_message(exc.body or exc.message, limit=200)!r}",
+                hint="Is this an OpenAI-compatible server? Check base_url and the model name.")
+        if isinstance(exc, json.JSONDecodeError):
+            return EngineResponseError(
+                f"{sentence_case(where)} sent a reply that is not valid JSON ({exc.msg} at character "
+                f"{exc.pos}): {server_message(exc.doc, limit=200)!r}",
+                hint="The server, or a proxy in front of it, is not speaking the OpenAI protocol; "
+                     "check base_url (it usually ends in /v1).")
+        error = transport_error(exc, server=where, connect_timeout=self.connect_timeout,
+                                read_timeout=self.read_timeout)
+        if error is None and isinstance(exc, openai.APIError):  # an error event inside a stream
+            error = stream_error(where, server_message(exc.body or exc.message), max_new_tokens)
+            self._learn(error)
+        return error
+
+    @staticmethod
+    def _keeps_cause(error: Exception) -> bool:
+        """Transport errors keep their cause (no secrets in it); server-worded ones do not."""
+        return isinstance(error, (EngineConnectionError, EngineTimeoutError)) or (
+            isinstance(error, EngineResponseError) and "closed before the reply" in error.message)
+
+    def _learn(self, error: Exception) -> None:
+        if isinstance(error, PromptTooLongError) and self.context_length is None:
+            self.context_length = error.context_length
+
+    def _piece(self, choice: Any) -> str:
+        if self.api == "chat":
+            delta = getattr(choice, "delta", None)
+            return (getattr(delta, "content", None) or "") if delta is not None else ""
+        return getattr(choice, "text", None) or ""
+
+    def _read_stream(self, stream: Any, emit: Callable[[str], bool], where: str, max_new_tokens: int):
+        pieces: list[str] = []
+        finish = served = None
+        usage: dict[str, Any] = {}
+        with stream:  # closes the connection on return, on error and on KeyboardInterrupt
+            for chunk in stream:
+                served = getattr(chunk, "model", None) or served
+                if getattr(chunk, "usage", None) is not None:
+                    usage = _usage(chunk.usage)
+                for choice in getattr(chunk, "choices", None) or []:
+                    finish = getattr(choice, "finish_reason", None) or finish
+                    piece = self._piece(choice)
+                    if piece:
+                        pieces.append(piece)
+                        if emit(piece):
+                            return "".join(pieces), {"completion_tokens": len(pieces)}, "stop", served
+        if finish is None:
+            raise cut_off(self._where(), len(pieces), "no finish_reason")
+        return "".join(pieces), usage, finish, served
+
+    def _read_whole(self, reply: Any, where: str):
+        try:
+            choice = reply.choices[0]
+            text = choice.message.content if self.api == "chat" else choice.text
+        except (AttributeError, IndexError, TypeError):
+            text, choice = None, None
+        if not isinstance(text, str):
+            dump = getattr(reply, "model_dump_json", None)
+            shown = dump() if callable(dump) else reply
+            raise EngineResponseError(
+                f"{sentence_case(where)} sent a reply without choices[0]."
+                f"{'message.content' if self.api == 'chat' else 'text'}: "
+                f"{server_message(str(shown), limit=200)!r}",
+                hint="Is this an OpenAI-compatible server? Check base_url and the model name.")
+        usage = _usage(reply.usage) if getattr(reply, "usage", None) is not None else {}
+        return text, usage, getattr(choice, "finish_reason", None), getattr(reply, "model", None)
+
+
+def _usage(usage: Any) -> dict[str, Any]:
+    return {"prompt_tokens": getattr(usage, "prompt_tokens", None),
+            "completion_tokens": getattr(usage, "completion_tokens", None)}
+
+
+class AzureOpenAIEngine(OpenAIEngine):
+    """An engine over an Azure OpenAI deployment.
+
+    Parameters
+    ----------
+    deployment_id:
+        The deployment name.
+    api_key:
+        The key. Default: ``AZURE_OPENAI_API_KEY``.
+    resource_name:
+        The Azure resource (``https://<resource_name>.openai.azure.com``); or give
+        ``azure_endpoint``. Defaults: ``AZURE_OPENAI_ENDPOINT``, ``AZURE_OPENAI_RESOURCE_NAME``.
+    api_version:
+        Default: ``OPENAI_API_VERSION``, else ``2024-10-21``.
+    is_chat_model:
+        ``False`` uses the legacy completions API (Transformers' AzureOpenAiAgent parameter).
+    azure_ad_token_provider:
+        A function returning an Entra ID token, instead of a key.
+    options:
+        As for :class:`OpenAIEngine` (``stream``, ``temperature``, timeouts, retries, ...).
+    """
+
+    scheme = "azure"
+    key_env = ("AZURE_OPENAI_API_KEY",)
+    credential_help = ("Pass api_key=... or set AZURE_OPENAI_API_KEY (the key of the Azure OpenAI "
+                       "resource, from its Keys and Endpoint page), or pass azure_ad_token_provider=.")
+    default_api_version = "2024-10-21"
+
+    def __init__(
+        self,
+        deployment_id: str,
+        api_key: str | None = None,
+        resource_name: str | None = None,
+        api_version: str | None = None,
+        is_chat_model: bool | None = None,
+        *,
+        azure_endpoint: str | None = None,
+        azure_ad_token_provider: Callable[[], str] | None = None,
+        **options: Any,
+    ) -> None:
+        if is_chat_model is not None:
+            options.setdefault("api", "chat" if is_chat_model else "completions")
+        options.setdefault("max_tokens_param", "max_tokens")
+        super().__init__(deployment_id, api_key=api_key, **options)
+        resource_name = resource_name or os.environ.get("AZURE_OPENAI_RESOURCE_NAME")
+        endpoint = (azure_endpoint or os.environ.get("AZURE_OPENAI_ENDPOINT")
+                    or (f"https://{resource_name}.openai.azure.com" if resource_name else None))
+        if not endpoint:
+            raise ConfigurationError(
+                "The Azure OpenAI engine needs the resource's endpoint.",
+                hint="Pass azure_endpoint='https://<resource>.openai.azure.com' or resource_name=..., "
+                     "or set AZURE_OPENAI_ENDPOINT.")
+        self.azure_endpoint = endpoint.rstrip("/")
+        self.api_version = (api_version or os.environ.get("OPENAI_API_VERSION")
+                            or os.environ.get("AZURE_OPENAI_API_VERSION") or self.default_api_version)
+        self.token_provider = azure_ad_token_provider
+        self.url = safe_url(f"{self.azure_endpoint}/openai/deployments/{deployment_id}")
+        self.spec = f"azure:{deployment_id}"
+        if azure_ad_token_provider is not None and not self.credential.present:
+            self.credential = type(self.credential)(None, "azure_ad_token_provider")
+
+    @classmethod
+    def from_spec(cls, rest: str, **options: Any) -> AzureOpenAIEngine:
+        """``azure:<deployment>``."""
+        if not rest.strip():
+            raise ConfigurationError("azure: needs a deployment name, e.g. azure:gpt-4o.")
+        return cls(rest.strip(), **options)
+
+    @property
+    def server(self) -> str:
+        return "azure-openai"
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "api_version": self.api_version}
+
+    def _check_credentials(self) -> None:
+        if not self.credential.present and self.token_provider is None:
+            raise EngineAuthError(f"No API key for {self.url} was found.", hint=self.credential_help)
+
+    def _make_client(self, openai: Any, timeout: Any) -> Any:
+        provider = self.token_provider
+        if provider is not None:
+            def provider_redacted() -> str:  # whatever token it hands out is redacted too
+                token = self.token_provider()
+                register_secret(token)
+                return token
+
+            provider = provider_redacted
+        return openai.AzureOpenAI(
+            api_key=self.credential.value, azure_ad_token_provider=provider,
+            azure_endpoint=self.azure_endpoint, azure_deployment=self.model_id,
+            api_version=self.api_version, timeout=timeout, max_retries=0,
+            default_headers=self._headers or None, http_client=self._http_client)
