@@ -52,6 +52,7 @@ __all__ = [
     "ToolError",
     "Toolbox",
     "__version__",
+    "get_agent",
     "load_engine",
     "load_ipython_extension",
     "load_tool",
@@ -65,6 +66,13 @@ def load_tool(*args, **kwargs):
     from .tools.loading import load_tool as _load_tool
 
     return _load_tool(*args, **kwargs)
+
+
+def get_agent(shell=None):
+    """The kernel's agent used by the ``%%agent`` magics (``%load_ext nbagents`` first)."""
+    from .magics import get_agent as _get_agent
+
+    return _get_agent(shell)
 
 
 def load_ipython_extension(ipython) -> None:

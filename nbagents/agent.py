@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +135,7 @@ class Agent:
         self.run_prompt_template = PromptTemplate.load(run_prompt_template, default="run")
         self.chat_prompt_template = PromptTemplate.load(chat_prompt_template, default="chat")
         self.max_new_tokens = max_new_tokens
-        self.isolation = isolation
+        self._isolation = isolation
         self.limits = limits
         self.store = store
         self.mode = mode
@@ -157,6 +158,51 @@ class Agent:
     def engine(self, value: Engine | str | None) -> None:
         self._engine = value if isinstance(value, Engine) else None
         self._engine_spec = None if isinstance(value, Engine) else value
+
+    @property
+    def engine_spec(self) -> str:
+        """The engine's spec, without creating or loading it."""
+        if self._engine is not None:
+            return self._engine.spec or "default"
+        return self._engine_spec or "default"
+
+    @property
+    def created_engine(self) -> Engine | None:
+        """The engine if it was already created, else ``None`` (never loads a model)."""
+        return self._engine
+
+    @property
+    def isolation(self) -> str:
+        return self._isolation
+
+    @isolation.setter
+    def isolation(self, value: str) -> None:
+        if value not in ("none", "process"):
+            raise ConfigurationError(f"isolation must be 'none' or 'process', not {value!r}.")
+        if value != self._isolation:
+            self._close_interpreter()
+            self._isolation = value
+
+    def _close_interpreter(self) -> None:
+        close = getattr(self._interpreter, "close", None)
+        if callable(close):
+            close()
+        self._interpreter = None
+
+    @contextmanager
+    def using(self, *, engine: Engine | str | None = None, isolation: str | None = None) -> Iterator[Agent]:
+        """Use another engine and/or isolation for the duration of a ``with`` block."""
+        saved_engine = (self._engine, self._engine_spec)
+        saved_isolation = self._isolation
+        try:
+            if engine is not None:
+                self.engine = engine
+            if isolation is not None:
+                self.isolation = isolation
+            yield self
+        finally:
+            self._engine, self._engine_spec = saved_engine
+            self.isolation = saved_isolation
 
     @property
     def interpreter(self):
@@ -394,5 +440,4 @@ class Agent:
         return {name: describe_value(value) for name, value in inputs.items()}
 
     def __repr__(self) -> str:
-        engine = self._engine.spec if self._engine is not None else (self._engine_spec or "default")
-        return f"<Agent engine={engine!r} tools={len(self.toolbox)}>"
+        return f"<Agent engine={self.engine_spec!r} mode={self.mode!r} tools={len(self.toolbox)}>"

@@ -89,6 +89,10 @@ class AgentText(str, AgentType):
         s = str(self)
         return s if len(s) <= 500 else s[:500] + "…"
 
+    def _repr_pretty_(self, printer, cycle) -> None:
+        """Show the text itself (not a quoted repr) as a cell's result."""
+        printer.text(str(self))
+
 
 class AgentImage(AgentType):
     """An image result.
