@@ -284,20 +284,27 @@ class Agent:
         on_token: TokenCallback | None = None,
         max_new_tokens: int | None = None,
         max_steps: int | None = None,
+        mode: str | None = None,
     ) -> Run:
-        """The whole pipeline, returning the Run record whatever happens (errors land in it)."""
+        """The whole pipeline, returning the Run record whatever happens (errors land in it).
+
+        ``mode`` and ``max_steps`` override the agent's own for this call.
+        """
+        mode = mode or self.mode
+        if mode not in ("code", "react", "plan"):
+            raise ConfigurationError(f"mode must be 'code', 'react' or 'plan', not {mode!r}.")
         if not isinstance(task, str) or not task.strip():
             raise ConfigurationError("The task is empty.", hint="Describe what the agent should do.")
         inputs = dict(inputs or {})
         started = time.perf_counter()
         max_new = max_new_tokens or self.max_new_tokens
-        if self.mode == "react" and not chat and execute:
+        if mode == "react" and not chat and execute:
             from .react import perform_react
 
             return self._record(perform_react(
                 self, task, inputs, max_steps=max_steps or self.max_steps, on_token=on_token,
                 max_new_tokens=max_new, template=PromptTemplate.load(None, default="react")))
-        if self.mode == "plan" and not chat:
+        if mode == "plan" and not chat:
             from .plan import perform_plan
 
             return self._record(perform_plan(self, task, inputs, execute=execute, on_token=on_token,

@@ -108,15 +108,40 @@ def _engine_html(d: Mapping[str, Any]) -> str:
 
 
 def _steps_html(d: Mapping[str, Any]) -> str:
+    """The steps as a timeline: ReAct steps in order with their timings, plan tasks as bars on a
+    shared time axis (so parallel tasks are visibly side by side)."""
     steps = d.get("steps") or []
     if not steps:
         return "<i>(one step: the code above)</i>"
+    plan = d.get("kind") == "plan"
+    spans = [(float(s.get("timings", {}).get("start", 0.0)), float(s.get("timings", {}).get("end", 0.0)))
+             for s in steps]
+    total = max((end for _, end in spans), default=0.0) or 1.0
     parts = []
-    for s in steps:
+    for s, (start, end) in zip(steps, spans):
         err = s.get("error") or {}
-        head = f"Step {s.get('index', 0) + 1}" + (f" · {err.get('type')}" if err else "")
-        parts.append(f"<div><b>{_esc(head)}</b></div>" + _pre(s.get("code") or s.get("raw_output") or "")
-                     + (f"<div>{_esc(s['observation'])}</div>" if s.get("observation") else ""))
+        t = s.get("timings") or {}
+        if plan:
+            head = f"Task {s.get('index', 0)} · {start:.2f}–{end:.2f} s"
+            left, width = 100 * start / total, max(1.0, 100 * (end - start) / total)
+            bar = (f"<div style='position:relative;height:6px;background:#eee'><div style='position:absolute;"
+                   f"left:{left:.1f}%;width:{width:.1f}%;height:6px;"
+                   f"background:{'#c62828' if err else '#2e7d32'}'></div></div>")
+        else:
+            head = (f"Step {s.get('index', 0) + 1} · generate {t.get('generate', 0.0):.2f} s"
+                    f" · execute {t.get('execute', 0.0):.2f} s")
+            bar = ""
+        if err:
+            head += f" · {err.get('type')}"
+        thought = "" if plan else (s.get("raw_output") or "").split("```")[0].strip()
+        parts.append(
+            "<div class='nbagents-step' style='margin:4px 0;border-left:3px solid #90a4ae;padding-left:6px'>"
+            f"<b>{_esc(head)}</b>{bar}"
+            + (f"<div><i>{_esc(thought)}</i></div>" if thought else "")
+            + _pre(s.get("code") or "")
+            + (f"<div>→ {_esc(s['observation'])}</div>" if s.get("observation") else "")
+            + "</div>"
+        )
     return "".join(parts)
 
 
@@ -125,7 +150,7 @@ _DETAILS: tuple[tuple[str, Callable[[Mapping[str, Any]], str]], ...] = (
     ("Stop sequences", _stop_html),
     ("Raw output", lambda d: _pre(d.get("raw_output") or "", "(no model output)")),
     ("Printed output", lambda d: _pre(d.get("prints") or "", "(nothing printed)")),
-    ("Earlier steps", _steps_html),
+    ("Steps (timeline)", _steps_html),
     ("Timings and tokens", _timings_html),
     ("Engine", _engine_html),
 )
@@ -322,8 +347,12 @@ class Inspector(w.VBox):
         self.status.value = "<i>running…</i>"
         try:
             inputs, missing = self.inputs_for(self.run)
-            new = self.agent.execute(self.code.value, chat=self.run.kind == "chat", parent=self.run.id,
-                                     task=self.run.task, **inputs)
+            if self.run.kind == "plan":  # an edited task graph, not Python
+                new = self.agent.execute_plan(self.code.value, task=self.run.task, parent=self.run.id,
+                                              **inputs)
+            else:
+                new = self.agent.execute(self.code.value, chat=self.run.kind == "chat", parent=self.run.id,
+                                         task=self.run.task, **inputs)
             self.input_values[new.id] = inputs
             self.last_run = new
             self.output.outputs = self._result_outputs(new)

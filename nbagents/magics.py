@@ -278,8 +278,11 @@ class AgentMagics(Magics):
             with _overrides(agent, engine=_unquote(args.engine), isolation=args.isolation):
                 if self._streams(args):
                     stream = TokenStream(self._stream_title(agent, inputs))
+                mode = ("react" if getattr(args, "steps", None) is not None
+                        else "plan" if getattr(args, "plan", False) else None)
                 run = agent.perform(task, inputs, chat=chat, execute=not (code or review), on_token=stream,
-                                    max_new_tokens=args.max_new_tokens)
+                                    max_new_tokens=args.max_new_tokens, mode=mode,
+                                    max_steps=getattr(args, "steps", None))
         except NbAgentsError as e:  # before any run existed: an unusable input name, ...
             self._show(error_bundle(e), stream)
             return None
@@ -333,6 +336,10 @@ class AgentMagics(Magics):
               help="Put the generated code in a new cell below instead of running it.")
     @argument("--review", action="store_true",
               help="Show the code in the inspector, editable; nothing runs until you click Run.")
+    @argument("--steps", metavar="N", type=int,
+              help="ReAct mode: thought, code, observation, up to N steps, until final_answer.")
+    @argument("--plan", action="store_true",
+              help="Plan mode: the model writes a task graph; independent tasks run in parallel.")
     @cell_magic("agent")
     def agent_cell(self, line: str, cell: str):
         """Ask the agent to do the task written in the cell body; the result is the cell's result.
@@ -354,6 +361,14 @@ class AgentMagics(Magics):
         args = _parse(self.agent_cell, line)
         if args.code and args.review:
             raise UsageError("--code and --review cannot be combined: pick one.")
+        if args.steps is not None and args.plan:
+            raise UsageError("--steps (ReAct) and --plan cannot be combined: pick one.")
+        if args.steps is not None and args.steps < 1:
+            raise UsageError("--steps must be at least 1.")
+        if args.plan and args.code:
+            raise UsageError("--plan writes a task graph, not Python: use --review to edit it before it runs.")
+        if args.steps is not None and (args.code or args.review):
+            raise UsageError("--steps runs step by step; it cannot be combined with --code or --review.")
         return self._perform(cell.strip(), args, chat=False, code=args.code, review=args.review)
 
     # --- %agent_chat ----------------------------------------------------------------------------

@@ -662,3 +662,87 @@ def test_an_unusable_history_file_is_shown_compactly(shell, engine, tmp_path):
     assert r.success and "Cannot open the run history" in published(shell)[-1]["data"]["text/plain"]
     engine.queue(reply("result = 1"))
     assert run(shell, "%%agent\nStill works.").result == 1  # a run does not need the history
+
+
+# --- ReAct and plan modes from the magic ------------------------------------------------------------
+
+
+def test_steps_runs_react_mode_for_this_cell(shell, engine):
+    engine.queue("Thought: compute.\n```py\nx = 6 * 7\n```",
+                 "Thought: done.\n```py\nfinal_answer(answer=x)\n```")
+    r = run(shell, "%%agent --steps 3\nSix times seven.")
+    assert r.result == 42
+    last = get_agent(shell).last_run
+    assert last.kind == "react" and len(last.steps) == 2
+    assert get_agent(shell).mode == "code"  # only this cell
+    from nbagents.inspector import render_run_html
+
+    html = render_run_html(last)
+    assert "Step 1 · generate" in html and "Step 2 · generate" in html and "Thought: compute." in html
+    assert engine.calls[0].stop == ("Observation:", "<|im_end|>")
+
+
+def test_steps_limit_is_shown_compactly(shell, engine):
+    engine.queue(*["Thought: again.\n```py\nx = 1\n```"] * 2)
+    r = run(shell, "%%agent --steps 2\nLoop.")
+    assert r.result is None and r.success
+    text = final_displays(shell)[-1]["data"]["text/plain"]
+    assert "2 steps without calling final_answer" in text
+    assert_shell_works(shell)
+
+
+def test_plan_runs_plan_mode(shell, engine):
+    from nbagents import tool
+
+    @tool
+    def upper(text: str) -> str:
+        """Upper-case `text`."""
+        return text.upper()
+
+    get_agent(shell).toolbox.add(upper)
+    engine.queue('[{"task": "upper", "id": 0, "dep": [], "args": {"text": "<INPUT>-word"}}]', "It is HI.")
+    shell.user_ns["word"] = "hi"
+    r = run(shell, "%%agent --plan\nShout `word`.")
+    assert r.result == "It is HI."
+    last = get_agent(shell).last_run
+    assert last.kind == "plan" and last.steps[0].observation == "HI"
+
+
+def test_plan_review_then_edit_and_run_in_the_inspector(shell, engine):
+    from nbagents import tool
+    from nbagents.inspector import Inspector
+
+    @tool
+    def upper(text: str) -> str:
+        """Upper-case `text`."""
+        return text.upper()
+
+    agent = get_agent(shell)
+    agent.toolbox.add(upper)
+    engine.queue('[{"task": "upper", "id": 0, "args": {"text": "one"}}]', "Edited: TWO.")
+    assert run(shell, "%%agent --plan --review\nShout one.").result is None
+    planned = agent.last_run
+    assert planned.kind == "plan" and planned.result is None and '"text": "one"' in planned.code
+    inspector = Inspector(agent, planned, editing=True)
+    inspector.code.value = planned.code.replace('"one"', '"two"')
+    inspector.run_button.click()
+    new = agent.last_run
+    assert new.parent == planned.id and new.ok and new.steps[0].observation == "TWO"
+    assert new.result == "Edited: TWO."
+    from nbagents.inspector import render_run_html
+
+    html = render_run_html(new)
+    assert "Steps (timeline)" in html and "Task 0 · " in html and "→ TWO" in html
+
+
+@pytest.mark.parametrize("line, message", [
+    ("--steps 2 --plan", "cannot be combined"),
+    ("--steps 0", "at least 1"),
+    ("--steps 2 --review", "cannot be combined"),
+    ("--plan --code", "use --review"),
+    ("--steps x", "invalid int value"),
+])
+def test_bad_mode_options(shell, engine, line, message):
+    with pytest.raises(UsageError, match=message):
+        shell.run_cell_magic("agent", line, "task")
+    assert_shell_works(shell)
