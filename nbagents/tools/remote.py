@@ -1,0 +1,308 @@
+"""``RemoteTool``: a tool whose work is done by an inference endpoint over HTTP.
+
+``load_tool("image_captioner", remote=True)`` gives the ``image_captioner`` tool (same name,
+inputs and description) calling the Hugging Face inference API for its checkpoint; pass
+``endpoint_url=`` for your own endpoint (a TGI/Inference Endpoints URL, a local server).
+
+The request is ``POST <endpoint>`` with the JSON body ``{"inputs": ..., "parameters": ...}`` the
+task's tool class builds (:meth:`PipelineTool.remote_payload`; images travel as base64 PNG,
+audio as base64 WAV), or a raw media body for single-media tasks. Answers that are images or
+audio (by ``Content-Type``) become ``AgentImage``/``AgentAudio``; JSON answers are read by the
+tool class (:meth:`PipelineTool.remote_result`). HTTP goes through httpx (the ``remote`` extra);
+tests inject an ``httpx`` transport.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import MissingDependencyError, ToolError
+from ..results import AgentAudio, AgentImage
+from .base import Tool
+
+__all__ = ["RemoteTool", "RawBody", "DEFAULT_ENDPOINT", "default_payload", "default_result", "encode_value"]
+
+DEFAULT_ENDPOINT = "https://router.huggingface.co/hf-inference/models/{repo_id}"
+_HF_HOSTS = ("huggingface.co", "hf.co", "hf.space")
+
+
+class RawBody(bytes):
+    """A request body sent as is (not JSON), with its content type."""
+
+    content_type = "application/octet-stream"
+
+    def __new__(cls, data: bytes, content_type: str = "application/octet-stream") -> RawBody:
+        obj = super().__new__(cls, data)
+        obj.content_type = content_type
+        return obj
+
+
+def _is_image(value: Any) -> bool:
+    return type(value).__module__.startswith("PIL.") and hasattr(value, "save")
+
+
+def encode_value(value: Any) -> Any:
+    """A JSON-friendly value: images as base64 PNG, audio as base64 WAV, containers recursively."""
+    if isinstance(value, AgentImage):
+        return base64.b64encode(value.png_bytes()).decode("ascii")
+    if _is_image(value):
+        return base64.b64encode(AgentImage(value).png_bytes()).decode("ascii")
+    if isinstance(value, AgentAudio):
+        return base64.b64encode(value.wav_bytes()).decode("ascii")
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, Mapping):
+        return {str(k): encode_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode_value(v) for v in value]
+    return str(value) if isinstance(value, str) else value
+
+
+def raw_media(value: Any) -> RawBody:
+    """An image or audio value as a raw request body (PNG / WAV)."""
+    if isinstance(value, AgentAudio):
+        return RawBody(value.wav_bytes(), "audio/wav")
+    return RawBody(AgentImage(value).png_bytes(), "image/png")
+
+
+def default_payload(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"inputs": value}`` for one argument, ``{"inputs": {name: value, ...}}`` for several."""
+    values = {k: encode_value(v) for k, v in arguments.items() if v is not None}
+    if len(values) == 1:
+        return {"inputs": next(iter(values.values()))}
+    return {"inputs": values}
+
+
+_TEXT_KEYS = ("generated_text", "summary_text", "translation_text", "answer", "text", "label",
+              "caption", "output")
+
+
+def _find_text(data: Any) -> Any:
+    if isinstance(data, str):
+        return data
+    if isinstance(data, list) and data:
+        if all(isinstance(d, Mapping) and "score" in d for d in data):
+            data = sorted(data, key=lambda d: d.get("score", 0), reverse=True)
+        return _find_text(data[0])
+    if isinstance(data, Mapping):
+        for key in _TEXT_KEYS:
+            if key in data:
+                return _find_text(data[key])
+        if isinstance(data.get("labels"), list) and data["labels"]:
+            return str(data["labels"][0])
+    return None
+
+
+def _b64(value: str) -> bytes:
+    if value.startswith("data:"):
+        value = value.split(",", 1)[1]
+    return base64.b64decode(value)
+
+
+def default_result(data: Any, output_type: str) -> Any:
+    """The result from a JSON answer: text under the usual keys, base64 media for image/audio."""
+    if output_type in ("image", "audio"):
+        found = data
+        if isinstance(found, list) and found:
+            found = found[0]
+        if isinstance(found, Mapping):
+            for key in ("image", "mask", "images", "audio", "blob", "data"):
+                if key in found:
+                    found = found[key]
+                    break
+        if isinstance(found, list) and found:
+            found = found[0]
+        if isinstance(found, str):
+            raw = _b64(found)
+            return AgentImage(raw) if output_type == "image" else AgentAudio(raw)
+        raise ToolError(f"The endpoint's answer holds no {output_type}: {json.dumps(data)[:200]}")
+    if output_type == "str":
+        text = _find_text(data)
+        if text is None:
+            raise ToolError(f"The endpoint's answer holds no text: {json.dumps(data)[:200]}")
+        return str(text).strip()
+    return data
+
+
+def _httpx():
+    try:
+        import httpx
+    except ImportError as e:
+        raise MissingDependencyError("httpx", "remote", "Remote tools") from e
+    return httpx
+
+
+class RemoteTool(Tool):
+    """A tool that calls an inference endpoint.
+
+    Parameters
+    ----------
+    endpoint_url:
+        The URL to POST to; default: the Hugging Face inference API for ``repo_id``.
+    repo_id:
+        The model behind the default endpoint (default: ``spec``'s ``default_checkpoint``).
+    spec:
+        A tool class or instance whose declaration (name, description, inputs, output type) and
+        ``remote_payload``/``remote_result`` this tool uses. Or give ``name``, ``description``,
+        ``inputs`` and ``output_type`` directly.
+    token:
+        Sent as ``Authorization: Bearer``. Without it, the Hugging Face token of this machine
+        (``$HF_TOKEN`` or ``hf auth login``) is sent, and only to Hugging Face hosts.
+    timeout:
+        Seconds for the whole request.
+    headers:
+        More request headers.
+    transport:
+        An ``httpx`` transport (tests use ``httpx.MockTransport``).
+    """
+
+    def __init__(self, endpoint_url: str | None = None, *, repo_id: str | None = None, spec: Any = None,
+                 name: str | None = None, description: str | None = None, inputs: Any = None,
+                 output_type: str | None = None, token: str | None = None, timeout: float = 120.0,
+                 headers: Mapping[str, str] | None = None, transport: Any = None) -> None:
+        self.spec = spec
+        for attr, value in (("name", name), ("description", description), ("inputs", inputs),
+                            ("output_type", output_type)):
+            setattr(self, attr, value if value is not None else getattr(spec, attr, getattr(Tool, attr)))
+        repo_id = repo_id or getattr(spec, "default_checkpoint", None)
+        if not endpoint_url and not repo_id:
+            raise ToolError(f"The remote tool {self.name!r} needs endpoint_url= or repo_id=.")
+        self.repo_id = repo_id
+        self.endpoint_url = endpoint_url or DEFAULT_ENDPOINT.format(repo_id=repo_id)
+        if urlsplit(self.endpoint_url).scheme not in ("http", "https"):
+            raise ToolError(f"The endpoint must be an http(s) URL, got {self.endpoint_url!r}.")
+        self.token = token
+        self.timeout = timeout
+        self.headers = dict(headers or {})
+        self.transport = transport
+        self._client = None
+        super().__init__()
+
+    def setup(self) -> None:
+        httpx = _httpx()
+        self._client = httpx.Client(transport=self.transport, timeout=self.timeout, follow_redirects=True)
+
+    def _auth(self) -> dict[str, str]:
+        token = self.token
+        host = (urlsplit(self.endpoint_url).hostname or "").lower()
+        if token is None and any(host == h or host.endswith("." + h) for h in _HF_HOSTS):
+            token = os.environ.get("HF_TOKEN")
+            if not token:
+                try:
+                    from huggingface_hub import get_token
+
+                    token = get_token()
+                except ImportError:  # pragma: no cover - a transformers dependency
+                    token = None
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def bind(self, args: tuple, kwargs: dict) -> dict[str, Any]:
+        """Map positional and keyword arguments to the tool's input names."""
+        names = [i.name for i in self.inputs]
+        if len(args) > len(names):
+            raise ToolError(f"{self.name} takes {len(names)} arguments, got {len(args)}.")
+        bound = dict(zip(names, args))
+        for key, value in kwargs.items():
+            if key not in names:
+                raise ToolError(f"{self.name} has no argument {key!r}; its arguments: {', '.join(names)}.")
+            if key in bound:
+                raise ToolError(f"{self.name} got {key!r} twice.")
+            bound[key] = value
+        for i in self.inputs:
+            if i.name not in bound:
+                if i.required:
+                    raise ToolError(f"{self.name} needs the argument {i.name!r}.")
+                bound[i.name] = i.default
+        return bound
+
+    def payload(self, arguments: Mapping[str, Any]) -> Any:
+        build = getattr(self.spec, "remote_payload", None)
+        return build(arguments) if build is not None else default_payload(arguments)
+
+    def result(self, data: Any) -> Any:
+        read = getattr(self.spec, "remote_result", None)
+        return read(data) if read is not None else default_result(data, self.output_type)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        httpx = _httpx()
+        body = self.payload(self.bind(args, kwargs))
+        headers = {"Accept": "application/json, image/*, audio/*", **self._auth(), **self.headers}
+        try:
+            if isinstance(body, RawBody):
+                response = self._client.post(self.endpoint_url, content=bytes(body),
+                                             headers={"Content-Type": body.content_type, **headers})
+            else:
+                response = self._client.post(self.endpoint_url, json=body, headers=headers)
+        except httpx.TimeoutException as e:
+            raise ToolError(f"The endpoint {self.endpoint_url} did not answer in {self.timeout:.0f} s.") from e
+        except httpx.HTTPError as e:
+            raise ToolError(f"Cannot reach the endpoint {self.endpoint_url}: {e}.",
+                            hint="Check the URL and the network connection.") from e
+        return self._read(response)
+
+    def _read(self, response: Any) -> Any:
+        ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if response.status_code >= 400:
+            raise self._http_error(response, ctype)
+        if ctype.startswith("image/"):
+            return AgentImage(response.content).to_raw()
+        if ctype.startswith("audio/"):
+            return AgentAudio(response.content)
+        try:
+            data = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+            if ctype.startswith("text/"):
+                return self.result(response.text)
+            raise ToolError(f"The endpoint answered {ctype or 'an unknown type'}, not JSON or media.") from None
+        if isinstance(data, Mapping) and "error" in data and len(data) <= 3:
+            raise ToolError(f"The endpoint answered with an error: {data['error']}")
+        return self.result(data)
+
+    def _http_error(self, response: Any, ctype: str) -> ToolError:
+        detail = ""
+        estimated = None
+        if ctype == "application/json":
+            try:
+                data = response.json()
+                detail = str(data.get("error", "")) if isinstance(data, Mapping) else ""
+                estimated = data.get("estimated_time") if isinstance(data, Mapping) else None
+            except ValueError:
+                detail = ""
+        detail = detail or response.text[:300]
+        code = response.status_code
+        if code in (401, 403):
+            return ToolError(f"The endpoint refused the request ({code}): {detail}",
+                             hint="Pass token=... to load_tool, or log in with `hf auth login`.")
+        if code == 404:
+            return ToolError(f"The endpoint {self.endpoint_url} does not exist (404).",
+                             hint="Check the model id, or pass endpoint_url= for your own endpoint.")
+        if code == 503:
+            wait = f" (about {float(estimated):.0f} s)" if estimated else ""
+            return ToolError(f"The endpoint is loading the model{wait}; call the tool again later.")
+        if code == 429:
+            return ToolError("The endpoint's rate limit was hit (429); wait and call again.")
+        return ToolError(f"The endpoint answered {code}: {detail}")
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "endpoint_url": self.endpoint_url}
+
+    def save(self, folder: Any) -> Any:
+        """Save ``tool.json`` alone (declaration, endpoint, task): it loads without running code.
+
+        The token is never written.
+        """
+        from .models import TASKS
+        from .pipeline import save_declaration
+
+        task = self.name if self.spec is not None and TASKS.get(self.name, "").endswith(
+            ":" + getattr(self.spec, "__qualname__", type(self.spec).__qualname__)) else None
+        return save_declaration(self, folder, task=task)
+
+    def __repr__(self) -> str:
+        return f"<RemoteTool {self.signature(short=True)} at {self.endpoint_url}>"
+
