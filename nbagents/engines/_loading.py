@@ -1,0 +1,104 @@
+"""Loading a transformers causal LM: optional imports, dtype, device and quantization arguments,
+and the facts about a loaded model (device, dtype, quantization, memory) for the Run."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any
+
+from ..errors import ConfigurationError, MissingDependencyError
+
+__all__ = ["require", "torch_dtype", "from_pretrained_kwargs", "model_facts", "accepts_logits_to_keep"]
+
+QUANTIZATIONS = ("8bit", "4bit")
+
+
+def require(module: str, package: str, extra: str, purpose: str) -> Any:
+    """Import ``module`` or raise :class:`MissingDependencyError` naming the extra to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise MissingDependencyError(package, extra, purpose) from e
+
+
+def torch_dtype(dtype: Any) -> Any:
+    """``"bfloat16"`` → ``torch.bfloat16``; ``"auto"``, ``None`` and dtypes pass through."""
+    if isinstance(dtype, str) and dtype != "auto":
+        import torch
+
+        value = getattr(torch, dtype.removeprefix("torch."), None)
+        if not isinstance(value, torch.dtype):
+            raise ConfigurationError(f"Unknown dtype {dtype!r}.", hint="Use float32, bfloat16, float16 or auto.")
+        return value
+    return dtype
+
+
+def from_pretrained_kwargs(*, dtype: Any, device_map: Any, quantization: str | None) -> dict[str, Any]:
+    """dtype / device_map / quantization_config for ``from_pretrained``.
+
+    Defaults: float32 on CPU (fast everywhere, unlike bfloat16 matmuls on most CPUs), the
+    checkpoint's dtype on CUDA; the first GPU when there is one. Quantized models need a
+    device map: ``"auto"`` on CUDA, ``"cpu"`` otherwise (bitsandbytes runs on the CPU too).
+    """
+    import torch
+
+    cuda = torch.cuda.is_available()
+    kwargs: dict[str, Any] = {}
+    if quantization is not None:
+        transformers = require("transformers", "transformers", "all", "Local models")
+        require("bitsandbytes", "bitsandbytes", "quant", f"{quantization} quantization")
+        if quantization == "8bit":
+            config = transformers.BitsAndBytesConfig(load_in_8bit=True)
+        else:
+            compute = torch_dtype(dtype) if dtype not in (None, "auto") else (
+                torch.bfloat16 if cuda else torch.float32)
+            config = transformers.BitsAndBytesConfig(
+                load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=compute)
+        kwargs["quantization_config"] = config
+        if device_map is None:
+            device_map = "auto" if cuda else "cpu"
+    if dtype is None:
+        dtype = "auto" if cuda else torch.float32
+    kwargs["dtype"] = torch_dtype(dtype)
+    if device_map is None and cuda:
+        device_map = "cuda"
+    if device_map is not None:
+        kwargs["device_map"] = device_map
+    return kwargs
+
+
+def _quantization_of(model: Any) -> str | None:
+    qconfig = getattr(model.config, "quantization_config", None)
+    if qconfig is None:
+        return None
+    if getattr(qconfig, "load_in_8bit", False):
+        return "8bit"
+    if getattr(qconfig, "load_in_4bit", False):
+        return "4bit"
+    method = qconfig.get("quant_method") if isinstance(qconfig, dict) else getattr(qconfig, "quant_method", None)
+    return str(getattr(method, "value", method))
+
+
+def model_facts(model: Any) -> dict[str, Any]:
+    """Device(s), dtype, quantization and memory footprint (bytes) of a loaded model."""
+    devices = sorted({f"cuda:{d}" if isinstance(d, int) else str(d)
+                      for d in (getattr(model, "hf_device_map", None) or {}).values()})
+    try:
+        memory = int(model.get_memory_footprint())
+    except Exception:  # not a PreTrainedModel: count parameters and buffers
+        memory = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
+    return {
+        "device": ",".join(devices) if len(devices) > 1 else str(model.device),
+        "dtype": str(model.dtype).removeprefix("torch."),
+        "quantization": _quantization_of(model),
+        "memory_bytes": memory,
+    }
+
+
+def accepts_logits_to_keep(model: Any) -> bool:
+    """Whether the model's forward can skip the logits of all but the last prompt token."""
+    try:
+        return "logits_to_keep" in inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return False
