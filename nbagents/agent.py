@@ -201,7 +201,8 @@ class Agent:
                 self.isolation = isolation
             yield self
         finally:
-            self._engine, self._engine_spec = saved_engine
+            if engine is not None:
+                self._engine, self._engine_spec = saved_engine
             self.isolation = saved_isolation
 
     @property

@@ -76,7 +76,7 @@ def test_getting_started_notebook(tmp_path):
     assert "<details" in summary["data"]["text/html"]
 
     greeting = cell_of(nb, "%%agent\nWrite a one-line greeting")
-    assert outputs(greeting, "execute_result")[0]["data"]["text/plain"] == "'Hello, Ada! Welcome to nbagents.'"
+    assert outputs(greeting, "execute_result")[0]["data"]["text/plain"] == "Hello, Ada! Welcome to nbagents."  # AgentText shows as text, not a quoted repr
     assert "inputs: name (str)" in outputs(greeting, "display_data")[0]["data"]["text/plain"]
     assert outputs(cell_of(nb, "_.upper()"), "execute_result")[0]["data"]["text/plain"].startswith("'HELLO, ADA")
 

@@ -1,0 +1,394 @@
+"""The capability model: which attributes exist for sandbox code, and what it may call.
+
+:func:`lookup` is the ONE attribute check. Every path that reaches an attribute (reads,
+method calls, method values) goes through it; writes, deletes and augmented assignments of
+attributes are refused before the program runs. An attribute exists only when it is listed
+for the value's exact type (or is a member of a facade module, or a listed class attribute);
+names starting with ``_`` and the frame/generator/code names are refused whatever the type.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+
+from ..errors import RefusedConstructError
+from .iteration import charge_result, materialize
+from .limits import check_strftime, limit_error
+from .reprs import safe_text
+from .runtime import current_line
+from .values import (
+    CONTAINERS,
+    SANDBOX_OBJECTS,
+    SCALARS,
+    Builtin,
+    ChargedIter,
+    Facade,
+    Handle,
+    MethodRef,
+    NativeFunction,
+    SandboxFunction,
+    ToolRef,
+    TypeValue,
+    type_name,
+)
+
+__all__ = [
+    "BLOCKED_ATTRIBUTES",
+    "TABLES",
+    "lookup",
+    "get_attribute",
+    "call_method",
+    "call_value",
+    "call_entry",
+]
+
+PLAIN, SCAN, CHECKED, DATA, VALUE = range(5)
+
+BLOCKED_ATTRIBUTES = frozenset(
+    "gi_frame gi_code gi_yieldfrom gi_running cr_frame cr_code cr_await cr_running ag_frame "
+    "ag_code ag_await f_back f_builtins f_code f_globals f_locals f_trace f_lasti tb_frame "
+    "tb_next tb_lasti co_code co_consts co_names obj mro format_map".split()
+)
+
+
+def _entries(cls: type, names: str, kind: int) -> dict:
+    return {n: (kind, getattr(cls, n)) for n in names.split() if hasattr(cls, n)}
+
+
+def _data(names: str) -> dict:
+    return {n: (DATA, None) for n in names.split()}
+
+
+def _check_len(m, n: int, what: str) -> None:
+    if n > m.limits.max_sequence_length:
+        raise limit_error("max_sequence_length", f"{what} of {n} elements", m.line)
+    if n > 1024:
+        m.charge(n >> 4)
+
+
+# --- size-checked methods: fn(machine, obj, *args, **kwargs) --------------------------------------
+
+
+def _padding(method):
+    def padded(m, s, width, *rest):
+        if type(width) is int:
+            _check_len(m, width, "a padded text")
+        return method(s, width, *rest)
+
+    return padded
+
+
+def _splitting(method):
+    """split/rsplit/splitlines: each piece is a new string object (~50 bytes): 2 operations."""
+
+    def split(m, s, *args, **kwargs):
+        m.charge(len(s) >> 6)
+        pieces = method(s, *args, **kwargs)
+        m.charge(2 * len(pieces))
+        return pieces
+
+    return split
+
+
+def _expandtabs(m, s, *args, **kwargs):
+    size = args[0] if args else kwargs.get("tabsize", 8)
+    if type(size) is int and size > 1:
+        _check_len(m, len(s) + s.count(b"\t" if type(s) is bytes else "\t") * size, "a text")
+    return type(s).expandtabs(s, *args, **kwargs)
+
+
+def _replace(m, s, old, new, *args):
+    count = args[0] if args else -1
+    if type(old) is type(s) and type(new) is type(s) and len(new) > len(old):
+        hits = s.count(old) if old else len(s) + 1
+        if type(count) is int and count >= 0:
+            hits = min(hits, count)
+        _check_len(m, len(s) + hits * (len(new) - len(old)), "a replaced text")
+    return type(s).replace(s, old, new, *args)
+
+
+def _join(m, sep, iterable):
+    items = materialize(m, iterable)
+    if type(items) is not list and type(items) is not tuple:
+        items = list(items)
+    total = len(sep) * max(len(items) - 1, 0)
+    for item in items:
+        if type(item) is type(sep):
+            total += len(item)
+    _check_len(m, total, "a joined text")
+    return type(sep).join(sep, items)
+
+
+def _translate(m, s, table, *args):
+    if type(s) is str:
+        widest = 1
+        values = table.values() if type(table) is dict else table if type(table) in (list, tuple) else ()
+        for value in values:
+            if type(value) is str:
+                widest = max(widest, len(value))
+        _check_len(m, len(s) * widest, "a translated text")
+    return type(s).translate(s, table, *args)
+
+
+def _extend(m, xs, iterable):
+    items = materialize(m, iterable)
+    _check_len(m, len(xs) + len(items), "a list")
+    return type(xs).extend(xs, items)
+
+
+def _extendleft(m, xs, iterable):
+    items = materialize(m, iterable)
+    _check_len(m, len(xs) + len(items), "a deque")
+    return xs.extendleft(items)
+
+
+def _sort(m, xs, *args, **kwargs):
+    m.charge(len(xs))
+    return xs.sort(*args, **kwargs)
+
+
+def _with_iterables(method):
+    def checked(m, obj, *others, **kwargs):
+        return method(obj, *[materialize(m, o) for o in others], **kwargs)
+
+    return checked
+
+
+def _update(m, d, *args, **kwargs):
+    if args and not isinstance(args[0], dict):
+        args = (materialize(m, args[0]),) + args[1:]
+    elif args:
+        m.charge(len(args[0]))
+    return type(d).update(d, *args, **kwargs)
+
+
+def _to_bytes(m, n, *args, **kwargs):
+    length = args[0] if args else kwargs.get("length", 1)
+    if type(length) is int:
+        _check_len(m, length, "bytes")
+    return n.to_bytes(*args, **kwargs)
+
+
+def _strftime(m, d, fmt):
+    check_strftime(fmt, m.limits)
+    return d.strftime(fmt)
+
+
+def _elements(m, counter):
+    return ChargedIter(m, counter.elements(), "itertools.chain")
+
+
+def _isocalendar(m, d):
+    return tuple(d.isocalendar())
+
+
+_STR_SCAN = (
+    "capitalize casefold count encode endswith find index isalnum isalpha isascii isdecimal "
+    "isdigit isidentifier islower isnumeric isprintable isspace istitle isupper lower lstrip "
+    "partition removeprefix removesuffix rfind rindex rpartition rsplit rstrip split splitlines "
+    "startswith strip swapcase title upper decode hex"
+)
+
+
+def _text_table(cls: type) -> dict:
+    table = _entries(cls, _STR_SCAN, SCAN)
+    for name in ("center", "ljust", "rjust", "zfill"):
+        table[name] = (CHECKED, _padding(getattr(cls, name)))
+    for name in ("split", "rsplit", "splitlines"):
+        table[name] = (CHECKED, _splitting(getattr(cls, name)))
+    table.update(
+        expandtabs=(CHECKED, _expandtabs),
+        replace=(CHECKED, _replace),
+        join=(CHECKED, _join),
+        translate=(CHECKED, _translate),
+    )
+    return table
+
+
+_DICT = {
+    **_entries(dict, "get keys values items pop popitem setdefault clear", PLAIN),
+    **_entries(dict, "copy", SCAN),
+    "update": (CHECKED, _update),
+}
+_SET_ITER = "difference intersection isdisjoint issubset issuperset symmetric_difference union"
+_SET_MUT = "difference_update intersection_update symmetric_difference_update update"
+_NUMBER = "conjugate as_integer_ratio bit_length bit_count is_integer hex"
+_DATE = "weekday isoweekday isoformat toordinal ctime replace"
+_TIME_FIELDS = "hour minute second microsecond tzinfo fold"
+_VIEW = {"isdisjoint": (CHECKED, _with_iterables(lambda v, o: v.isdisjoint(o)))}
+
+TABLES: dict[type, dict] = {
+    str: _text_table(str),
+    bytes: _text_table(bytes),
+    list: {
+        **_entries(list, "append clear insert pop", PLAIN),
+        **_entries(list, "copy count index remove reverse", SCAN),
+        "extend": (CHECKED, _extend),
+        "sort": (CHECKED, _sort),
+    },
+    tuple: _entries(tuple, "count index", SCAN),
+    dict: _DICT,
+    set: {
+        **_entries(set, "add clear discard pop remove", PLAIN),
+        **_entries(set, "copy", SCAN),
+        **{n: (CHECKED, _with_iterables(getattr(set, n))) for n in (_SET_ITER + " " + _SET_MUT).split()},
+    },
+    frozenset: {
+        **_entries(frozenset, "copy", SCAN),
+        **{n: (CHECKED, _with_iterables(getattr(frozenset, n))) for n in _SET_ITER.split()},
+    },
+    int: {**_entries(int, _NUMBER, PLAIN), **_data("real imag numerator denominator"), "to_bytes": (CHECKED, _to_bytes)},
+    bool: {**_entries(bool, _NUMBER, PLAIN), **_data("real imag numerator denominator")},
+    float: {**_entries(float, _NUMBER, PLAIN), **_data("real imag")},
+    complex: {**_entries(complex, "conjugate", PLAIN), **_data("real imag")},
+    range: {**_entries(range, "count index", PLAIN), **_data("start stop step")},
+    type({}.keys()): _VIEW,
+    type({}.items()): _VIEW,
+    type({}.values()): {},
+    datetime.date: {
+        **_entries(datetime.date, _DATE, PLAIN),
+        **_data("year month day"),
+        "strftime": (CHECKED, _strftime),
+        "isocalendar": (CHECKED, _isocalendar),
+    },
+    datetime.datetime: {
+        **_entries(datetime.datetime, _DATE + " date time timetz timestamp astimezone utcoffset tzname dst", PLAIN),
+        **_data("year month day " + _TIME_FIELDS),
+        "strftime": (CHECKED, _strftime),
+        "isocalendar": (CHECKED, _isocalendar),
+    },
+    datetime.time: {
+        **_entries(datetime.time, "isoformat replace utcoffset tzname dst", PLAIN),
+        **_data(_TIME_FIELDS),
+        "strftime": (CHECKED, _strftime),
+    },
+    datetime.timedelta: {**_entries(datetime.timedelta, "total_seconds", PLAIN), **_data("days seconds microseconds")},
+    datetime.timezone: _entries(datetime.timezone, "utcoffset tzname dst", PLAIN),
+    collections.Counter: {
+        **_DICT,
+        **_entries(collections.Counter, "most_common total", SCAN),
+        "elements": (CHECKED, _elements),
+        "update": (CHECKED, _with_iterables(collections.Counter.update)),
+        "subtract": (CHECKED, _with_iterables(collections.Counter.subtract)),
+    },
+    collections.OrderedDict: {**_DICT, **_entries(collections.OrderedDict, "move_to_end popitem", PLAIN)},
+    collections.defaultdict: {**_DICT, **_data("default_factory")},
+    collections.deque: {
+        **_entries(collections.deque, "append appendleft pop popleft clear insert", PLAIN),
+        **_entries(collections.deque, "copy count index remove reverse rotate", SCAN),
+        **_data("maxlen"),
+        "extend": (CHECKED, _extend),
+        "extendleft": (CHECKED, _extendleft),
+    },
+}
+
+_HINTS = {
+    Handle: "Handles are opaque: they can only be passed to tools, stored and returned.",
+    ToolRef: "Tools can only be called.",
+    SandboxFunction: "Functions can only be called.",
+}
+
+
+def refused(obj: object, name: object) -> RefusedConstructError:
+    table = TABLES.get(type(obj))
+    if type(obj) is Facade:
+        hint = f"Module {obj.name!r} has: {', '.join(sorted(obj.members))}."
+    elif table:
+        hint = f"Available on {type_name(obj)} values: {', '.join(sorted(table))}."
+    else:
+        hint = _HINTS.get(type(obj), "Values of this kind have no attributes in agent code.")
+    shown = name if type(name) is str else "<computed>"
+    return RefusedConstructError(f"The attribute {shown!r} of a {type_name(obj)} value", line=current_line(), hint=hint)
+
+
+def lookup(obj: object, name: str) -> tuple:
+    """The one attribute check: ``(kind, impl)`` for an allowed attribute, else refuse."""
+    if type(name) is not str or name[:1] == "_" or name in BLOCKED_ATTRIBUTES:
+        raise refused(obj, name)
+    t = type(obj)
+    table = TABLES.get(t)
+    if table is not None:
+        entry = table.get(name)
+        if entry is not None:
+            return entry
+    elif t is Facade:
+        if name in obj.members:
+            return VALUE, obj.members[name]
+    elif t is TypeValue or t is Builtin:
+        value = obj.attrs.get(name)
+        if value is None and t is TypeValue and name in TABLES.get(obj.type, ()):
+            value = obj.attrs[name] = _unbound(obj, name)
+        if value is not None:
+            return VALUE, value
+    elif name == "args" and isinstance(obj, BaseException) and t not in SANDBOX_OBJECTS:
+        return DATA, None
+    raise refused(obj, name)
+
+
+def _unbound(tv: TypeValue, name: str) -> Builtin:
+    """``str.lower`` as a value: calls the allow-listed method of its first argument."""
+    cls = tv.type
+
+    def method(m, obj, *args, **kwargs):
+        if not isinstance(obj, cls) or type(obj) not in TABLES:
+            raise TypeError(f"descriptor '{name}' for '{cls.__name__}' objects doesn't apply to a '{type_name(obj)}' object")
+        kind, impl = lookup(obj, name)
+        return call_entry(m, obj, kind, impl, args, kwargs)
+
+    return Builtin(f"{tv.name}.{name}", method)
+
+
+def _data_value(obj: object, name: str):
+    value = getattr(obj, name)
+    if name == "args":
+        return tuple(a if type(a) in SCALARS or type(a) in CONTAINERS else safe_text(a) for a in value)
+    return value
+
+
+def get_attribute(m, obj: object, name: str):
+    """``obj.name`` as a value."""
+    kind, impl = lookup(obj, name)
+    if kind == DATA:
+        return _data_value(obj, name)
+    if kind == VALUE:
+        return impl
+    return MethodRef(obj, name, kind, impl)
+
+
+def call_method(m, obj: object, name: str, args, kwargs):
+    """``obj.name(*args, **kwargs)``."""
+    kind, impl = lookup(obj, name)
+    if kind == DATA:
+        return call_value(m, _data_value(obj, name), args, kwargs)
+    return call_entry(m, obj, kind, impl, args, kwargs)
+
+
+def call_entry(m, obj, kind, impl, args, kwargs):
+    if kind == PLAIN:
+        return impl(obj, *args, **kwargs)
+    if kind == SCAN:
+        m.charge(len(obj) >> 6)
+        return charge_result(m, impl(obj, *args, **kwargs))
+    if kind == CHECKED:
+        return impl(m, obj, *args, **kwargs)
+    if kind == VALUE:
+        return call_value(m, impl, args, kwargs)
+    raise TypeError(f"this attribute of a '{type_name(obj)}' object is not callable")
+
+
+def call_value(m, fn, args, kwargs):
+    """Call a sandbox value: only sandbox functions, tools, listed builtins and methods."""
+    t = type(fn)
+    if t is SandboxFunction:
+        code = fn.code if fn.m is m else fn.template.code_for(fn, m)
+        return code(fn, args, kwargs)
+    if t is Builtin or t is TypeValue:
+        return fn.fn(m, *args, **kwargs)
+    if t is NativeFunction:
+        return fn.fn(*args, **kwargs)
+    if t is ToolRef:
+        return m.tool_caller(m, fn, args, kwargs)
+    if t is MethodRef:
+        return call_entry(m, fn.obj, fn.kind, fn.impl, args, kwargs)
+    raise TypeError(f"'{type_name(fn)}' object is not callable")

@@ -1,0 +1,378 @@
+"""Process isolation (the security boundary): the same interpreter in a child process.
+
+The child runs ``python -I -S`` (no site-packages, no user site, no ``PYTHON*`` variables)
+with a bootstrap that imports only ``nbagents.interpreter`` (not the ``nbagents`` package's
+``__init__``), in an empty temporary directory, with an environment reduced to
+``PATH``/``LANG``/``HOME`` (no API keys, tokens, ``JUPYTER_*``/``HF_*``/``OPENAI_*``), no
+inherited descriptors, its own session, and rlimits set before it reads a program
+(``RLIMIT_AS`` = ``memory_mb``, ``RLIMIT_FSIZE`` = 0, ``RLIMIT_NOFILE`` = 32,
+``RLIMIT_NPROC`` = 0, ``RLIMIT_CORE`` = 0, ``RLIMIT_CPU`` per run).
+
+Tools run here, in the kernel: the child sends JSON lines (never pickle) naming the tool and
+its plain-data arguments; non-JSON results stay here and cross as handle numbers. The kernel
+keeps a wall-clock deadline (interpreter time plus a grace period, tool time excluded) and
+SIGKILLs the child when it passes, the only way to stop a native loop. One warm child serves
+the runs of an :class:`Interpreter`; a killed or crashed child is replaced at the next run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import weakref
+from pathlib import Path
+
+from ..errors import (
+    InterpreterError,
+    IsolationError,
+    LimitExceededError,
+    RefusedConstructError,
+    SandboxRuntimeError,
+    ToolExecutionError,
+    UndefinedNameError,
+    UnknownToolError,
+)
+from .builtins import BUILTINS
+from .codec import Unencodable, decode, encode
+from .conversion import to_host, to_result, to_sandbox
+from .facades import make_facade
+from .limits import Execution, Limits, limit_error
+from .runtime import Machine
+from .validate import parse, validate
+from .values import CONTAINERS, Handle, HandleRegistry
+
+__all__ = ["ChildProcess"]
+
+_BOOTSTRAP = (
+    "import sys, types\n"
+    "root = sys.argv.pop(1)\n"
+    "package = types.ModuleType('nbagents')\n"
+    "package.__path__ = [root]\n"
+    "sys.modules['nbagents'] = package\n"
+    "from nbagents.interpreter._child import main\n"
+    "main()\n"
+)
+_MAX_MESSAGE = 128 * 1024 * 1024  # a longer line from the child is a protocol violation
+_START_TIMEOUT_S = 30.0
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _Crash(Exception):
+    pass
+
+
+def _grace(limits: Limits) -> float:
+    return max(0.5, 0.25 * limits.timeout_s)
+
+
+def _kill(proc: subprocess.Popen | None, directory: str | None) -> None:
+    if proc is not None and proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            proc.kill()
+        proc.wait()
+    if proc is not None:
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+class ChildProcess:
+    """The kernel's side of process isolation for one interpreter."""
+
+    def __init__(self, limits: Limits, handles: HandleRegistry) -> None:
+        self.limits = limits
+        self.handles = handles
+        self.start_time_s: float | None = None  # how long the last child took to be ready
+        self._facades = Machine(limits)
+        self._proc: subprocess.Popen | None = None
+        self._dir: str | None = None
+        self._buffer = bytearray()
+        self._stderr = bytearray()
+        self._finalizer = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        started = time.monotonic()
+        self._dir = tempfile.mkdtemp(prefix="nbagents-sandbox-")
+        env = {"PATH": os.defpath, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": self._dir, "TMPDIR": self._dir}
+        root = str(Path(__file__).resolve().parent.parent)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _BOOTSTRAP, root, str(self.limits.memory_mb)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=self._dir,
+            env=env,
+            close_fds=True,
+            start_new_session=True,
+        )
+        self._buffer.clear()
+        self._stderr.clear()
+        self._finalizer = weakref.finalize(self, _kill, self._proc, self._dir)
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        try:
+            message = self._receive(lambda: deadline - time.monotonic())
+        except (_Timeout, _Crash):
+            message = None
+        if not message or message.get("op") != "ready":
+            error = self._crash_error("did not start")
+            self.close()
+            raise error
+        self.start_time_s = time.monotonic() - started
+
+    def close(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()
+            self._finalizer = None
+        self._proc = None
+        self._dir = None
+
+    def _alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    # --- the pipes -------------------------------------------------------------------------
+
+    def _send(self, message: dict) -> None:
+        data = (json.dumps(message, separators=(",", ":")) + "\n").encode("utf-8", "surrogatepass")
+        try:
+            self._proc.stdin.write(data)
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise _Crash from None
+
+    def _receive(self, remaining) -> dict:
+        out, err = self._proc.stdout.fileno(), self._proc.stderr.fileno()
+        while True:
+            newline = self._buffer.find(b"\n")
+            if newline >= 0:
+                line = bytes(self._buffer[:newline])
+                del self._buffer[: newline + 1]
+                try:
+                    message = json.loads(line)
+                except (ValueError, RecursionError):
+                    raise _Crash from None
+                if type(message) is not dict:
+                    raise _Crash
+                return message
+            left = remaining()
+            if left <= 0:
+                raise _Timeout
+            ready, _, _ = select.select([out, err], [], [], min(left, 0.25))
+            if err in ready:
+                chunk = os.read(err, 65536)
+                self._stderr += chunk
+                del self._stderr[:-8192]
+            if out in ready:
+                chunk = os.read(out, 1 << 20)
+                if not chunk:
+                    raise _Crash
+                self._buffer += chunk
+                if len(self._buffer) > _MAX_MESSAGE:
+                    raise _Crash
+
+    def _crash_error(self, what: str) -> IsolationError:
+        code = self._proc.poll() if self._proc is not None else None
+        if code is None and self._proc is not None:
+            _kill(self._proc, None)
+            code = self._proc.returncode
+        detail = ""
+        if code is not None and code < 0:
+            try:
+                detail = f" (killed by {signal.Signals(-code).name})"
+            except ValueError:
+                detail = f" (signal {-code})"
+        elif code:
+            detail = f" (exit status {code})"
+        tail = self._stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        memory = "MemoryError" in " ".join(tail) or code in (-signal.SIGKILL, -signal.SIGSEGV)
+        hint = "The child is restarted at the next run."
+        if memory:
+            hint = f"It may have exceeded memory_mb={self.limits.memory_mb}; raise Limits(memory_mb=...) if the program is right. " + hint
+        message = f"The isolated child process {what}{detail}."
+        if tail:
+            message += " Last output: " + " | ".join(tail)[-500:]
+        return IsolationError(message, hint=hint)
+
+    # --- one run ---------------------------------------------------------------------------
+
+    def run(self, code: str, tools: dict, state: dict, on_print) -> Execution:
+        validate(parse(code, self.limits), tuple(tools), self.limits, process=True)
+        sent = {}
+        allowed: dict[int, Handle] = {}
+        for key, value in list(state.items()):
+            value = to_sandbox(value, self.handles, trusted=True)
+            state[key] = value
+            _collect_handles(value, allowed)
+            try:
+                sent[key] = encode(value)
+            except Unencodable:
+                pass  # stays in the state, unseen by the program
+        request = {
+            "op": "run",
+            "code": code,
+            "tools": [name for name in tools if type(name) is str],
+            "state": sent,
+            "limits": dataclasses.asdict(self.limits),
+            "stream": on_print is not None,
+        }
+        tool_calls: list = []
+        tool_time = [0.0]
+        start = time.monotonic()
+        budget = self.limits.timeout_s + _grace(self.limits)
+
+        def remaining() -> float:
+            return budget - (time.monotonic() - start - tool_time[0])
+
+        try:
+            if not self._alive():
+                self.close()
+                self._start()
+                start = time.monotonic()
+            self._send(request)
+            while True:
+                message = self._receive(remaining)
+                op = message.get("op")
+                if op == "print":
+                    if on_print is not None:
+                        on_print(str(message.get("text", "")))
+                elif op == "tool":
+                    began = time.monotonic()
+                    try:
+                        reply = self._call_tool(tools, message, allowed)
+                    finally:
+                        spent = time.monotonic() - began
+                        tool_time[0] += spent
+                        tool_calls.append((str(message.get("name")), spent))
+                    self._send(reply)
+                elif op == "done":
+                    return self._finish(message, state, allowed, tool_calls)
+                elif op == "error":
+                    raise _rebuild(message.get("error") or {})
+        except _Timeout:
+            self.close()
+            raise limit_error("timeout_s", f"{self.limits.timeout_s} s; the isolated child was killed", None) from None
+        except _Crash:
+            error = self._crash_error("stopped unexpectedly")
+            self.close()
+            raise error from None
+        except KeyboardInterrupt:
+            self.close()
+            raise InterpreterError("The run was interrupted (KeyboardInterrupt); the isolated child was stopped.") from None
+
+    def _decode(self, data, allowed: dict):
+        def handle(number: int, kind: str):
+            found = allowed.get(number)
+            if found is None:
+                raise _Crash  # a handle this run never had
+            return found
+
+        return decode(data, handle, lambda name: make_facade(self._facades, name), BUILTINS.__getitem__)
+
+    def _call_tool(self, tools: dict, message: dict, allowed: dict) -> dict:
+        name = message.get("name")
+        fn = tools.get(name)
+        try:
+            args = self._decode(message.get("args"), allowed)
+            kwargs = self._decode(message.get("kwargs"), allowed)
+        except (ValueError, TypeError, KeyError, RecursionError):
+            raise _Crash from None
+        if fn is None or type(args) is not list or type(kwargs) is not dict:
+            raise _Crash
+        try:
+            result = fn(*[to_host(a) for a in args], **{str(k): to_host(v) for k, v in kwargs.items()})
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a tool failure becomes a ToolExecutionError
+            try:
+                text = str(exc)[:2000]
+            except Exception:  # noqa: BLE001
+                text = "(no message)"
+            return {"op": "tool_error", "detail": f"{type(exc).__name__}: {text}"}
+        value = to_sandbox(result, self.handles)
+        try:
+            encoded = encode(value)
+        except Unencodable:
+            value = self.handles.wrap(result)
+            encoded = encode(value)
+        _collect_handles(value, allowed)
+        return {"op": "result", "value": encoded}
+
+    def _finish(self, message: dict, state: dict, allowed: dict, tool_calls: list) -> Execution:
+        try:
+            value = self._decode(message.get("value"), allowed)
+            new_state = {str(k): self._decode(v, allowed) for k, v in (message.get("state") or {}).items()}
+        except (ValueError, TypeError, KeyError, RecursionError, AttributeError):
+            raise _Crash from None
+        unseen = {k: v for k, v in state.items() if _unencodable(v)}
+        state.clear()
+        state.update(unseen)
+        state.update(new_state)
+        return Execution(
+            value=to_result(value),
+            prints=str(message.get("prints", "")),
+            operations=int(message.get("operations", 0)),
+            duration_s=float(message.get("duration_s", 0.0)),
+            tool_calls=tuple(tool_calls),
+        )
+
+
+def _unencodable(value) -> bool:
+    try:
+        encode(value)
+    except Unencodable:
+        return True
+    return False
+
+
+def _collect_handles(value, found: dict, depth: int = 0) -> None:
+    t = type(value)
+    if t is Handle:
+        found[value.number] = value
+    elif (t in CONTAINERS or isinstance(value, dict)) and depth < 100:
+        items = value.items() if isinstance(value, dict) else value
+        for item in items:
+            _collect_handles(item, found, depth + 1)
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)[:5000]
+
+
+def _rebuild(fields: dict) -> Exception:
+    """Our error from the fields the child reported (never anything else)."""
+    kind = fields.get("class")
+    line = fields.get("line") if type(fields.get("line")) is int else None
+    hint = _text(fields.get("hint"))
+    message = _text(fields.get("message")) or ""
+    if kind == "RefusedConstructError":
+        return RefusedConstructError(_text(fields.get("construct")) or "a construct", line=line, hint=hint)
+    if kind == "UndefinedNameError":
+        return UndefinedNameError(_text(fields.get("name")) or "?", [str(n) for n in fields.get("defined") or []], line=line)
+    if kind == "UnknownToolError":
+        return UnknownToolError(_text(fields.get("name")) or "?", [str(n) for n in fields.get("tools") or []], line=line)
+    if kind == "LimitExceededError":
+        return LimitExceededError(_text(fields.get("limit")) or "?", _text(fields.get("value")), line=line, hint=hint)
+    if kind == "SandboxRuntimeError":
+        return SandboxRuntimeError(_text(fields.get("exc_type")) or "Exception", _text(fields.get("detail")) or "", line=line)
+    if kind == "ToolExecutionError":
+        return ToolExecutionError(_text(fields.get("tool")) or "?", _text(fields.get("detail")) or "", line=line)
+    if kind == "InterpreterError":
+        prefix = f"Line {line}: "
+        return InterpreterError(message[len(prefix):] if message.startswith(prefix) else message, line=line, hint=hint)
+    return IsolationError(f"The isolated child reported: {message}", hint=hint)

@@ -1,0 +1,150 @@
+"""Resource limits, the result record, and the size pre-checks run before native operations.
+
+Every check here runs *before* the native operation it guards, so a refused operation costs
+nothing: ``10 ** 10 ** 10`` is refused from the bit lengths of its operands, ``'x' * 10 ** 10``
+from the lengths, ``f'{1:>10000000000}'`` from the width in the format spec.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import LimitExceededError
+
+__all__ = ["Limits", "Execution", "limit_error"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one run.
+
+    Parameters
+    ----------
+    max_operations:
+        Evaluated AST nodes per run, counted inside comprehensions, lambdas, sandbox functions
+        and callbacks from the interpreter's own higher-order builtins; elements consumed by
+        builtins (``sum``, ``sorted``, ``list``...) count one operation each.
+    timeout_s:
+        Interpreter time per run; time spent inside tools does not count.
+    max_call_depth:
+        Nested calls of sandbox functions.
+    max_int_bits:
+        Largest integer result of ``**``, ``pow``, ``<<`` and ``*`` (checked before computing).
+    max_sequence_length:
+        Largest string/bytes/list/tuple built by repetition, concatenation, padding, format
+        widths, ``join``, ``range`` materialisation, ``bytes(n)``...
+    max_print_chars:
+        Captured ``print`` output beyond this is dropped and a marker is appended.
+    max_source_chars, max_nodes, max_nesting:
+        Size of the program: characters, AST nodes, AST depth.
+    memory_mb:
+        Address-space limit (``RLIMIT_AS``) of the child in process isolation.
+    """
+
+    max_operations: int = 5_000_000
+    timeout_s: float = 2.0
+    max_call_depth: int = 100
+    max_int_bits: int = 1_000_000
+    max_sequence_length: int = 10_000_000
+    max_print_chars: int = 100_000
+    max_source_chars: int = 65_536
+    max_nodes: int = 10_000
+    max_nesting: int = 100
+    memory_mb: int = 1024
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What one run produced.
+
+    ``value`` is the value of the last top-level statement when it is an expression or an
+    assignment (handles unwrapped to the real objects), else ``None``. ``prints`` is the
+    captured output, ``operations`` the operation count, ``duration_s`` the interpreter time
+    (tools excluded), ``tool_calls`` one ``(tool_name, duration_s)`` pair per call, in order.
+    """
+
+    value: object
+    prints: str
+    operations: int
+    duration_s: float
+    tool_calls: tuple
+
+
+_HINTS = {
+    "max_operations": "The program ran too many steps (an endless loop, or a loop over too much data).",
+    "timeout_s": "The program ran too long (an endless loop, or too much work).",
+    "max_call_depth": "Functions call each other too deeply (endless recursion?).",
+    "max_int_bits": "The integer result would be enormous.",
+    "max_sequence_length": "The string, bytes or list would be enormous.",
+    "max_source_chars": "The program is too long.",
+    "max_nodes": "The program is too long.",
+    "max_nesting": "The program (or a value it prints) is nested too deeply.",
+    "memory_mb": "The program used too much memory.",
+}
+
+
+def limit_error(limit: str, value: object, line: int | None = None) -> LimitExceededError:
+    """A ``LimitExceededError`` naming the ``Limits`` field and how to raise it."""
+    if line is None:
+        from .runtime import current_line
+
+        line = current_line()
+    why = _HINTS.get(limit, "")
+    hint = f"{why} If the program is right, raise the limit: Limits({limit}=...)."
+    return LimitExceededError(limit, value, line=line, hint=hint.strip())
+
+
+# --- format specs ------------------------------------------------------------------------------
+
+# [[fill]align][sign]["z"]["#"]["0"][width][grouping]["." precision][type]
+_SPEC = re.compile(r"(?:.?[<>=^])?[-+ ]?z?#?0?(\d*)[_,]?(?:\.(\d*))?[a-zA-Z%]?", re.S)
+_PERCENT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?([diouxXeEfFgGcrsab%])?")
+_STRFTIME_WIDTH = re.compile(r"%[-_0^#]*\d")
+
+
+def check_format_spec(spec: str, limits: Limits) -> None:
+    """Refuse format specs whose width or precision would build an enormous string."""
+    if len(spec) > 64:
+        raise limit_error("max_sequence_length", f"format spec of {len(spec)} characters")
+    match = _SPEC.fullmatch(spec)
+    if match is None:
+        return  # not the standard mini-language; the type's __format__ decides (bounded)
+    for group in match.groups():
+        if group and int(group) > limits.max_sequence_length:
+            raise limit_error("max_sequence_length", f"format width or precision {group}")
+
+
+def check_strftime(fmt: object, limits: Limits) -> None:
+    """Refuse strftime formats with padding widths (``%10000000Y``) and huge formats."""
+    if type(fmt) is str:
+        if len(fmt) > 10_000:
+            raise limit_error("max_sequence_length", f"strftime format of {len(fmt)} characters")
+        if _STRFTIME_WIDTH.search(fmt):
+            raise ValueError("strftime formats with a field width are not supported")
+
+
+def check_percent(fmt: str | bytes, args: object, limits: Limits) -> None:
+    """Refuse ``%`` formatting whose widths or precisions would build an enormous string."""
+    text = fmt if type(fmt) is str else fmt.decode("latin-1")
+    values = list(args) if type(args) is tuple else [args]
+    position = 0
+    for match in _PERCENT.finditer(text):
+        width, precision, conv = match.groups()
+        for part in (width, precision):
+            if part == "*":
+                amount = values[position] if position < len(values) else 0
+                position += 1
+                if type(amount) is int and abs(amount) > limits.max_sequence_length:
+                    raise limit_error("max_sequence_length", f"%-format width {amount}")
+            elif part and int(part) > limits.max_sequence_length:
+                raise limit_error("max_sequence_length", f"%-format width {part}")
+        if conv != "%":
+            position += 1
+
+
+def pow_bits(base: int, exp: int) -> int:
+    """Upper bound of the bit length of ``base ** exp`` for ints (0 when it stays small)."""
+    if exp <= 0 or -1 <= base <= 1:
+        return 0
+    return base.bit_length() * exp

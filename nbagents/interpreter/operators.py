@@ -1,0 +1,145 @@
+"""Operator tables. Operators whose native cost is not O(1) are checked first (``fn(m, a, b)``);
+the others are the ``operator`` module's functions (``fn(a, b)``)."""
+
+from __future__ import annotations
+
+import ast
+import collections
+import operator
+
+from .iteration import materialize
+from .limits import check_percent, limit_error, pow_bits
+from .reprs import safe_repr
+from .values import SCALARS
+
+__all__ = ["BINOPS", "CHECKED_BINOPS", "INPLACE", "UNARY", "COMPARE", "CHECKED_COMPARE"]
+
+_SEQUENCES = frozenset({str, bytes, list, tuple, collections.deque})
+_INTS = (int, bool)
+
+
+def _too_long(m, n: int, t: type = str) -> None:
+    if n > m.limits.max_sequence_length:
+        raise limit_error("max_sequence_length", f"a result of {n} elements", m.line)
+    if n > 256:
+        m.charge(n >> 4 if t is str or t is bytes else n >> 1)
+
+
+def add(m, a, b):
+    ta = type(a)
+    if ta in _SEQUENCES and type(b) is ta:
+        _too_long(m, len(a) + len(b), ta)
+    return a + b
+
+
+def mul(m, a, b):
+    ta, tb = type(a), type(b)
+    if ta is int and tb is int:
+        if a.bit_length() + b.bit_length() > m.limits.max_int_bits:
+            raise limit_error("max_int_bits", f"a product of about {a.bit_length() + b.bit_length()} bits", m.line)
+    elif ta in _SEQUENCES and tb in _INTS:
+        _too_long(m, len(a) * b, ta)
+    elif tb in _SEQUENCES and ta in _INTS:
+        _too_long(m, len(b) * a, tb)
+    return a * b
+
+
+def power(m, a, b, mod=None):
+    if mod is None and type(a) in _INTS and type(b) in _INTS:
+        bits = pow_bits(a, b)
+        if bits > m.limits.max_int_bits:
+            raise limit_error("max_int_bits", f"a power of about {bits} bits", m.line)
+    if mod is not None:
+        return pow(a, b, mod)
+    return a**b
+
+
+def lshift(m, a, b):
+    if type(a) in _INTS and type(b) in _INTS and a and b > 0:
+        bits = a.bit_length() + b
+        if bits > m.limits.max_int_bits:
+            raise limit_error("max_int_bits", f"a shift result of about {bits} bits", m.line)
+    return a << b
+
+
+def mod(m, a, b):
+    ta = type(a)
+    if ta is str or ta is bytes:
+        check_percent(a, b, m.limits)
+        for value in b if type(b) is tuple else (b,):
+            if type(value) not in SCALARS:
+                safe_repr(m, value)  # bounds and charges what %s / %r will print
+        result = a % b
+        _too_long(m, len(result))
+        return result
+    return a % b
+
+
+def iadd(m, a, b):
+    ta = type(a)
+    if ta is list or ta is collections.deque:
+        items = materialize(m, b)
+        _too_long(m, len(a) + len(items), list)
+        a.extend(items)
+        return a
+    return add(m, a, b)
+
+
+def imul(m, a, b):
+    if type(a) is list and type(b) in _INTS:
+        _too_long(m, len(a) * b, list)
+        a *= b
+        return a
+    return mul(m, a, b)
+
+
+def contains(m, a, b):
+    if type(b) in _SEQUENCES:
+        m.charge(len(b) >> 6)
+    return a in b
+
+
+def not_contains(m, a, b):
+    if type(b) in _SEQUENCES:
+        m.charge(len(b) >> 6)
+    return a not in b
+
+
+CHECKED_BINOPS = {ast.Add: add, ast.Mult: mul, ast.Pow: power, ast.LShift: lshift, ast.Mod: mod}
+BINOPS = {
+    ast.Sub: operator.sub,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.RShift: operator.rshift,
+    ast.BitOr: operator.or_,
+    ast.BitXor: operator.xor,
+    ast.BitAnd: operator.and_,
+    ast.MatMult: operator.matmul,
+}
+INPLACE = {
+    ast.Add: iadd,
+    ast.Mult: imul,
+    ast.Pow: power,
+    ast.LShift: lshift,
+    ast.Mod: mod,
+    ast.Sub: lambda m, a, b: operator.isub(a, b),
+    ast.Div: lambda m, a, b: operator.itruediv(a, b),
+    ast.FloorDiv: lambda m, a, b: operator.ifloordiv(a, b),
+    ast.RShift: lambda m, a, b: operator.irshift(a, b),
+    ast.BitOr: lambda m, a, b: operator.ior(a, b),
+    ast.BitXor: lambda m, a, b: operator.ixor(a, b),
+    ast.BitAnd: lambda m, a, b: operator.iand(a, b),
+    ast.MatMult: lambda m, a, b: operator.imatmul(a, b),
+}
+UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_, ast.Invert: operator.invert}
+COMPARE = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+}
+CHECKED_COMPARE = {ast.In: contains, ast.NotIn: not_contains}

@@ -1,0 +1,211 @@
+"""The per-interpreter machine: operation budget, interpreter clock, call depth, print buffer.
+
+Compiled code increments ``machine.ops`` and calls ``checkpoint()`` only when ``ops`` passes
+``next_check``; ``checkpoint()`` enforces ``max_operations`` and the deadline. A single watchdog
+thread lowers ``next_check`` of every running machine every 20 ms, so the deadline is seen at the
+next evaluated node even when a loop's body is a single native call; without the thread (a child
+process that may not start threads) ``checkpoint()`` still polls the clock every few thousand
+operations. Budgets, buffers and deadlines live here, never in the sandbox namespace.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from ..errors import InterpreterError
+from .limits import Limits, limit_error
+
+__all__ = ["Machine", "Frame", "active_machine", "current_line", "BREAK", "CONTINUE", "RETURN"]
+
+_POLL = 4096  # operations between clock reads when no poke arrives
+_TRUNCATED = "\n[... output truncated: the program printed more than {} characters]\n"
+
+# Statement signals (statement closures return None or one of these).
+BREAK = 1
+CONTINUE = 2
+RETURN = 3
+
+
+class Frame:
+    """One scope instance: ``vars`` (locals, or the globals dict at module level), the defining
+    frame ``parent`` (closures), the globals dict ``g`` and the pending return value."""
+
+    __slots__ = ("vars", "parent", "g", "ret")
+
+    def __init__(self, vars: dict, parent: Frame | None, g: dict) -> None:
+        self.vars = vars
+        self.parent = parent
+        self.g = g
+        self.ret = None
+
+
+_local = threading.local()
+
+
+def active_machine() -> Machine | None:
+    """The machine running in this thread, if any."""
+    return getattr(_local, "machine", None)
+
+
+def current_line() -> int | None:
+    """The line being run in this thread (for errors raised outside compiled code)."""
+    m = getattr(_local, "machine", None)
+    return None if m is None else m.line
+
+
+class _Watchdog:
+    """One daemon thread that pokes every running machine so it reads its clock soon."""
+
+    interval = 0.02
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._machines: set = set()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, machine: Machine) -> None:
+        with self._cond:
+            self._machines.add(machine)
+            if self._thread is None or not self._thread.is_alive():
+                thread = threading.Thread(target=self._loop, name="nbagents-watchdog", daemon=True)
+                try:
+                    thread.start()
+                except RuntimeError:  # cannot start threads (rlimits): the clock is polled
+                    self._thread = None
+                else:
+                    self._thread = thread
+            self._cond.notify()
+
+    def unwatch(self, machine: Machine) -> None:
+        with self._cond:
+            self._machines.discard(machine)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._machines:
+                    self._cond.wait()
+                machines = list(self._machines)
+            for machine in machines:
+                machine.next_check = -1
+            time.sleep(self.interval)
+
+
+watchdog = _Watchdog()
+
+
+class Machine:
+    """Mutable state of the runs of one interpreter (one run at a time)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.running = False
+        self.ops = 0
+        self.next_check = 0
+        self.max_ops = limits.max_operations
+        self.depth = 0
+        self.line: int | None = None
+        self.tools: dict = {}
+        self.handles = None  # HandleRegistry, set by the interpreter
+        self.facades: dict = {}
+        self.builtins: dict = {}
+        self.tool_caller: Callable | None = None
+        self._t0 = 0.0
+        self._paused_at: float | None = None
+        self._paused = 0.0
+        self._prints: list[str] = []
+        self._printed = 0
+        self._truncated = False
+        self._on_print: Callable[[str], None] | None = None
+        self.tool_calls: list = []
+        self.last_value = None
+        self.interrupted = False
+        self._previous = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self, on_print: Callable[[str], None] | None) -> None:
+        if self.running:
+            raise InterpreterError(
+                "This interpreter is already running a program (runs are not re-entrant).",
+                hint="Use a separate Interpreter for nested runs.",
+            )
+        self.ops = 0
+        self.depth = 0
+        self.line = None
+        self.next_check = min(self.max_ops, _POLL)
+        self._prints = []
+        self._printed = 0
+        self._truncated = False
+        self._on_print = on_print
+        self.tool_calls = []
+        self.last_value = None
+        self.interrupted = False
+        self._paused = 0.0
+        self._paused_at = None
+        self._previous = active_machine()
+        _local.machine = self
+        self.running = True
+        self._t0 = time.monotonic()
+        watchdog.watch(self)
+
+    def stop(self) -> None:
+        watchdog.unwatch(self)
+        self.running = False
+        _local.machine = self._previous
+        self._previous = None
+
+    # --- budget and clock -------------------------------------------------------------------
+
+    def elapsed(self) -> float:
+        """Interpreter time of the current run (time inside tools excluded)."""
+        now = self._paused_at if self._paused_at is not None else time.monotonic()
+        return now - self._t0 - self._paused
+
+    def checkpoint(self) -> None:
+        if not self.running:
+            raise InterpreterError("Sandbox code can only run inside Interpreter.run.")
+        if self.interrupted:
+            raise KeyboardInterrupt
+        if self.ops > self.max_ops:
+            raise limit_error("max_operations", f"{self.max_ops} operations", self.line)
+        if self.elapsed() > self.limits.timeout_s:
+            raise limit_error("timeout_s", f"{self.limits.timeout_s} s", self.line)
+        self.next_check = min(self.max_ops, self.ops + _POLL)
+
+    def charge(self, n: int) -> None:
+        """Count ``n`` operations of native work (elements consumed, characters built...)."""
+        self.ops += n
+        if self.ops > self.next_check:
+            self.checkpoint()
+
+    def pause(self) -> None:
+        self._paused_at = time.monotonic()
+
+    def resume(self) -> None:
+        if self._paused_at is not None:
+            self._paused += time.monotonic() - self._paused_at
+            self._paused_at = None
+
+    # --- output -----------------------------------------------------------------------------
+
+    def write(self, text: str) -> None:
+        if self._truncated or not text:
+            return
+        room = self.limits.max_print_chars - self._printed
+        if len(text) > room:
+            text = text[: max(room, 0)] + _TRUNCATED.format(self.limits.max_print_chars)
+            self._truncated = True
+        self._printed += len(text)
+        self._prints.append(text)
+        if self._on_print is not None:
+            self._on_print(text)
+
+    def printed(self) -> str:
+        return "".join(self._prints)
+
+    def error(self, make: Callable[..., Exception], *args: object) -> Exception:
+        """Build an interpreter error carrying the current line."""
+        return make(*args, line=self.line)

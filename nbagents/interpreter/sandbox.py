@@ -1,0 +1,239 @@
+"""The public entry points: :class:`Interpreter` and :func:`run`."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+from ..errors import (
+    ConfigurationError,
+    InterpreterError,
+    NbAgentsError,
+    SandboxRuntimeError,
+    ToolExecutionError,
+)
+from .conversion import to_host, to_result, to_sandbox
+from .evaluator import Compiler
+from .facades import PROCESS_ONLY
+from .limits import Execution, Limits, limit_error
+from .reprs import safe_str
+from .runtime import Frame, Machine
+from .validate import parse, validate
+from .values import Facade, HandleRegistry, ToolRef
+
+__all__ = ["Interpreter", "run", "execute"]
+
+_MESSAGE_CAP = 2_000
+_ISOLATIONS = ("none", "process")
+
+
+class Interpreter:
+    """Runs agent programs with a restricted, resource-limited interpreter.
+
+    Parameters
+    ----------
+    limits:
+        Resource limits (:class:`Limits`); the defaults stop any runaway program within 2 s.
+    isolation:
+        ``"none"``: in the kernel's process (a guard rail against accidents and casual
+        injection). ``"process"``: in a child process with rlimits, killed at the deadline (the
+        security boundary); tools still run in the kernel.
+
+    Notes
+    -----
+    A real ``KeyboardInterrupt`` (Jupyter's interrupt) stops the run and is reported as an
+    :class:`~nbagents.errors.InterpreterError` ("interrupted"); in process mode the child is
+    killed. In process mode the state crosses the boundary as JSON data: sandbox functions
+    defined by a program are dropped from the state after the run (define them again),
+    facade modules and handles are kept, containers come back as new objects (shared
+    references between variables are not preserved), and values that cannot be encoded stay
+    in the state unseen by the program.
+    """
+
+    def __init__(self, *, limits: Limits | None = None, isolation: str = "none") -> None:
+        if isolation not in _ISOLATIONS:
+            raise ConfigurationError(f"isolation must be one of {_ISOLATIONS}, not {isolation!r}")
+        self.limits = limits or Limits()
+        self.isolation = isolation
+        self._machine = Machine(self.limits)
+        self._machine.handles = HandleRegistry()
+        self._lock = threading.Lock()
+        self._child = None
+        if isolation == "process":
+            from .isolation import ChildProcess
+
+            self._child = ChildProcess(self.limits, self._machine.handles)
+
+    def check(self, code: str, tools: Mapping[str, Callable] = {}) -> None:  # noqa: B006 - read only
+        """Parse and validate ``code`` without running it (raises on the first refusal)."""
+        validate(parse(code, self.limits), tuple(tools), self.limits, process=self._child is not None)
+
+    def run(
+        self,
+        code: str,
+        tools: Mapping[str, Callable],
+        state: dict | None = None,
+        *,
+        on_print: Callable[[str], None] | None = None,
+    ) -> Execution:
+        """Run ``code`` with ``tools``; ``state`` holds the variables and persists across runs.
+
+        Returns an :class:`Execution`; raises an
+        :class:`~nbagents.errors.InterpreterError` subclass when the program is refused,
+        exceeds a limit or raises, and :class:`~nbagents.errors.ToolExecutionError` when a
+        tool fails.
+        """
+        if state is None:
+            state = {}
+        if not self._lock.acquire(blocking=False):
+            raise InterpreterError(
+                "This interpreter is already running a program (runs are not re-entrant).",
+                hint="Use a separate Interpreter for nested runs.",
+            )
+        try:
+            if self._child is not None:
+                return self._child.run(code, dict(tools), state, on_print)
+            return execute(self._machine, code, tools, state, on_print)
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        """Stop the child process of process isolation (a later run starts a new one)."""
+        if self._child is not None:
+            self._child.close()
+
+
+def run(
+    code: str,
+    tools: Mapping[str, Callable],
+    state: dict | None = None,
+    *,
+    limits: Limits | None = None,
+    isolation: str = "none",
+) -> Execution:
+    """Run ``code`` once with a new :class:`Interpreter` (see :meth:`Interpreter.run`)."""
+    interpreter = Interpreter(limits=limits, isolation=isolation)
+    try:
+        return interpreter.run(code, tools, state)
+    finally:
+        interpreter.close()
+
+
+# --- one run in this process ------------------------------------------------------------------
+
+
+def execute(m: Machine, code: str, tools: Mapping, state: dict, on_print, *, tool_caller=None, process=False, raw_value=False):
+    """Run ``code`` on machine ``m``; used in the kernel and in the isolated child."""
+    tree = parse(code, m.limits)
+    validate(tree, tuple(tools), m.limits, process=process)
+    for key, value in list(state.items()):
+        if type(value) is Facade and value.name in PROCESS_ONLY and not process:
+            del state[key]  # e.g. ``re`` imported in process isolation: not in the kernel
+            continue
+        try:
+            converted = to_sandbox(value, m.handles, trusted=True)
+        except Exception as exc:  # noqa: BLE001 - a broken host object in the state
+            error = InterpreterError(f"The state value {key!r} could not be converted: {type(exc).__name__}.")
+        else:
+            error = None
+            if converted is not value:
+                state[key] = converted
+        if error is not None:
+            raise error
+    m.tools = {name: ToolRef(name, fn) for name, fn in tools.items() if type(name) is str}
+    m.tool_caller = tool_caller or call_tool
+    program = Compiler(m).module(tree)
+    error = None
+    old_limit = sys.getrecursionlimit()
+    wanted = _stack_depth() + 20 * m.limits.max_call_depth + 10 * m.limits.max_nesting + 500
+    if wanted > old_limit:
+        sys.setrecursionlimit(min(wanted, 50_000))
+    m.start(on_print)
+    try:
+        program(Frame(state, None, state))
+    except BaseException as exc:  # noqa: BLE001 - nothing leaves except our errors
+        error = convert_error(m, exc)
+    finally:
+        duration = m.elapsed()
+        m.stop()
+        if sys.getrecursionlimit() != old_limit:
+            sys.setrecursionlimit(old_limit)
+    if error is not None:
+        raise clean(error)
+    return Execution(
+        value=m.last_value if raw_value else to_result(m.last_value),
+        prints=m.printed(),
+        operations=m.ops,
+        duration_s=duration,
+        tool_calls=tuple(m.tool_calls),
+    )
+
+
+def _stack_depth() -> int:
+    depth = 0
+    frame = sys._getframe()
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back
+    return depth
+
+
+def clean(error: BaseException) -> BaseException:
+    """The error without traceback, cause or context (nothing of the sandbox's frames)."""
+    error.__cause__ = None
+    error.__context__ = None
+    error.__suppress_context__ = True
+    return error.with_traceback(None)
+
+
+def capped(text: str) -> str:
+    if len(text) > _MESSAGE_CAP:
+        return text[:_MESSAGE_CAP] + f"... [{len(text) - _MESSAGE_CAP} more characters]"
+    return text
+
+
+def exception_message(exc: BaseException) -> str:
+    try:
+        return capped(safe_str(None, exc, _MESSAGE_CAP))
+    except Exception:  # noqa: BLE001 - a message must never fail
+        return "(no message)"
+
+
+def convert_error(m: Machine, exc: BaseException) -> NbAgentsError:
+    if isinstance(exc, NbAgentsError):
+        return exc
+    if isinstance(exc, KeyboardInterrupt):
+        return InterpreterError("The run was interrupted (KeyboardInterrupt).", line=m.line)
+    if isinstance(exc, MemoryError):
+        return limit_error("memory_mb", "out of memory", m.line)
+    return SandboxRuntimeError(type(exc).__name__, exception_message(exc), line=m.line)
+
+
+def call_tool(m: Machine, ref: ToolRef, args: tuple, kwargs: dict):
+    """Call a tool in this process: handles unwrapped, clock paused, errors message-only."""
+    host_args = [to_host(a) for a in args]
+    host_kwargs = {k: to_host(v) for k, v in kwargs.items()}
+    error = None
+    m.pause()
+    start = time.monotonic()
+    try:
+        result = ref.fn(*host_args, **host_kwargs)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a tool failure becomes a ToolExecutionError
+        error = ToolExecutionError(ref.name, f"{type(exc).__name__}: {_tool_message(exc)}", line=m.line)
+    finally:
+        m.tool_calls.append((ref.name, time.monotonic() - start))
+        m.resume()
+    if error is not None:
+        raise clean(error)
+    return to_sandbox(result, m.handles)
+
+
+def _tool_message(exc: BaseException) -> str:
+    try:
+        return capped(str(exc))
+    except Exception:  # noqa: BLE001
+        return "(no message)"

@@ -1,0 +1,228 @@
+"""Layer 1: parse-time validation, before anything runs.
+
+The source is parsed with size limits, every node is checked against an allow-list, names and
+attributes starting with ``_`` (except the throwaway name ``_``) and the frame/generator/code
+attribute names are refused on the AST (so Unicode spellings are normalised first), tool names
+cannot be rebound, only facade modules can be imported, and ``str.format`` is accepted only on
+a constant format string whose fields are plain names or indices. No regex over source text.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from ..errors import RefusedConstructError, SandboxRuntimeError
+from .capabilities import BLOCKED_ATTRIBUTES
+from .facades import FACADE_NAMES, PROCESS_ONLY
+from .formatting import parse_format
+from .limits import Limits, limit_error
+
+__all__ = ["parse", "validate"]
+
+_ALLOWED = frozenset(
+    {
+        ast.Module, ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.While,
+        ast.If, ast.Break, ast.Continue, ast.Pass, ast.Return, ast.FunctionDef, ast.Import,
+        ast.ImportFrom, ast.Try, ast.Raise, ast.Assert, ast.Delete,
+        ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Lambda, ast.IfExp, ast.Dict, ast.Set,
+        ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Compare, ast.Call,
+        ast.FormattedValue, ast.JoinedStr, ast.Constant, ast.Attribute, ast.Subscript,
+        ast.Starred, ast.Name, ast.List, ast.Tuple, ast.Slice, ast.NamedExpr,
+        ast.comprehension, ast.arguments, ast.arg, ast.keyword, ast.alias, ast.ExceptHandler,
+    }
+)  # fmt: skip
+
+_REFUSED = {
+    "ClassDef": "class definitions",
+    "AsyncFunctionDef": "async functions",
+    "AsyncFor": "async for loops",
+    "AsyncWith": "async with statements",
+    "With": "with statements",
+    "Await": "await",
+    "Yield": "yield (generator functions)",
+    "YieldFrom": "yield from (generator functions)",
+    "Global": "global statements",
+    "Nonlocal": "nonlocal statements",
+    "Match": "match statements",
+    "TryStar": "except* clauses",
+    "TypeAlias": "type aliases",
+}
+
+
+def parse(code: object, limits: Limits) -> ast.Module:
+    """Parse the program, refusing oversized or too deeply nested input cleanly."""
+    if type(code) is not str:
+        raise TypeError("the program must be a str")
+    if len(code) > limits.max_source_chars:
+        raise limit_error("max_source_chars", f"{len(code)} characters")
+    try:
+        return ast.parse(code, "<agent>", "exec")
+    except SyntaxError as exc:
+        error = _syntax_error(exc)
+    except (RecursionError, MemoryError):
+        error = limit_error("max_nesting", f"more than {limits.max_nesting} levels")
+    except ValueError as exc:  # e.g. source with NUL bytes
+        error = SandboxRuntimeError("SyntaxError", str(exc)[:300])
+    raise error
+
+
+def _syntax_error(exc: SyntaxError):
+    message = str(exc.msg)[:300]
+    if "too many nested" in message or "too complex" in message:
+        return limit_error("max_nesting", message, exc.lineno)
+    return SandboxRuntimeError("SyntaxError", message, line=exc.lineno)
+
+
+class _Checker:
+    def __init__(self, tools, limits: Limits, process: bool) -> None:
+        self.tools = frozenset(tools)
+        self.limits = limits
+        self.process = process
+        self.formats: set[int] = set()
+
+    def refuse(self, construct: str, node: ast.AST, hint: str | None = None):
+        return RefusedConstructError(construct, line=getattr(node, "lineno", None), hint=hint)
+
+    def run(self, tree: ast.Module) -> None:
+        limit_nodes, limit_depth = self.limits.max_nodes, self.limits.max_nesting
+        checks = _CHECKS
+        count = 0
+        stack = [(tree, 0)]
+        pop, push = stack.pop, stack.append
+        while stack:
+            node, depth = pop()
+            count += 1
+            if count > limit_nodes:
+                raise limit_error("max_nodes", f"more than {limit_nodes} nodes")
+            if depth > limit_depth:
+                raise limit_error("max_nesting", f"more than {limit_depth} levels", getattr(node, "lineno", None))
+            t = type(node)
+            if t not in _ALLOWED:
+                name = _REFUSED.get(t.__name__, f"the construct {t.__name__}")
+                raise self.refuse(name, node)
+            check = checks.get(t)
+            if check is not None:
+                check(self, node)
+            depth += 1
+            for field in _child_fields(t):
+                value = getattr(node, field)
+                if type(value) is list:
+                    for item in value:
+                        if item is not None:
+                            push((item, depth))
+                elif value is not None:
+                    push((value, depth))
+
+    def name(self, name: str | None, node: ast.AST, binding: bool) -> None:
+        if name is None:
+            return
+        if name[:1] == "_" and name != "_":
+            raise self.refuse(f"the name {name!r}", node, "Names starting with '_' are reserved.")
+        if binding and name in self.tools:
+            raise self.refuse(f"rebinding the tool name {name!r}", node, "Tool names cannot be assigned; pick another variable name.")
+
+    def check_Name(self, node: ast.Name) -> None:
+        self.name(node.id, node, type(node.ctx) is not ast.Load)
+
+    def check_arg(self, node: ast.arg) -> None:
+        self.name(node.arg, node, True)
+
+    def check_keyword(self, node: ast.keyword) -> None:
+        self.name(node.arg, node, False)
+
+    def check_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        self.name(node.name, node, True)
+
+    def check_FunctionDef(self, node: ast.FunctionDef) -> None:
+        if node.decorator_list:
+            raise self.refuse("decorators", node)
+        if getattr(node, "type_params", None):
+            raise self.refuse("type parameters", node)
+        self.name(node.name, node, True)
+
+    def check_Attribute(self, node: ast.Attribute) -> None:
+        attr = node.attr
+        if type(node.ctx) is ast.Store:
+            raise self.refuse("attribute assignment", node, "Only variables, list items and dict entries can be assigned.")
+        if type(node.ctx) is ast.Del:
+            raise self.refuse("attribute deletion", node)
+        if attr[:1] == "_":
+            raise self.refuse(f"attribute {attr!r}", node, "Attributes starting with '_' are never available.")
+        if attr in BLOCKED_ATTRIBUTES:
+            raise self.refuse(f"the attribute {attr!r}", node)
+        if attr == "format" and id(node) not in self.formats:
+            raise self.refuse(
+                "str.format on a format string that is not a constant with plain fields",
+                node,
+                "Use an f-string, or call .format directly on a string literal with fields like {} or {name}.",
+            )
+
+    def check_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if (
+            type(func) is ast.Attribute
+            and func.attr == "format"
+            and type(func.value) is ast.Constant
+            and type(func.value.value) is str
+            and parse_format(func.value.value) is not None
+        ):
+            self.formats.add(id(func))
+
+    def check_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self.module(alias.name, node)
+            self.name(alias.asname or alias.name, node, True)
+
+    def check_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level:
+            raise self.refuse("relative imports", node)
+        self.module(node.module or "", node)
+        for alias in node.names:
+            if alias.name == "*":
+                raise self.refuse("star imports (from x import *)", node)
+            self.name(alias.name, node, False)
+            self.name(alias.asname or alias.name, node, True)
+
+    def module(self, name: str, node: ast.AST) -> None:
+        allowed = FACADE_NAMES if self.process else FACADE_NAMES - PROCESS_ONLY
+        if name not in allowed:
+            hint = f"Modules available: {', '.join(sorted(allowed))}."
+            if name in PROCESS_ONLY:
+                hint = f"{name!r} is only available with Interpreter(isolation='process'). " + hint
+            raise self.refuse(f"import of {name!r}", node, hint)
+
+
+_SKIPPED_FIELDS = frozenset(
+    "ctx op ops id attr arg asname module level kind type_comment conversion is_async name names".split()
+)
+_FIELDS: dict = {}
+
+
+def _child_fields(t: type) -> tuple:
+    """The fields of a node type that can hold child nodes to check."""
+    fields = _FIELDS.get(t)
+    if fields is None:
+        fields = tuple(f for f in t._fields if f not in _SKIPPED_FIELDS and not (t is ast.Constant and f == "value"))
+        _FIELDS[t] = fields
+    return fields
+
+
+_CHECKS = {
+    getattr(ast, name[len("check_"):]): method
+    for name, method in vars(_Checker).items()
+    if name.startswith("check_") and hasattr(ast, name[len("check_"):])
+}
+
+
+def validate(tree: ast.Module, tools=(), limits: Limits | None = None, *, process: bool = False) -> None:
+    """Check a parsed program against the allow-lists (raises on the first violation)."""
+    _Checker(tools, limits or Limits(), process).run(tree)
+    try:
+        compile(tree, "<agent>", "exec", dont_inherit=True)  # CPython's own compile-time checks
+    except SyntaxError as exc:
+        error = _syntax_error(exc)
+    except (RecursionError, MemoryError):
+        error = limit_error("max_nesting", "the program is nested too deeply")
+    else:
+        return
+    raise error

@@ -1,0 +1,292 @@
+"""The values sandbox code can hold (besides plain data) and the type sets that classify them.
+
+Sandbox values are plain data (exact builtin types), opaque :class:`Handle` objects wrapping
+everything else that came from outside, and the interpreter's own objects (sandbox functions,
+builtins, tools, facade modules, iterators), none of which exposes an attribute except through
+the allow-list in :mod:`.capabilities`.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import weakref
+
+from ..errors import InterpreterError
+from .runtime import active_machine
+
+__all__ = [
+    "Handle",
+    "HandleRegistry",
+    "ToolRef",
+    "NativeFunction",
+    "Builtin",
+    "TypeValue",
+    "MethodRef",
+    "Facade",
+    "ChargedIter",
+    "SandboxFunction",
+    "type_name",
+]
+
+NoneType = type(None)
+SCALARS = frozenset({NoneType, bool, int, float, complex, str, bytes})
+CONTAINERS = frozenset({list, tuple, dict, set, frozenset})
+DATES = frozenset(
+    {datetime.date, datetime.datetime, datetime.time, datetime.timedelta, datetime.timezone}
+)
+COLLECTIONS = frozenset(
+    {collections.Counter, collections.OrderedDict, collections.defaultdict, collections.deque}
+)
+VIEWS = frozenset({type({}.keys()), type({}.values()), type({}.items())})
+
+
+def _machine():
+    m = active_machine()
+    if m is None:
+        raise InterpreterError(
+            "Sandbox objects can only be used inside Interpreter.run.",
+            hint="Call the interpreter again with this value in its state.",
+        )
+    return m
+
+
+# --- handles --------------------------------------------------------------------------------
+
+
+class Handle:
+    """An opaque reference to an object from outside the sandbox (a tool result or an input).
+
+    Sandbox code can store it, pass it to tools, compare it by identity and return it; it can
+    read nothing from it. Host code gets the object back with :attr:`value`.
+    """
+
+    __slots__ = ("_obj", "_number", "_kind", "__weakref__")
+
+    def __init__(self, obj: object, number: int, kind: str) -> None:
+        self._obj = obj
+        self._number = number
+        self._kind = kind
+
+    @property
+    def value(self) -> object:
+        """The wrapped object (host side only; sandbox code cannot read attributes)."""
+        return self._obj
+
+    @property
+    def kind(self) -> str:
+        return self._kind
+
+    @property
+    def number(self) -> int:
+        return self._number
+
+    def __repr__(self) -> str:
+        return f"<{self._kind} handle #{self._number}>"
+
+    __str__ = __repr__
+
+
+def kind_of(obj: object) -> str:
+    name = type(obj).__name__
+    return "".join(ch for ch in name.lower() if ch.isalnum())[:40] or "object"
+
+
+class HandleRegistry:
+    """Creates handles; the same object gets the same handle while that handle lives."""
+
+    def __init__(self) -> None:
+        self._by_id: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+        self.by_number: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+        self._count = 0
+
+    def wrap(self, obj: object) -> Handle:
+        handle = self._by_id.get(id(obj))
+        if handle is not None and handle._obj is obj:
+            return handle
+        self._count += 1
+        handle = Handle(obj, self._count, kind_of(obj))
+        self._by_id[id(obj)] = handle
+        self.by_number[self._count] = handle
+        return handle
+
+
+# --- callables and namespaces ----------------------------------------------------------------
+
+
+class ToolRef:
+    """A tool as sandbox code sees it: callable, nothing else."""
+
+    __slots__ = ("name", "fn")
+
+    def __init__(self, name: str, fn) -> None:
+        self.name = name
+        self.fn = fn
+
+    def __call__(self, *args, **kwargs):
+        m = _machine()
+        return m.tool_caller(m, self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<tool {self.name}>"
+
+
+class NativeFunction:
+    """An allow-listed native function that needs no pre-check (``len``, ``math.sqrt``)."""
+
+    __slots__ = ("name", "fn")
+
+    def __init__(self, name: str, fn) -> None:
+        self.name = name
+        self.fn = fn
+
+    def __call__(self, *args, **kwargs):
+        _machine()
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<built-in function {self.name}>"
+
+
+class Builtin:
+    """A function implemented by the interpreter; ``fn(machine, *args, **kwargs)``."""
+
+    __slots__ = ("name", "fn", "attrs")
+
+    def __init__(self, name: str, fn, attrs: dict | None = None) -> None:
+        self.name = name
+        self.fn = fn
+        self.attrs = attrs or {}
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(_machine(), *args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<built-in function {self.name}>"
+
+
+class TypeValue(Builtin):
+    """An allow-listed class: callable (a checked constructor), usable in ``isinstance`` and
+    ``except``; its attributes come from an explicit table."""
+
+    __slots__ = ("type",)
+
+    def __init__(self, name: str, fn, type_: type, attrs: dict | None = None) -> None:
+        super().__init__(name, fn, attrs)
+        self.type = type_
+
+    def __repr__(self) -> str:
+        return f"<class '{self.name}'>"
+
+
+class MethodRef:
+    """A method read as a value (``f = xs.append``), resolved through the allow-list."""
+
+    __slots__ = ("obj", "name", "kind", "impl")
+
+    def __init__(self, obj, name: str, kind: int, impl) -> None:
+        self.obj = obj
+        self.name = name
+        self.kind = kind
+        self.impl = impl
+
+    def __call__(self, *args, **kwargs):
+        from .capabilities import call_entry
+
+        return call_entry(_machine(), self.obj, self.kind, self.impl, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<built-in method {self.name} of {type_name(self.obj)} object>"
+
+
+class Facade:
+    """A curated module: a read-only namespace of listed members, never the real module."""
+
+    __slots__ = ("name", "members")
+
+    def __init__(self, name: str, members: dict) -> None:
+        self.name = name
+        self.members = members
+
+    def __repr__(self) -> str:
+        return f"<module '{self.name}'>"
+
+
+class ChargedIter:
+    """Every iterator sandbox code can hold: one operation per element, deadline checked."""
+
+    __slots__ = ("it", "kind", "m")
+
+    def __init__(self, m, it, kind: str) -> None:
+        self.m = m
+        self.it = it
+        self.kind = kind
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        m = self.m
+        if not m.running:
+            m = self.m = _machine()
+        m.ops += 1
+        if m.ops > m.next_check:
+            m.checkpoint()
+        return next(self.it)
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} object>"
+
+
+class SandboxFunction:
+    """A function defined by sandbox code (``def`` or ``lambda``)."""
+
+    __slots__ = ("name", "template", "frame", "defaults", "kwdefaults", "m", "code", "__weakref__")
+
+    def __init__(self, name, template, frame, defaults, kwdefaults, m, code) -> None:
+        self.name = name
+        self.template = template
+        self.frame = frame
+        self.defaults = defaults
+        self.kwdefaults = kwdefaults
+        self.m = m
+        self.code = code
+
+    def __call__(self, *args, **kwargs):
+        m = _machine()
+        code = self.code if self.m is m else self.template.code_for(self, m)
+        return code(self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<function {self.name}>"
+
+
+SANDBOX_OBJECTS = frozenset(
+    {Handle, ToolRef, NativeFunction, Builtin, TypeValue, MethodRef, Facade, ChargedIter}
+    | {SandboxFunction, range, slice}
+)
+SANDBOX_CALLABLES = frozenset(
+    {ToolRef, NativeFunction, Builtin, TypeValue, MethodRef, SandboxFunction}
+)
+
+
+def type_name(obj: object) -> str:
+    """The type name sandbox code may see in messages."""
+    t = type(obj)
+    if t is Handle:
+        return f"{obj._kind} handle"
+    if t is SandboxFunction:
+        return "function"
+    if t is ToolRef:
+        return "tool"
+    if t in (NativeFunction, Builtin):
+        return "builtin_function_or_method"
+    if t is TypeValue:
+        return "type"
+    if t is ChargedIter:
+        return obj.kind
+    if t is Facade:
+        return "module"
+    return t.__name__
+
+
