@@ -92,6 +92,13 @@ class Agent:
     repair:
         In code mode, when the program does not parse or the interpreter refuses it, send the
         error back to the model once and run its corrected program.
+    constrained:
+        On engines that support it (local models), decode under a grammar built from the toolbox
+        and the inputs, so the program always parses and calls only existing tools with their own
+        parameter names. ``False`` lets the model write freely.
+    rich_grammar:
+        With ``constrained``, allow a richer program grammar (loops, f-strings, free variable
+        names) for stronger models; the interpreter still checks everything.
     """
 
     def __init__(
@@ -110,6 +117,8 @@ class Agent:
         mode: str = "code",
         max_steps: int = 5,
         repair: bool = True,
+        constrained: bool = True,
+        rich_grammar: bool = False,
     ) -> None:
         if mode not in ("code", "react", "plan"):
             raise ConfigurationError(f"mode must be 'code', 'react' or 'plan', not {mode!r}.")
@@ -141,6 +150,8 @@ class Agent:
         self.mode = mode
         self.max_steps = max_steps
         self.repair = repair
+        self.constrained = constrained
+        self.rich_grammar = rich_grammar
         self.history: list[Run] = []
         self._interpreter = None
         self.prepare_for_new_chat()
@@ -286,11 +297,13 @@ class Agent:
         max_new_tokens: int | None = None,
         max_steps: int | None = None,
         mode: str | None = None,
+        constrained: bool | None = None,
     ) -> Run:
         """The whole pipeline, returning the Run record whatever happens (errors land in it).
 
-        ``mode`` and ``max_steps`` override the agent's own for this call.
+        ``mode``, ``max_steps`` and ``constrained`` override the agent's own for this call.
         """
+        constrained = self.constrained if constrained is None else constrained
         mode = mode or self.mode
         if mode not in ("code", "react", "plan"):
             raise ConfigurationError(f"mode must be 'code', 'react' or 'plan', not {mode!r}.")
@@ -327,16 +340,19 @@ class Agent:
             run = run.with_changes(prompt=prompt.text, stop=prompt.stop, prompt_tokens=prompt.token_count,
                                    dropped=prompt.dropped)
 
+            tools = {name: self.toolbox[name] for name in prompt.tools if name in self.toolbox}
+            state = self.chat_state if chat else {}
+            options = self._generation_options(engine, tools, inputs, chat=chat, constrained=constrained)
             t = time.perf_counter()
             try:
                 completion = engine.generate(list(prompt.messages), stop=prompt.stop,
-                                             max_new_tokens=max_new, on_token=on_token)
+                                             max_new_tokens=max_new, on_token=on_token, **options)
             except NbAgentsError:
                 raise
             except Exception as e:  # a backend failure that is not ours: keep it typed by stage
                 raise EngineError(f"The engine failed: {type(e).__name__}: {e}") from e
             timings["generate"] = time.perf_counter() - t
-            facts = dict(completion.facts)
+            facts = {**completion.facts, "constrained": bool(options)}
             if completion.completion_tokens and timings["generate"] > 0:
                 facts.setdefault("tokens_per_s", round(completion.completion_tokens / timings["generate"], 2))
             run = run.with_changes(
@@ -346,13 +362,10 @@ class Agent:
                 completion_tokens=completion.completion_tokens,
                 facts=facts,
             )
-
-            tools = {name: self.toolbox[name] for name in prompt.tools if name in self.toolbox}
-            state = self.chat_state if chat else {}
             run = self._parse_and_execute(run, timings, execute, tools, state, inputs)
             if self.repair and run.error is not None and run.error.stage in ("parse", "interpreter"):
                 run = self._repair(run, prompt, engine, timings, execute, tools, state, inputs,
-                                   on_token=on_token, max_new_tokens=max_new)
+                                   on_token=on_token, max_new_tokens=max_new, options=options)
             if chat and execute and run.code:
                 outcome = f"Result: {run.result_summary()}" if run.ok else f"Error: {run.error.message}"
                 self.chat_turns.append(Turn(task, run.code, outcome[:300]))
@@ -360,6 +373,16 @@ class Agent:
             run = run.with_changes(error=ErrorInfo.from_exception(e), exception=e)
         run = run.with_changes(timings={**timings, **run.timings, "total": time.perf_counter() - started})
         return self._record(run)
+
+    def _generation_options(self, engine: Engine, tools: Mapping[str, Any], inputs: Mapping[str, Any], *,
+                            chat: bool, constrained: bool) -> dict[str, Any]:
+        """``constrained=ProgramSpec`` for engines that decode under a grammar, else nothing."""
+        if not constrained or not getattr(engine, "supports_grammar", False):
+            return {}
+        from .constrain import ProgramSpec
+
+        return {"constrained": ProgramSpec.for_inputs(tools, inputs, state=self.chat_state if chat else None,
+                                                      rich=self.rich_grammar)}
 
     def _parse_and_execute(self, run: Run, timings: dict, execute: bool, tools: Mapping[str, Any],
                            state: dict, inputs: Mapping[str, Any]) -> Run:
@@ -382,7 +405,7 @@ class Agent:
 
     def _repair(self, run: Run, prompt: Any, engine: Engine, timings: dict, execute: bool,
                 tools: Mapping[str, Any], state: dict, inputs: Mapping[str, Any], *,
-                on_token: TokenCallback | None, max_new_tokens: int) -> Run:
+                on_token: TokenCallback | None, max_new_tokens: int, options: Mapping[str, Any]) -> Run:
         """Send the error back once and run the corrected program; the first try becomes a Step."""
         from .runs import Step
 
@@ -396,7 +419,7 @@ class Agent:
         t = time.perf_counter()
         try:
             completion = engine.generate(messages, stop=prompt.stop, max_new_tokens=max_new_tokens,
-                                         on_token=on_token)
+                                         on_token=on_token, **options)
         except NbAgentsError:
             return run.with_changes(steps=(first,))
         timings["repair"] = time.perf_counter() - t

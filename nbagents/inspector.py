@@ -102,9 +102,28 @@ def _engine_html(d: Mapping[str, Any]) -> str:
     rows: list[tuple[str, Any]] = [("engine", d.get("engine") or "(none)"),
                                    ("model", d.get("model_id") or "(none)")]
     for k, v in (d.get("facts") or {}).items():
-        if k != "tokens_per_s":
+        if k not in _GRAMMAR_FACTS and k != "tokens_per_s":
             rows.append((k, v if isinstance(v, (str, int, float)) else json.dumps(v, default=str)))
     return _table(rows)
+
+
+_GRAMMAR_FACTS = ("constrained", "grammar", "grammars", "program_spec", "tool_choices", "program_end",
+                  "program_calls")
+
+
+def _grammar_html(d: Mapping[str, Any]) -> str:
+    """Whether decoding was constrained, the spec, the tool-choice scores and the grammar used."""
+    facts = d.get("facts") or {}
+    if not facts.get("constrained"):
+        return "<i>off: the model wrote freely</i>"
+    rows = [("constrained", "on")]
+    for key in ("program_spec", "program_end", "program_calls", "tool_choices"):
+        if key in facts:
+            value = facts[key]
+            rows.append((key, value if isinstance(value, str) else json.dumps(value, default=str)))
+    grammars = facts.get("grammars") or ([facts["grammar"]] if facts.get("grammar") else [])
+    body = "".join(f"<div>line {i + 1}</div>" + _pre(g) for i, g in enumerate(grammars))
+    return _table(rows) + body
 
 
 def _steps_html(d: Mapping[str, Any]) -> str:
@@ -151,6 +170,7 @@ _DETAILS: tuple[tuple[str, Callable[[Mapping[str, Any]], str]], ...] = (
     ("Raw output", lambda d: _pre(d.get("raw_output") or "", "(no model output)")),
     ("Printed output", lambda d: _pre(d.get("prints") or "", "(nothing printed)")),
     ("Steps (timeline)", _steps_html),
+    ("Constrained decoding", _grammar_html),
     ("Timings and tokens", _timings_html),
     ("Engine", _engine_html),
 )

@@ -282,7 +282,8 @@ class AgentMagics(Magics):
                         else "plan" if getattr(args, "plan", False) else None)
                 run = agent.perform(task, inputs, chat=chat, execute=not (code or review), on_token=stream,
                                     max_new_tokens=args.max_new_tokens, mode=mode,
-                                    max_steps=getattr(args, "steps", None))
+                                    max_steps=getattr(args, "steps", None),
+                                    constrained=False if getattr(args, "free", False) else None)
         except NbAgentsError as e:  # before any run existed: an unusable input name, ...
             self._show(error_bundle(e), stream)
             return None
@@ -340,6 +341,8 @@ class AgentMagics(Magics):
               help="ReAct mode: thought, code, observation, up to N steps, until final_answer.")
     @argument("--plan", action="store_true",
               help="Plan mode: the model writes a task graph; independent tasks run in parallel.")
+    @argument("--free", action="store_true",
+              help="Let a local model write freely (no grammar constraining its output to valid programs).")
     @cell_magic("agent")
     def agent_cell(self, line: str, cell: str):
         """Ask the agent to do the task written in the cell body; the result is the cell's result.

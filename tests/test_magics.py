@@ -746,3 +746,14 @@ def test_bad_mode_options(shell, engine, line, message):
     with pytest.raises(UsageError, match=message):
         shell.run_cell_magic("agent", line, "task")
     assert_shell_works(shell)
+
+
+def test_free_turns_constrained_decoding_off_for_the_cell(shell, engine):
+    engine.supports_grammar = True  # pretend to be a local engine: the agent sends a ProgramSpec
+    engine.queue(reply("result = 1"), reply("result = 2"))
+    assert run(shell, "%%agent\nOne.").result == 1
+    assert "constrained" in engine.last_call.options
+    assert get_agent(shell).last_run.facts["constrained"] is True
+    assert run(shell, "%%agent --free\nTwo.").result == 2
+    assert "constrained" not in engine.last_call.options
+    assert get_agent(shell).last_run.facts["constrained"] is False

@@ -85,6 +85,9 @@ class TransformersEngine(Engine):
     >>> engine.generate("Say hi", max_new_tokens=8).text  # doctest: +SKIP
     """
 
+    #: ``generate(..., constrained=ProgramSpec(...))`` writes a tool program under a grammar.
+    supports_grammar = True
+
     def __init__(
         self,
         model: Any,
@@ -381,6 +384,7 @@ class TransformersEngine(Engine):
     def _generate(self, messages: list[dict[str, str]], *, stop: tuple[str, ...], max_new_tokens: int,
                   emit: Callable[[str], bool], **options: Any) -> Completion:
         hook: LogitsHook | None = options.pop("logits_hook", None)
+        constrained = options.pop("constrained", None)  # a nbagents.constrain.ProgramSpec
         sampler = self._sampler(options)
         with self._lock:
             model = self.model
@@ -396,13 +400,22 @@ class TransformersEngine(Engine):
             import torch
 
             with torch_threads(self.num_threads), torch.inference_mode():
-                result = decode(
-                    model, self.tokenizer, ids, max_new_tokens=max_new_tokens,
-                    eos_ids=self._eos_ids() | set(special_stops), emit=emit, prefix_cache=self._prefix,
-                    sampler=sampler,
-                    logits_hook=hook, supports_logits_to_keep=self._logits_to_keep,
-                    drafter=NgramDrafter() if self.prompt_lookup else None, history=self._history,
-                )
+                if constrained is not None:
+                    from ..constrain.decode import generate_program
+
+                    result = generate_program(
+                        model, self.tokenizer, ids, constrained, max_new_tokens=max_new_tokens, emit=emit,
+                        eos_ids=self._eos_ids() | set(special_stops), prefix_cache=self._prefix,
+                        sampler=sampler, stop=stop, supports_logits_to_keep=self._logits_to_keep,
+                    )
+                else:
+                    result = decode(
+                        model, self.tokenizer, ids, max_new_tokens=max_new_tokens,
+                        eos_ids=self._eos_ids() | set(special_stops), emit=emit, prefix_cache=self._prefix,
+                        sampler=sampler,
+                        logits_hook=hook, supports_logits_to_keep=self._logits_to_keep,
+                        drafter=NgramDrafter() if self.prompt_lookup else None, history=self._history,
+                    )
             self._history = [*ids, *result.tokens]
         n = len(result.tokens)
         facts = {
@@ -416,6 +429,7 @@ class TransformersEngine(Engine):
             "prefill_s": round(result.prefill_s, 4),
             "decode_s": round(result.decode_s, 4),
             "tokens_per_s": round((n - 1) / result.decode_s, 2) if n > 1 and result.decode_s > 0 else None,
+            **getattr(result, "facts", {}),  # constrained: True, the grammars, the program's end
         }
         return Completion(
             text=result.text,

@@ -1,0 +1,320 @@
+"""Constrained vs free decoding on the embedded model (SmolLM2-135M-Instruct).
+
+    python bench/constrain_bench.py [--threads 1] [--max-new-tokens 160] [--limit N] [--show]
+                                    [--modes free,constrained,constrained+greedy-tools,...]
+
+1. Per-token overhead: the same prompt decoded free (the engine's plain loop, no draft tokens) and
+   constrained (ABAB, median of 3): milliseconds per token, the share spent in llguidance (masks,
+   token consumption, grammar builds) and in tool choice by likelihood.
+2. Accuracy: a suite of tasks over the default toolbox (34 tool signatures) with expected tool
+   calls, scored like the Transformers Agents evaluation: ``tool_used`` (1 - 0.25 per missing or
+   unexpected tool) and ``code`` (1 when the program's result equals the reference program's, 0.5
+   when the reference chain is inside it). The programs run in the restricted interpreter on
+   trace tools that return a description of their call, so a result is the whole call chain.
+   ``ran`` is the share of answers that parsed and ran.
+
+Modes: ``free`` (the agent's prompt, free text), ``constrained`` (the same prompt under the
+program grammar), ``constrained+greedy-tools`` (without tool choice by likelihood: the masked
+greedy token picks the tool), ``constrained+result-examples`` (the prompt's examples rewritten
+so that every line assigns ``result``, as the grammar does). Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import re
+import statistics
+import time
+from dataclasses import dataclass, field
+
+T0 = time.perf_counter()
+
+ANY = "*"  # in a reference program: any string literal
+
+
+@dataclass
+class Task:
+    text: str
+    inputs: dict[str, str]  # name -> type name
+    references: list[str]  # programs; "*" stands for any string
+    tools: set[str] = field(default_factory=set)
+
+
+def T(text: str, inputs: dict[str, str], *references: str) -> Task:
+    tools = set()
+    for node in ast.walk(ast.parse(references[0])):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            tools.add(node.func.id)
+    return Task(text, inputs, list(references), tools)
+
+
+S, I, A = "str", "image", "audio"  # noqa: E741
+TASKS = [
+    T("Translate the text into French.", {"text": S},
+      'result = translator(text=text, src_lang="*", tgt_lang="French")'),
+    T("Summarize the text.", {"text": S}, "result = summarizer(text=text)"),
+    T("Read the text aloud.", {"text": S}, "result = text_reader(text=text)"),
+    T("Transcribe the audio.", {"audio": A}, "result = transcriber(audio=audio)"),
+    T("Describe the image in a caption.", {"image": I}, "result = image_captioner(image=image)"),
+    T("Make the image grayscale.", {"image": I}, "result = grayscale_image(image=image)"),
+    T("Rotate the image by 90 degrees.", {"image": I}, "result = rotate_image(image=image, degrees=90)"),
+    T("How many words are in the text?", {"text": S}, "result = word_count(text=text)"),
+    T("Download the web page at https://example.com as text.", {},
+      'result = text_downloader(url="https://example.com")'),
+    T("What color is the car in the image?", {"image": I}, 'result = image_qa(image=image, question="*")'),
+    T("Using the text, answer the question.", {"text": S, "question": S},
+      "result = text_qa(text=text, question=question)"),
+    T("Is the review positive or negative?", {"review": S},
+      'result = text_classifier(text=review, labels=["positive", "negative"])',
+      'result = text_classifier(text=review, labels=["negative", "positive"])'),
+    T("Generate an image of a red boat on a lake.", {}, 'result = image_generator(prompt="*")'),
+    T("Transcribe the audio, then translate it into Spanish.", {"audio": A},
+      'result = transcriber(audio=audio)\nresult = translator(text=result, src_lang="*", tgt_lang="Spanish")'),
+    T("Summarize the text and read the summary aloud.", {"text": S},
+      "result = summarizer(text=text)\nresult = text_reader(text=result)"),
+    T("Caption the image, then translate the caption into German.", {"image": I},
+      'result = image_captioner(image=image)\nresult = translator(text=result, src_lang="*", tgt_lang="German")'),
+    T("Download https://example.com/news and summarize it.", {},
+      'result = text_downloader(url="https://example.com/news")\nresult = summarizer(text=result)'),
+    T("Flip the image vertically.", {"image": I}, 'result = flip_image(image=image, direction="vertical")'),
+    T("Make a small thumbnail of the image.", {"image": I}, "result = thumbnail(image=image)",
+      "result = thumbnail(image=image, size=128)"),
+    T("Put the two photos side by side.", {"photo1": I, "photo2": I},
+      "result = side_by_side(left=photo1, right=photo2)"),
+    T("How long is the recording in seconds?", {"recording": A}, "result = audio_duration(audio=recording)"),
+    T("Read the file notes.txt and count its words.", {},
+      'result = read_text_file(path="notes.txt")\nresult = word_count(text=result)'),
+    T("Find the cat in the image and make a mask of it.", {"image": I},
+      'result = image_segmenter(image=image, label="cat")'),
+    T("Change the picture so that it looks like winter.", {"picture": I},
+      'result = image_transformer(image=picture, prompt="*")'),
+    T("Make the audio twice as loud.", {"audio": A}, "result = change_volume(audio=audio, factor=2)"),
+    T("Resize the image to 64 pixels wide and 32 high.", {"image": I},
+      "result = resize_image(image=image, width=64, height=32)"),
+]
+
+
+# --- trace tools: a result is the description of the call chain that made it -------------------------
+
+
+def _fmt(value) -> str:
+    if isinstance(value, str):
+        return value if value.startswith("§") else json.dumps(value.strip().lower().rstrip("."))
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    return json.dumps(str(value))
+
+
+def trace_tools(toolbox: dict) -> dict:
+    def make(tool):
+        def call(**kwargs):
+            args = []
+            for p in tool.inputs:
+                value = kwargs.get(p.name, None if p.required else p.default)
+                args.append(f"{p.name}={_fmt(value)}")
+            return f"§{tool.name}(" + ", ".join(args) + ")"
+
+        return call
+
+    return {name: make(t) for name, t in toolbox.items()}
+
+
+def run_program(code: str, tracers: dict, inputs: dict[str, str]) -> str:
+    from nbagents.agent import _ending_with_result
+    from nbagents.interpreter import Interpreter
+
+    state = {n: f"§{n}" for n in inputs}
+    return Interpreter().run(_ending_with_result(code), tracers, state).value
+
+
+def expected_patterns(task: Task, tracers: dict) -> list[re.Pattern]:
+    out = []
+    for ref in task.references:
+        trace = str(run_program(ref, tracers, task.inputs))
+        pattern = re.escape(trace).replace(re.escape(json.dumps(ANY)), '"[^"]*"')
+        out.append(re.compile(pattern))
+    return out
+
+
+def called_tools(code: str, toolbox: dict) -> set[str]:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return {n for n in toolbox if f"{n}(" in code}
+    return {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+            and n.func.id in toolbox}
+
+
+def score(task: Task, raw: str, toolbox: dict, tracers: dict, patterns) -> dict:
+    from nbagents.parsing import parse
+
+    out = {"ran": 0.0, "tool_used": 0.0, "code": 0.0, "program": ""}
+    try:
+        code = parse(raw).code
+    except Exception:  # noqa: BLE001 - no code: every score is 0
+        code = ""
+    out["program"] = code
+    used = called_tools(code or raw, toolbox)
+    wrong = len(task.tools - used) + len(used - task.tools)
+    out["tool_used"] = max(0.0, 1.0 - 0.25 * wrong)
+    if not code:
+        return out
+    try:
+        value = str(run_program(code, tracers, task.inputs))
+    except Exception as e:  # noqa: BLE001
+        out["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:80]}"
+        return out
+    out["ran"] = 1.0
+    if any(p.fullmatch(value) for p in patterns):
+        out["code"] = 1.0
+    elif any(p.search(value) for p in patterns):
+        out["code"] = 0.5
+    return out
+
+
+# --- prompts ------------------------------------------------------------------------------------------
+
+
+def result_style_examples():
+    """The built-in examples with every assignment renamed to ``result``."""
+    from nbagents.prompts import Example, load_examples
+
+    out = []
+    for ex in load_examples():
+        text = ex.text
+        m = re.search(r"```py\n(.*?)```", text, re.S)
+        if m:
+            code = m.group(1)
+            names = {t.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Assign)
+                     for t in n.targets if isinstance(t, ast.Name)} - {"result"}
+            for name in names:
+                code = re.sub(rf"\b{name}\b", "result", code)
+            text = text[: m.start(1)] + code + text[m.end(1):]
+        out.append(Example(text, ex.calls))
+    return out
+
+
+# --- the measurements -------------------------------------------------------------------------------
+
+
+def overhead(engine, toolbox, args) -> dict:
+    from nbagents.constrain import ProgramSpec
+    from nbagents.prompts import PromptTemplate, build_prompt
+
+    task = TASKS[15]
+    template = PromptTemplate.load(None, default="run")
+    prompt = build_prompt(task.text, toolbox, {n: f"§{n}" for n in task.inputs}, template=template,
+                          engine=engine, max_new_tokens=args.max_new_tokens)
+    messages = list(prompt.messages)
+    spec = ProgramSpec(tools=toolbox, input_types=task.inputs)
+    engine.prompt_lookup = False  # the plain loop: one forward pass per token, like the constrained loop
+    engine.generate(messages, max_new_tokens=4)  # warm: the prompt's KV cache
+    free, cons, share, choice, free_tok, cons_tok = [], [], [], [], [], []
+    for _ in range(3):
+        c = engine.generate(messages, max_new_tokens=64)
+        n = c.completion_tokens
+        free.append(1000 * c.facts["decode_s"] / max(1, n - 1))
+        free_tok.append(n)
+        c = engine.generate(messages, max_new_tokens=args.max_new_tokens, constrained=spec)
+        n = c.completion_tokens
+        f = c.facts
+        cons.append(1000 * f["decode_s"] / max(1, n - 1))
+        share.append(1000 * f["constraint_s"] / max(1, n))
+        choice.append(1000 * f["tool_choice_s"] / max(1, len(f["tool_choices"])))
+        cons_tok.append(n)
+    engine.prompt_lookup = True
+    return {"free_ms": statistics.median(free), "cons_ms": statistics.median(cons),
+            "llg_ms": statistics.median(share), "choice_ms": statistics.median(choice),
+            "free_tokens": statistics.median(free_tok), "cons_tokens": statistics.median(cons_tok),
+            "prompt_tokens": c.prompt_tokens, "program": c.text}
+
+
+def accuracy(engine, toolbox, tracers, mode: str, tasks: list[Task], args) -> list[dict]:
+    from nbagents.constrain import ProgramSpec
+    from nbagents.prompts import PromptTemplate, build_prompt
+
+    template = PromptTemplate.load(None, default="run")
+    examples = result_style_examples() if mode.endswith("result-examples") else None
+    rows = []
+    for task in tasks:
+        prompt = build_prompt(task.text, toolbox, {n: f"§{n}" for n in task.inputs}, template=template,
+                              engine=engine, max_new_tokens=args.max_new_tokens, examples=examples)
+        options = {}
+        if mode.startswith("constrained"):
+            options["constrained"] = ProgramSpec(tools=toolbox, input_types=task.inputs,
+                                                 choose_tools=not mode.endswith("greedy-tools"))
+        started = time.perf_counter()
+        c = engine.generate(list(prompt.messages), stop=prompt.stop, max_new_tokens=args.max_new_tokens,
+                            **options)
+        row = score(task, c.text, toolbox, tracers, expected_patterns(task, tracers))
+        row.update(seconds=time.perf_counter() - started, tokens=c.completion_tokens, task=task.text)
+        rows.append(row)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--max-new-tokens", type=int, default=160)
+    parser.add_argument("--limit", type=int, default=0, help="only the first N tasks")
+    parser.add_argument("--modes", default="free,constrained,constrained+greedy-tools,"
+                                           "constrained+result-examples")
+    parser.add_argument("--show", action="store_true", help="print every program")
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from nbagents.engines.embedded import EmbeddedEngine
+    from nbagents.tools.defaults import default_tools
+
+    engine = EmbeddedEngine(progress=False, num_threads=args.threads)
+    engine.load()
+    toolbox = {t.name: t for t in default_tools(model_tools="all")}
+    tracers = trace_tools(toolbox)
+    tasks = TASKS[: args.limit] if args.limit else TASKS
+
+    o = overhead(engine, toolbox, args)
+    print(f"\nnbagents constrained decoding bench — {engine.model_id}, {args.threads} thread(s), "
+          f"{len(toolbox)} tools, prompt {o['prompt_tokens']} tokens, max_new_tokens={args.max_new_tokens}")
+    print("\n1. Per-token cost (median of 3 ABAB pairs; free = the plain loop, no draft tokens)")
+    print(f"  {'free decoding':<44}{o['free_ms']:8.1f} ms/token  ({o['free_tokens']:.0f} tokens)")
+    print(f"  {'constrained, all in':<44}{o['cons_ms']:8.1f} ms/token  ({o['cons_tokens']:.0f} tokens)"
+          f"  ratio {o['cons_ms'] / o['free_ms']:.2f}")
+    print(f"  {'  of which llguidance (mask, consume, build)':<44}{o['llg_ms']:8.2f} ms/token")
+    print(f"  {'  tool choice by likelihood':<44}{o['choice_ms']:8.1f} ms/line (one pass, all tools)")
+    print(f"  program: {o['program']!r}")
+
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    results = {m: accuracy(engine, toolbox, tracers, m, tasks, args) for m in modes}
+    print(f"\n2. Accuracy on {len(tasks)} tasks (Transformers Agents-style scores, in %)")
+    head = f"  {'mode':<30}{'ran':>7}{'tool_used':>11}{'code':>7}{'s/task':>8}{'tokens':>8}"
+    print(head)
+    for m, rows in results.items():
+        def mean(key, rows=rows):
+            return 100 * sum(r[key] for r in rows) / len(rows)
+
+        secs = statistics.mean(r["seconds"] for r in rows)
+        toks = statistics.mean(r["tokens"] for r in rows)
+        print(f"  {m:<30}{mean('ran'):7.1f}{mean('tool_used'):11.1f}{mean('code'):7.1f}{secs:8.2f}{toks:8.1f}")
+    print("\n  per task (code score; free / constrained / ...):")
+    for i, task in enumerate(tasks):
+        marks = " ".join(f"{results[m][i]['code']:.1f}" for m in modes)
+        print(f"   {marks}  {task.text}")
+        if args.show:
+            for m in modes:
+                prog = results[m][i]["program"].replace("\n", " | ")
+                print(f"        {m}: {prog[:150]}")
+    print(f"\ntotal {time.perf_counter() - T0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,427 @@
+"""The engine side of constrained decoding: :func:`generate_program` runs a local model under a
+:class:`~nbagents.constrain.program.ProgramSpec`, one grammar per line.
+
+Per step: forced tokens (llguidance fast-forward) are fed in one forward pass; at a line's tool
+position every allowed ``tool(`` is scored at once (:mod:`.choice`); elsewhere the logits are
+masked to what the grammar allows and the engine's sampler (greedy by default) picks. A forward
+pass runs only when the next logits are needed, so the last token of a program costs none.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .choice import can_score, score_candidates
+from .grammar import explanation_grammar
+from .matcher import Constraint, apply_mask, tokenizer_bridge
+from .program import ProgramBuilder, ProgramSpec
+
+__all__ = ["ProgramResult", "generate_program"]
+
+log = logging.getLogger("nbagents")
+
+_CLOSERS = (b'"', b")", b"]", b"}", b"\n")
+_OPENERS = (b"(", b"[", b"{")
+_CLOSING_MASKS: dict[int, Any] = {}
+
+
+@dataclass
+class ProgramResult:
+    """What :func:`generate_program` returns; the fields of the engine's ``DecodeResult`` plus
+    ``facts`` for the Run (``constrained: True``, the grammars, the end reason...)."""
+
+    tokens: list[int]
+    text: str
+    finish_reason: str
+    cached_prefix_tokens: int
+    prefill_s: float
+    decode_s: float
+    forward_passes: int
+    draft_tokens_proposed: int = 0
+    draft_tokens_accepted: int = 0
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def _closing_masks(bridge: Any) -> tuple[Any, Any, Any]:
+    """Tokens whose text contains a closing quote, bracket or newline, tokens that open a
+    bracket, and tokens with a newline (cached per tokenizer bridge)."""
+    import numpy as np
+
+    key = id(bridge)
+    if key not in _CLOSING_MASKS:
+        closers = np.zeros(bridge.vocab_size, dtype=bool)
+        openers = np.zeros(bridge.vocab_size, dtype=bool)
+        newlines = np.zeros(bridge.vocab_size, dtype=bool)
+        for i in range(bridge.vocab_size):
+            try:
+                piece = bytes(bridge.decode_bytes([i]))
+            except Exception:  # ids past the tokenizer's vocabulary
+                continue
+            closers[i] = any(c in piece for c in _CLOSERS)
+            openers[i] = any(c in piece for c in _OPENERS)
+            newlines[i] = b"\n" in piece
+        _CLOSING_MASKS[key] = (closers, openers, newlines)
+    return _CLOSING_MASKS[key]
+
+
+class _Model:
+    """The model's side: the KV cache, the pending tokens and the next-token logits."""
+
+    def __init__(self, model: Any, cache: Any, logits: Any, *, keep_logits: bool) -> None:
+        self.model = model
+        self.cache = cache
+        self._logits = logits
+        self.pending: list[int] = []
+        self.passes = 0
+        self.keep_logits = keep_logits
+
+    def feed(self, tokens: Sequence[int]) -> None:
+        self.pending.extend(int(t) for t in tokens)
+
+    def logits(self) -> Any:
+        if self.pending:
+            import torch
+
+            ids = torch.tensor([self.pending], dtype=torch.long, device=self._device())
+            kwargs: dict[str, Any] = {"input_ids": ids, "past_key_values": self.cache, "use_cache": True}
+            if self.keep_logits:
+                kwargs["logits_to_keep"] = 1
+            out = self.model(**kwargs)
+            self.cache = out.past_key_values
+            self._logits = out.logits[:, -1, :]
+            self.pending = []
+            self.passes += 1
+        return self._logits
+
+    def adopt(self, cache: Any, logits: Any) -> None:
+        self.cache, self._logits, self.pending = cache, logits, []
+
+    def _device(self) -> Any:
+        return getattr(self.model, "device", "cpu")
+
+
+class _Run:
+    """One constrained generation."""
+
+    def __init__(self, model: _Model, tokenizer: Any, bridge: Any, spec: ProgramSpec, *,
+                 max_new_tokens: int, emit: Callable[[str], bool], eos_ids: set[int],
+                 sampler: Callable[[Any], int] | None, stop: Sequence[str] = ()) -> None:
+        from ..engines._generation import IncrementalDecoder
+
+        self.m = model
+        self.tokenizer = tokenizer
+        self.bridge = bridge
+        self.spec = spec
+        self.max_new_tokens = max_new_tokens
+        self.emit = emit
+        self.eos_ids = set(eos_ids) | {int(bridge.eos_token)}
+        self.sampler = sampler
+        self.builder = ProgramBuilder(spec, forbid=stop)
+        self.text = IncrementalDecoder(tokenizer)
+        self.tokens: list[int] = []
+        self.grammars: list[str] = []
+        self.phase = "explanation"
+        self.constraint: Constraint | None = None
+        self.tried_choice = False
+        self.line_budget = max_new_tokens
+        self.stopped = False  # a stop sequence was streamed
+        self.length = False
+        self.tool_choices: list[dict[str, Any]] = []
+        self.forced = 0
+        self.constraint_s = 0.0
+        self.choice_s = 0.0
+        self._tokenized: dict[str, list[int]] = {}
+
+    # --- grammar per phase ----------------------------------------------------------------------
+
+    def _start(self, grammar: str) -> None:
+        t = time.perf_counter()
+        self.constraint = Constraint(self.bridge, grammar)
+        self.constraint_s += time.perf_counter() - t
+        self.grammars.append(grammar)
+        self.tried_choice = False
+
+    def start(self) -> None:
+        if self.spec.explanation:
+            self._start(explanation_grammar(self.builder.forbid))
+        else:
+            self._start('start: "```py\\n"\n')
+
+    def _next_line(self) -> None:
+        self.phase = "line"
+        self.line_budget = self.budget()
+        self._start(self.builder.grammar())
+
+    def _line_complete(self) -> None:
+        """The constraint is done: close the phase and start the next one (or end)."""
+        text = self.constraint.text()
+        if self.phase == "explanation":
+            self.builder.explanation = text.split("```", 1)[0].rstrip("\n")
+            self._next_line()
+            return
+        if self.builder.accept(text):
+            self._next_line()
+
+    # --- the loop ---------------------------------------------------------------------------------
+
+    def budget(self) -> int:
+        return self.max_new_tokens - len(self.tokens)
+
+    def push(self, tokens: Sequence[int], *, feed: bool = True) -> None:
+        t = time.perf_counter()
+        self.constraint.consume_many(tokens)
+        self.constraint_s += time.perf_counter() - t
+        self.tokens.extend(int(x) for x in tokens)
+        if feed:
+            self.m.feed(tokens)
+        for tok in tokens:
+            if self.emit(self.text.push(tok)):
+                self.stopped = True
+        t = time.perf_counter()
+        done = self.constraint.is_done()
+        self.constraint_s += time.perf_counter() - t
+        if done:
+            self._line_complete()
+
+    def step(self) -> bool:
+        """Advance by at least one token; False once the program is finished."""
+        if self.builder.done or self.stopped:
+            return False
+        c = self.constraint
+        if self.budget() <= 0:
+            self._out_of_budget()
+            return False
+        if self.phase == "line" and not c.tokens and self.budget() < 10:
+            self.builder.end("length")  # no room for another line
+            self.length = True
+            return False
+        t = time.perf_counter()
+        forced = c.forced_tokens()
+        self.constraint_s += time.perf_counter() - t
+        if forced:
+            forced = forced[: self.budget()]
+            self.forced += len(forced)
+            self.push(forced)
+            return True
+        if self._choose_tool():
+            return True
+        logits = self.m.logits().clone()
+        t = time.perf_counter()
+        mask = c.allowed_mask()
+        apply_mask(logits, mask)
+        if self._closing():  # prefer closing quotes, brackets and the newline; avoid opening
+            import torch
+
+            closers, openers, newlines = _closing_masks(self.bridge)
+            if self.phase == "explanation":
+                closers = newlines
+            bias = torch.from_numpy((closers & mask) * 1e4 - (openers & mask) * 1e3).to(logits.device)
+            n = min(bias.shape[0], logits.shape[-1])
+            logits.view(-1)[:n] += bias[:n].to(logits.dtype)
+        self.constraint_s += time.perf_counter() - t
+        token = int(self.sampler(logits)) if self.sampler is not None else int(logits.argmax(-1))
+        if token in self.eos_ids or not bool(mask[token] if token < mask.shape[0] else False):
+            if c.is_accepting() and self.phase == "line":
+                self.tokens.append(token)
+                self.builder.end("eos")
+            else:  # cannot happen with a mask that allows something; end rather than loop
+                self.builder.end("stuck")
+            return False
+        self.push([token])
+        return True
+
+    def _closing(self) -> bool:
+        """Past a line's share of the budget, prefer tokens that close it: the explanation gets
+        a quarter of the budget (at most 48 tokens), a line half of what was left at its start
+        (at most ``max_line_tokens``)."""
+        c = self.constraint
+        if self.phase == "explanation":
+            return len(c.tokens) >= min(48, max(8, self.max_new_tokens // 4))
+        share = min(self.spec.max_line_tokens, max(8, self.line_budget // 2))
+        return len(c.tokens) >= share or self.budget() <= 8
+
+    def _out_of_budget(self) -> None:
+        self.length = True
+        self.builder.end("length")
+
+    # --- tool choice ------------------------------------------------------------------------------
+
+    def _tokenize(self, text: str) -> list[int]:
+        if text not in self._tokenized:
+            self._tokenized[text] = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return self._tokenized[text]
+
+    def _candidates(self, line: str) -> list[tuple[str, list[int]]]:
+        head = self.builder.tool_head
+        out = []
+        for name in self.spec.tools:
+            full = head + name + "("
+            if not full.startswith(line) or len(line) >= len(full):
+                continue
+            rest = full[len(line):]
+            for ids in (self._tokenize(rest), list(self.bridge.tokenize_str(rest))):
+                if ids and self.constraint.validate(ids) == len(ids):
+                    out.append((name, ids))
+                    break
+        return out
+
+    def _choose_tool(self) -> bool:
+        if (self.phase != "line" or self.spec.rich or not self.spec.choose_tools or self.tried_choice):
+            return False
+        c = self.constraint
+        line = c.text()
+        head = self.builder.tool_head
+        if len(line) < len(self.spec.result_name) or not (head.startswith(line) or line.startswith(head)):
+            return False
+        self.tried_choice = True
+        t = time.perf_counter()
+        candidates = self._candidates(line)
+        self.constraint_s += time.perf_counter() - t
+        if not candidates or max(len(ids) for _, ids in candidates) > self.budget():
+            return False
+        logits = self.m.logits()
+        if len(candidates) == 1:
+            name, ids = candidates[0]
+            self.tool_choices.append({"line": len(self.builder.lines), "chosen": name, "scores": {}})
+            self.push(ids)
+            return True
+        if not can_score(self.m.cache):
+            return False
+        t = time.perf_counter()
+        try:
+            choice = score_candidates(self.m.model, self.m.cache, logits, [ids for _, ids in candidates])
+        except Exception:  # an attention kernel without custom masks: let the masked sampler pick
+            log.debug("Tool choice by likelihood failed; picking greedily.", exc_info=True)
+            return False
+        finally:
+            self.choice_s += time.perf_counter() - t
+        self.m.passes += choice.forward_passes
+        name, ids = candidates[choice.index]
+        ranked = sorted(zip(choice.scores, (n for n, _ in candidates)), reverse=True)[:5]
+        self.tool_choices.append({"line": len(self.builder.lines), "chosen": name,
+                                  "scores": {n: round(s, 3) for s, n in ranked}})
+        self.m.adopt(choice.cache, choice.logits)
+        self.push(ids, feed=False)
+        return True
+
+    # --- the result ---------------------------------------------------------------------------
+
+    def finish(self) -> str:
+        if not self.builder.done:
+            self.builder.end("length" if self.length else "stop")
+        final = self.builder.render()
+        shown = self.text.flush()
+        if shown and not self.stopped:
+            self.emit(shown)
+        streamed = self.text.text
+        common = 0
+        for a, b in zip(final, streamed):
+            if a != b:
+                break
+            common += 1
+        if not self.stopped:  # stream the closing fence (or whatever the rendering added)
+            tail = final[common:] if common == len(streamed) else "\n```"
+            if tail:
+                self.emit(tail)
+        return final
+
+
+def generate_program(
+    model: Any,
+    tokenizer: Any,
+    prompt_ids: Sequence[int],
+    spec: ProgramSpec,
+    *,
+    max_new_tokens: int,
+    emit: Callable[[str], bool] = lambda piece: False,
+    eos_ids: set[int] | Sequence[int] = (),
+    prefix_cache: Any = None,
+    past_key_values: Any = None,
+    sampler: Callable[[Any], int] | None = None,
+    stop: Sequence[str] = (),
+    supports_logits_to_keep: bool = True,
+) -> ProgramResult:
+    """Generate a tool program after ``prompt_ids`` under ``spec``. Run it under
+    ``torch.inference_mode()`` (and the engine's thread setting).
+
+    Parameters
+    ----------
+    prefix_cache:
+        The engine's ``PrefixCache`` (``take(ids) -> (cache, n)``, ``keep(ids, cache)``); or
+    past_key_values:
+        A KV cache of a prefix of the prompt to start from (its length says how many tokens).
+    emit:
+        Called with each new piece of text; a True return (a stop sequence) ends generation.
+    sampler:
+        Picks a token from masked logits ``[1, V]`` (default: greedy).
+    stop:
+        The engine's stop sequences: string literals and the explanation may not contain them.
+
+    Returns
+    -------
+    ProgramResult
+        ``text`` is the rendered program: the explanation, then the code in a ```py block.
+    """
+    import torch
+
+    started = time.perf_counter()
+    prompt_ids = [int(t) for t in prompt_ids]
+    reused = 0
+    cache = past_key_values
+    if prefix_cache is not None:
+        cache, reused = prefix_cache.take(prompt_ids)
+    elif cache is not None:
+        reused = min(int(cache.get_seq_length()), len(prompt_ids) - 1)
+        if cache.get_seq_length() > reused:
+            cache.crop(reused - int(cache.get_seq_length()))
+    ids = torch.tensor([prompt_ids[reused:]], dtype=torch.long, device=getattr(model, "device", "cpu"))
+    kwargs: dict[str, Any] = {"input_ids": ids, "past_key_values": cache, "use_cache": True}
+    if supports_logits_to_keep:
+        kwargs["logits_to_keep"] = 1
+    out = model(**kwargs)
+    if prefix_cache is not None:
+        prefix_cache.keep(prompt_ids, out.past_key_values)
+    logits = out.logits[:, -1, :]
+    prefill_s = time.perf_counter() - started
+
+    t = time.perf_counter()
+    bridge = tokenizer_bridge(tokenizer, n_vocab=int(logits.shape[-1]))
+    bridge_s = time.perf_counter() - t
+    state = _Model(model, out.past_key_values, logits, keep_logits=supports_logits_to_keep)
+    run = _Run(state, tokenizer, bridge, spec, max_new_tokens=max_new_tokens, emit=emit,
+               eos_ids=set(eos_ids), sampler=sampler, stop=stop)
+    run.start()
+    while run.step():
+        pass
+    text = run.finish()
+    decode_s = time.perf_counter() - started - prefill_s
+    b = run.builder
+    facts = {
+        "constrained": True,
+        "grammar": run.grammars[-1] if run.grammars else "",
+        "grammars": list(run.grammars),
+        "grammar_kind": "rich" if spec.rich else "simple",
+        "program_spec": spec.describe(),
+        "program_end": b.end_reason,
+        "program_lines": len(b.lines),
+        "program_calls": list(b.calls),
+        "forced_tokens": run.forced,
+        "tool_choices": run.tool_choices,
+        "constraint_s": round(run.constraint_s, 4),
+        "tool_choice_s": round(run.choice_s, 4),
+        "tokenizer_bridge_s": round(bridge_s, 4),
+    }
+    return ProgramResult(
+        tokens=run.tokens,
+        text=text,
+        finish_reason="length" if run.length else "stop",
+        cached_prefix_tokens=reused,
+        prefill_s=prefill_s,
+        decode_s=decode_s,
+        forward_passes=1 + state.passes,
+        facts=facts,
+    )

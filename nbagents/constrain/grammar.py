@@ -1,0 +1,425 @@
+"""Grammars for tool programs, in llguidance's Lark dialect, rebuilt for every line.
+
+A program is a few lines ``result = tool(kw=value, ...)``. The grammar of the next line is built
+from the toolbox, the names defined so far with their types, and what the data-flow rule demands
+(:class:`LineState`), so that the model can only write a call to an existing tool, with that tool's
+parameter names in signature order, values of the parameter's type, and references to names that
+exist. Building one takes about 2 ms with llguidance, so a grammar per line costs nothing.
+
+The "rich" grammar (``rich=True``) adds, for stronger models: free variable names, nested calls,
+f-strings, indexing, ``for`` loops over lists with an indented body, ``name.append(...)`` and
+``print(...)``. The interpreter still checks everything.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import keyword
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "EXPLANATION_CHARS",
+    "LineState",
+    "STRING_CHARS",
+    "compatible",
+    "explanation_grammar",
+    "line_grammar",
+    "literal_type",
+    "regex_escape",
+    "signature_params",
+    "value_type",
+]
+
+#: The longest string literal the grammar allows (characters between the quotes).
+STRING_CHARS = 80
+#: The longest explanation sentence (characters).
+EXPLANATION_CHARS = 160
+#: The most items of a list or dict literal.
+MAX_ITEMS = 6
+INDENT = "    "
+
+_NO_LITERAL = frozenset({"image", "audio", "bytes"})
+_RESERVED = frozenset(keyword.kwlist) | frozenset(n for n in dir(builtins) if not n.startswith("_"))
+
+
+# --- types ------------------------------------------------------------------------------------
+
+
+def value_type(value: Any) -> str:
+    """The internal type name (``str``, ``int``, ``image``...) of a runtime value, for typed
+    references: an input's type comes from its value."""
+    from ..prompts import input_type_name
+    from ..tools.base import type_of
+
+    return type_of(input_type_name(value))
+
+
+def literal_type(node: Any) -> str:
+    """The type of an ``ast`` value node written by the grammar (literals only; else ``any``)."""
+    import ast
+
+    if isinstance(node, ast.Constant):
+        return {bool: "bool", int: "int", float: "float", str: "str"}.get(type(node.value), "any")
+    if isinstance(node, ast.JoinedStr):
+        return "str"
+    if isinstance(node, ast.List):
+        return "list"
+    if isinstance(node, ast.Dict):
+        return "dict"
+    return "any"
+
+
+def compatible(param: str, value: str) -> bool:
+    """Whether a value of type ``value`` may be passed to a parameter of type ``param``."""
+    if param == "any" or value == "any" or param == value:
+        return True
+    return param == "float" and value == "int"
+
+
+# --- the state a line is built from -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineState:
+    """What the grammar of the next line depends on.
+
+    Attributes
+    ----------
+    names:
+        Every name the line may read, with its type (inputs, earlier results, chat variables).
+    must:
+        Names of which the line must read at least one in a required parameter (the data-flow
+        rule); empty when there is no such demand.
+    may_end:
+        Whether the program may end here (``<eos>``, a closing fence or ``print(result)``).
+    index:
+        The line's number (0 for the first).
+    indent:
+        Rich grammar only: ``"none"`` (top level), ``"required"`` (first line of a loop body)
+        or ``"optional"`` (inside a loop body, which may end).
+    result_name:
+        The variable every line assigns (the simple grammar) and the program's final value.
+    forbid:
+        Text that string literals may not contain (the engine's stop sequences, which would cut
+        the answer short).
+    """
+
+    names: Mapping[str, str] = field(default_factory=dict)
+    must: frozenset[str] = frozenset()
+    may_end: bool = False
+    index: int = 0
+    indent: str = "none"
+    result_name: str = "result"
+    forbid: tuple[str, ...] = ()
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _lit(text: str) -> str:
+    """A Lark string literal."""
+    return json.dumps(text)
+
+
+def _alt(options: Iterable[str]) -> str:
+    options = list(dict.fromkeys(o for o in options if o))
+    return " | ".join(options)
+
+
+_META = set("\\.+*?()|[]{}^$-&~/#")
+
+
+def regex_escape(text: str) -> str:
+    """Escape the regex metacharacters only (Rust's regex syntax rejects needless escapes)."""
+    return "".join("\\" + c if c in _META else c for c in text)
+
+
+def _without(forbid: Iterable[str]) -> str:
+    """`` & ~/.*(a|b).*/``: the lexeme may not contain any of ``forbid`` (one-line ones)."""
+    parts = [regex_escape(f) for f in forbid if f and "\n" not in f]
+    return f" & ~/.*({'|'.join(parts)}).*/" if parts else ""
+
+
+def _string_terminal(names: Iterable[str], forbid: Iterable[str] = ()) -> str:
+    # no backslash (escapes), no control characters, no backtick (a fence would end the code block)
+    body = f'/"[^"`\\\\\\x00-\\x1f\\x7f]{{1,{STRING_CHARS}}}"/'
+    quoted = sorted(set(names))
+    if quoted:  # "text" when text is a variable is the variable, misspelt
+        body += ' & ~/"(' + "|".join(quoted) + ')"/'
+    return f"STR: {body}{_without(forbid)}"
+
+
+_TERMINALS = [
+    'INT: /-?(0|[1-9][0-9]{0,8})/',
+    'NUM: /-?(0|[1-9][0-9]{0,8})(\\.[0-9]{1,6})?/',
+]
+
+
+def _required(tool: Any) -> list[Any]:
+    return [p for p in tool.inputs if p.required]
+
+
+def _optional(tool: Any) -> list[Any]:
+    return [p for p in tool.inputs if not p.required]
+
+
+def _none_default(p: Any) -> bool:
+    return p.default is None
+
+
+class _Builder:
+    """Collects rules while a grammar is built; one value rule per type, shared by all tools."""
+
+    def __init__(self, tools: Mapping[str, Any], state: LineState, *, rich: bool) -> None:
+        self.tools = tools
+        self.state = state
+        self.rich = rich
+        self.rules: dict[str, str] = {}
+        self._tool_rule: dict[str, str] = {}
+
+    # values
+
+    def refs(self, ptype: str, only: Iterable[str] | None = None) -> list[str]:
+        pool = self.state.names if only is None else {n: self.state.names[n] for n in only
+                                                      if n in self.state.names}
+        return [_lit(n) for n, t in sorted(pool.items()) if compatible(ptype, t) and not keyword.iskeyword(n)]
+
+    def literals(self, ptype: str) -> list[str]:
+        if ptype == "str":
+            out = ["STR"]
+        elif ptype == "int":
+            out = ["INT"]
+        elif ptype == "float":
+            out = ["NUM"]
+        elif ptype == "bool":
+            out = ['"True"', '"False"']
+        elif ptype == "list":
+            out = [self.list_rule()]
+        elif ptype == "dict":
+            out = [self.dict_rule()]
+        elif ptype == "any":
+            out = ["STR", "NUM", '"True"', '"False"', '"None"', self.list_rule()]
+        else:
+            out = []
+        if self.rich and ptype in ("str", "any"):
+            fstr = self.fstring_terminal()
+            if fstr:
+                out.append(fstr)
+        return out
+
+    def list_rule(self) -> str:
+        if "list_lit" not in self.rules:
+            items = ["STR", "NUM", *self.refs("str"), *[r for r in self.refs("float") if r not in self.refs("str")]]
+            self.rules["list_item"] = _alt(items)
+            self.rules["list_lit"] = f'"[" list_item (", " list_item){{0,{MAX_ITEMS - 1}}} "]" | "[]"'
+        return "list_lit"
+
+    def dict_rule(self) -> str:
+        if "dict_lit" not in self.rules:
+            self.rules["dict_value"] = _alt(["STR", "NUM", *self.refs("str"), *self.refs("float")])
+            self.rules["dict_lit"] = (f'"{{" STR ": " dict_value (", " STR ": " dict_value){{0,{MAX_ITEMS - 1}}} "}}"'
+                                      ' | "{}"')
+        return "dict_lit"
+
+    def fstring_terminal(self) -> str:
+        names = sorted(self.state.names)
+        if not names:
+            return ""
+        if "FSTR" not in self.rules:
+            alt = "|".join(names)
+            self.rules["FSTR"] = (f'/f"([^"`\\\\{{}}\\x00-\\x1f\\x7f]|\\{{({alt})\\}}){{1,{STRING_CHARS}}}"/'
+                                  f' & /f"[^"]*\\{{[^"]*"/{_without(self.state.forbid)}')
+        return "FSTR"
+
+    def value(self, ptype: str, *, none: bool = False, depth: int = 0) -> str:
+        """The rule name for any value of ``ptype`` (literal or reference), '' when none exists.
+        In the rich grammar a value at depth 0 may be a call whose arguments are at depth 1."""
+        name = f"val_{ptype}" + ("_n" if none else "") + (f"_d{depth}" if self.rich and depth else "")
+        if name not in self.rules:
+            self.rules[name] = ""  # set first: the rich grammar's nested calls come back here
+            options = [*self.literals(ptype), *self.refs(ptype)]
+            if none:
+                options.append('"None"')
+            if self.rich:
+                options += self.rich_values(ptype, depth)
+            self.rules[name] = _alt(options)
+        return name if self.rules[name] else ""
+
+    def must_value(self, ptype: str) -> str:
+        name = f"must_{ptype}"
+        if name not in self.rules:
+            self.rules[name] = _alt(self.refs(ptype, only=self.state.must))
+        return name if self.rules[name] else ""
+
+    def rich_values(self, ptype: str, depth: int) -> list[str]:
+        out = []
+        indexable = [n for n, t in sorted(self.state.names.items()) if t in ("list", "any")]
+        if indexable:
+            self.rules.setdefault("indexed", f'({_alt(_lit(n) for n in indexable)}) "[" INT "]"')
+            out.append("indexed")
+        if depth == 0:  # one level of nested calls: tool(x=other_tool(y=...))
+            calls = [self.tool_rule(t, depth=1) for t in self.tools.values() if compatible(ptype, t.output_type)]
+            out += [c for c in calls if c]
+        return out
+
+    # calls
+
+    def tool_rule(self, tool: Any, *, must: bool = False, depth: int = 0) -> str:
+        """The rule for a call of ``tool`` ('' when it cannot be called on this line)."""
+        key = f"{tool.name}/{must}/{depth}"
+        if key in self._tool_rule:
+            return self._tool_rule[key]
+        rule = f"t{len(self._tool_rule)}"
+        self._tool_rule[key] = rule
+        body = self._call_body(tool, must=must, depth=depth)
+        if not body:
+            self._tool_rule[key] = ""
+            return ""
+        self.rules[rule] = body
+        return rule
+
+    def _call_body(self, tool: Any, *, must: bool, depth: int) -> str:
+        if keyword.iskeyword(tool.name) or any(keyword.iskeyword(p.name) for p in _required(tool)):
+            return ""  # cannot be written as a call with keyword arguments
+        required = _required(tool)
+        values = {p.name: self.value(p.type, none=_none_default(p), depth=depth) for p in tool.inputs}
+        if any(not values[p.name] for p in required):
+            return ""
+        optional = [p for p in _optional(tool) if values[p.name] and not keyword.iskeyword(p.name)]
+        head = _lit(f"{tool.name}(")
+        if must:
+            variants = []
+            for p in required:
+                mv = self.must_value(p.type)
+                if mv:
+                    variants.append(self._args(required, optional, values, {p.name: mv}))
+            if not variants:
+                return ""
+            args = " | ".join(f"({v})" for v in variants)
+            return f'{head} ({args}) ")"'
+        args = self._args(required, optional, values, {})
+        return f'{head} {args} ")"' if args else f'{head} ")"'
+
+    @staticmethod
+    def _args(required: list, optional: list, values: dict, override: dict) -> str:
+        parts = []
+        for i, p in enumerate(required):
+            sep = "" if i == 0 else ", "
+            parts.append(f"{_lit(sep + p.name + '=')} {override.get(p.name, values[p.name])}")
+        if required:
+            parts += [f"({_lit(', ' + p.name + '=')} {values[p.name]})?" for p in optional]
+            return " ".join(parts)
+        if not optional:
+            return ""
+        # no required parameter: any ordered subset of the optional ones, comma-separated
+        alternatives = []
+        for f, first in enumerate(optional):
+            seq = [f"{_lit(first.name + '=')} {values[first.name]}"]
+            seq += [f"({_lit(', ' + p.name + '=')} {values[p.name]})?" for p in optional[f + 1:]]
+            alternatives.append(" ".join(seq))
+        return "(" + " | ".join(f"({a})" for a in alternatives) + ")?"
+
+    def calls(self) -> str:
+        must = bool(self.state.must)
+        rules = [self.tool_rule(t, must=must) for t in self.tools.values()]
+        if must and not any(rules):  # nothing can read what is unread: drop the demand
+            rules = [self.tool_rule(t) for t in self.tools.values()]
+        return _alt(rules)
+
+    def render(self, start: str) -> str:
+        terminals = [_string_terminal(self.state.names, self.state.forbid), *_TERMINALS]
+        lines = [f"start: {start}"]
+        lines += [f"{name}: {body}" for name, body in self.rules.items() if body and not name.isupper()]
+        lines += [f"{name}: {body}" for name, body in self.rules.items() if body and name.isupper()]
+        return "\n".join(lines + terminals) + "\n"
+
+
+# --- the grammars -----------------------------------------------------------------------------
+
+
+def explanation_grammar(forbid: Iterable[str] = ()) -> str:
+    """One sentence (optional), a newline, then the opening fence of the code block."""
+    return (
+        'start: (EXPL "\\n")? "```py\\n"\n'
+        f'EXPL: /[^\\n`\\x00-\\x1f\\x7f]{{1,{EXPLANATION_CHARS}}}/{_without(forbid)}\n'
+    )
+
+
+def _ends(state: LineState) -> list[str]:
+    return ['"```"', _lit(f"print({state.result_name})")] if state.may_end else []
+
+
+def line_grammar(tools: Mapping[str, Any], state: LineState, *, rich: bool = False) -> str:
+    """The Lark grammar of the next line of the program.
+
+    The simple grammar: ``result = <call>\\n``, where the call is one of ``tools``; when
+    ``state.may_end``, also the end of the program (the empty string, so that ``<eos>`` is
+    allowed, a closing fence or ``print(result)``).
+    """
+    b = _Builder(tools, state, rich=rich)
+    if rich:
+        return _rich_line(b, state)
+    head = _lit(f"{state.result_name} = ")
+    calls = b.calls()
+    if calls:
+        b.rules["call"] = calls
+        line = f'{head} call "\\n"'
+    else:  # no tool can be called: assign a value
+        value = b.value("any")
+        line = f'{head} {value} "\\n"' if value else ""
+    options = [line] if line else []
+    options += _ends(state)
+    if not options:
+        options = ['"```"']
+    body = _alt(options)
+    return b.render(f"({body})?" if state.may_end or not line else body)
+
+
+def _rich_line(b: _Builder, state: LineState) -> str:
+    names = state.names
+    reserved = sorted(_RESERVED | set(b.tools) | set(names))
+    b.rules["NEWNAME"] = "/[a-z_][a-z0-9_]{0,24}/ & ~/(" + "|".join(reserved) + ")/"
+    targets = [_lit(n) for n in sorted(names) if n not in state.must]  # never overwrite an unread input
+    b.rules["target"] = _alt([_lit(state.result_name), *targets, "NEWNAME"])
+    calls = _alt(b.tool_rule(t) for t in b.tools.values())
+    value = b.value("any")
+    stmts = []
+    if calls:
+        b.rules["call"] = calls
+        stmts.append('target " = " call')
+    if value:
+        stmts.append(f'target " = " {value}')
+    stmts.append('target " = []"')
+    lists = [_lit(n) for n, t in sorted(names.items()) if t in ("list", "any")]
+    if lists:
+        inner = _alt(["call" if calls else "", value])
+        if inner:
+            b.rules["append"] = f'({_alt(lists)}) ".append(" ({inner}) ")"'
+            stmts.append("append")
+    if value:
+        stmts.append(f'"print(" {value} ")"')
+    b.rules["stmt"] = _alt(stmts)
+    iterables = [_lit(n) for n, t in sorted(names.items()) if t in ("list", "any")]
+    top = ["stmt"]
+    if iterables:
+        b.rules["loop"] = f'"for " NEWNAME " in " ({_alt(iterables)}) ":"'
+        top.append("loop")
+    indented = f'{_lit(INDENT)} stmt'
+    if state.indent == "required":
+        line = f'{indented} "\\n"'
+    elif state.indent == "optional":
+        line = f'({indented} | {_alt(top)}) "\\n"'
+    else:
+        line = f'({_alt(top)}) "\\n"'
+    ends = ['"```"'] if state.may_end else []
+    body = _alt([line, *ends])
+    return b.render(f"({body})?" if state.may_end else body)
+
+
+def signature_params(tool: Any) -> list[str]:
+    """Parameter names of ``tool`` in the order the grammar writes them."""
+    return [p.name for p in _required(tool)] + [p.name for p in _optional(tool)]
+

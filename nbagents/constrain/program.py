@@ -1,0 +1,277 @@
+"""What a constrained program may be (:class:`ProgramSpec`) and the per-line bookkeeping that
+turns it into one grammar per line (:class:`ProgramBuilder`).
+
+The rules, measured on SmolLM2-135M (see ``shared/notes/constrained-decoding.md``):
+
+* every line assigns the same variable, ``result`` (free names were where small models drifted);
+* the data-flow rule: while an input or the last result is unread, the next line must read one
+  of them in a required parameter, and the program may end only once every input was read;
+* references are typed: an input's type comes from its runtime value, a result's from the
+  tool's output type;
+* the program stops at ``<eos>``, a closing fence or ``print(result)``, after ``max_lines``
+  lines, or when a line repeats an earlier one (the repeat is dropped);
+* the output has the shape the agent's parser reads: one sentence of explanation (optional),
+  then the code in a ```` ```py ```` block.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .grammar import INDENT, LineState, compatible, literal_type, value_type
+
+__all__ = ["ProgramSpec", "ProgramBuilder", "render_program"]
+
+
+def _type_name(value: Any) -> str:
+    from ..tools.base import type_of
+
+    return type_of(value) if isinstance(value, str) else "any"
+
+
+def _tool_map(tools: Any) -> dict[str, Any]:
+    if isinstance(tools, Mapping):
+        return dict(tools)
+    from ..tools.base import as_tool
+
+    out = {}
+    for t in tools or ():
+        t = as_tool(t)
+        out[t.name] = t
+    return out
+
+
+@dataclass(frozen=True)
+class ProgramSpec:
+    """What the model may write: passed as ``engine.generate(..., constrained=spec)``.
+
+    Parameters
+    ----------
+    tools:
+        The tools the program may call (a mapping name -> Tool, or an iterable of tools).
+    input_types:
+        The inputs, name -> type name (``"str"``, ``"image"``, ``"Image"``, ``"list"``...).
+        :meth:`for_inputs` builds this from the input values.
+    variables:
+        Other names the program may read but need not (chat variables), name -> type name.
+    rich:
+        The richer grammar for stronger models: free names, nested calls, f-strings, loops.
+    explanation:
+        Let the model write one sentence of explanation before the code block.
+    max_lines:
+        The most lines (default 4 for the simple grammar, 8 for the rich one).
+    max_line_tokens:
+        Past this many tokens in a line, tokens that close it (quotes, brackets, newline) are
+        preferred.
+    choose_tools:
+        Pick the tool of each line by likelihood: every allowed ``tool(`` is scored in one
+        batched forward pass and the best is forced (simple grammar).
+    result_name:
+        The variable the lines assign; the program's value.
+    """
+
+    tools: Mapping[str, Any] = field(default_factory=dict)
+    input_types: Mapping[str, str] = field(default_factory=dict)
+    variables: Mapping[str, str] = field(default_factory=dict)
+    rich: bool = False
+    explanation: bool = True
+    max_lines: int | None = None
+    max_line_tokens: int = 120
+    choose_tools: bool = True
+    result_name: str = "result"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tools", _tool_map(self.tools))
+        object.__setattr__(self, "input_types", {n: _type_name(t) for n, t in dict(self.input_types).items()})
+        object.__setattr__(self, "variables", {n: _type_name(t) for n, t in dict(self.variables).items()
+                                               if n not in self.input_types})
+        if self.max_lines is not None and self.max_lines < 1:
+            from ..errors import ConfigurationError
+
+            raise ConfigurationError(f"max_lines must be at least 1, not {self.max_lines}.")
+
+    @classmethod
+    def for_inputs(cls, tools: Any, inputs: Mapping[str, Any] | None = None, *,
+                   state: Mapping[str, Any] | None = None, **options: Any) -> ProgramSpec:
+        """A spec whose input types come from the input values (and ``state``'s values become
+        optional variables)."""
+        inputs = dict(inputs or {})
+        variables = {n: value_type(v) for n, v in (state or {}).items()
+                     if n not in inputs and n.isidentifier() and not n.startswith("_")}
+        return cls(tools=tools, input_types={n: value_type(v) for n, v in inputs.items()},
+                   variables=variables, **options)
+
+    @property
+    def line_cap(self) -> int:
+        return self.max_lines if self.max_lines is not None else (8 if self.rich else 4)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-friendly summary, for the Run's facts."""
+        return {"tools": sorted(self.tools), "inputs": dict(self.input_types), "rich": self.rich,
+                "explanation": self.explanation, "max_lines": self.line_cap}
+
+
+class ProgramBuilder:
+    """The program written so far, and the :class:`LineState` of its next line."""
+
+    def __init__(self, spec: ProgramSpec, *, forbid: Iterable[str] = ()) -> None:
+        self.spec = spec
+        self.forbid = tuple(forbid)
+        self.names: dict[str, str] = {**spec.variables, **spec.input_types}
+        self.unread: set[str] = set(spec.input_types)
+        self.fresh: str | None = None  # the result name, while its latest value is unread
+        self.lines: list[str] = []
+        self.explanation = ""
+        self.end_reason: str | None = None
+        self.end_text = ""  # an end marker that belongs in the code ("print(result)")
+        self.indent = "none"
+        self.result_assigned = False
+        self.calls: list[str] = []
+
+    # --- what the next line may be ------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        return self.end_reason is not None
+
+    def _has_value(self, ptype: str) -> bool:
+        if ptype not in ("image", "audio", "bytes"):
+            return True
+        return any(compatible(ptype, t) for t in self.names.values())
+
+    def callable_tools(self) -> list[Any]:
+        return [t for t in self.spec.tools.values()
+                if all(self._has_value(p.type) for p in t.inputs if p.required)]
+
+    def readable(self, name: str) -> bool:
+        """Whether some callable tool takes ``name`` in a required parameter."""
+        ntype = self.names.get(name, "any")
+        return any(compatible(p.type, ntype) for t in self.callable_tools() for p in t.inputs if p.required)
+
+    def state(self) -> LineState:
+        spec = self.spec
+        if spec.rich:
+            unread = frozenset(self.unread)
+            may_end = (not unread and self.result_assigned and self.indent != "required" and bool(self.lines))
+            return LineState(names=dict(self.names), must=unread, may_end=may_end, index=len(self.lines),
+                             indent=self.indent, result_name=spec.result_name, forbid=self.forbid)
+        pending = {n for n in self.unread if self.readable(n)}
+        must = set(pending)
+        room = spec.line_cap - len(self.lines)
+        if self.fresh is not None and self.readable(self.fresh) and len(pending) < room:
+            must.add(self.fresh)  # when lines run short, the unread inputs come first
+        may_end = bool(self.lines) and not pending
+        return LineState(names=dict(self.names), must=frozenset(must), may_end=may_end,
+                         index=len(self.lines), result_name=spec.result_name, forbid=self.forbid)
+
+    def grammar(self) -> str:
+        from .grammar import line_grammar
+
+        return line_grammar(self.spec.tools, self.state(), rich=self.spec.rich)
+
+    @property
+    def tool_head(self) -> str:
+        """The text before the tool name in a line of the simple grammar."""
+        return f"{self.spec.result_name} = "
+
+    # --- taking a line ------------------------------------------------------------------------
+
+    def is_end_marker(self, text: str) -> bool:
+        return text in ("```", f"print({self.spec.result_name})")
+
+    def end(self, reason: str, text: str = "") -> None:
+        if self.end_reason is None:
+            self.end_reason = reason
+            if text.startswith("print("):
+                self.end_text = text
+            if self.indent == "required" and self.lines:  # a loop header without a body
+                self.lines.pop()
+
+    def accept(self, line: str) -> bool:
+        """Record a complete line (ending in a newline); False when the program ends here."""
+        if self.is_end_marker(line.strip()):
+            self.end("print" if line.startswith("print(") else "fence", line.strip())
+            return False
+        if line in self.lines and not line.rstrip().endswith(":"):
+            self.end("repeat")
+            return False
+        try:
+            self._update(line)
+        except SyntaxError:  # cannot happen with the grammar; never keep a line that does not parse
+            self.end("invalid")
+            return False
+        self.lines.append(line)
+        if len(self.lines) >= self.spec.line_cap and self.indent != "required":
+            self.end("max_lines")
+            return False
+        return True
+
+    def _update(self, line: str) -> None:
+        indented = line.startswith(INDENT)
+        body = textwrap.dedent(line).rstrip("\n")
+        header = body.endswith(":")
+        tree = ast.parse(body + ("\n    pass" if header else ""))
+        stmt = tree.body[0]
+        reads = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        self.unread -= reads
+        if self.fresh in reads:
+            self.fresh = None
+        self.calls += [n.func.id for n in ast.walk(stmt)
+                       if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in self.spec.tools]
+        if isinstance(stmt, ast.For):
+            self.names[stmt.target.id] = "any"
+            self.indent = "required"
+            return
+        self.indent = "optional" if indented or self.indent == "required" else "none"
+        if isinstance(stmt, ast.Assign):
+            target = stmt.targets[0].id
+            self.names[target] = self._type_of(stmt.value)
+            if target == self.spec.result_name:
+                self.result_assigned = True
+                self.fresh = target
+            if target in self.unread:
+                self.unread.discard(target)
+
+    def _type_of(self, node: ast.AST) -> str:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in self.spec.tools:
+            return self.spec.tools[node.func.id].output_type
+        if isinstance(node, ast.Name):
+            return self.names.get(node.id, "any")
+        return literal_type(node)
+
+    # --- the result ---------------------------------------------------------------------------
+
+    def code(self) -> str:
+        lines = list(self.lines)
+        if self.end_text:
+            lines.append(self.end_text + "\n")
+        code = "".join(lines)
+        while lines and not _parses(code):  # defensive: never hand back code that does not parse
+            lines.pop()
+            code = "".join(lines)
+        return code
+
+    def render(self) -> str:
+        return render_program(self.explanation if self.spec.explanation else "", self.code())
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except SyntaxError:
+        return False
+    return True
+
+
+def render_program(explanation: str, code: str | Iterable[str]) -> str:
+    """The shape the agent's parser reads: an explanation line, then the code in a ```py block."""
+    if not isinstance(code, str):
+        code = "".join(line if line.endswith("\n") else line + "\n" for line in code)
+    if code and not code.endswith("\n"):
+        code += "\n"
+    head = explanation.rstrip("\n")
+    return (head + "\n" if head.strip() else "") + "```py\n" + code + "```"

@@ -1,0 +1,212 @@
+"""Constraints for remote engines, as pure functions.
+
+Remote servers take a JSON schema (OpenAI ``response_format``, TGI ``grammar={"type": "json"}``)
+or a regular expression (TGI ``grammar={"type": "regex"}``), not a grammar rebuilt per line. The
+program is then a list of calls ``{"tool": name, "args": {...}}``; a reference to a variable is
+``{"ref": "name"}``, and :func:`render_calls` turns the answer into the same text a local
+constrained engine produces (an explanation, then ``result = tool(...)`` lines in a ```py block),
+checking tool names, parameter names and references on the way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from .grammar import EXPLANATION_CHARS, STRING_CHARS, compatible, regex_escape
+from .program import ProgramSpec, render_program
+
+__all__ = [
+    "openai_response_format",
+    "program_regex",
+    "program_schema",
+    "render_calls",
+    "tgi_grammar",
+]
+
+_JSON_TYPES = {"str": {"type": "string"}, "int": {"type": "integer"}, "float": {"type": "number"},
+               "bool": {"type": "boolean"},
+               "list": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "number"}]}}}
+
+
+def _names(spec: ProgramSpec) -> dict[str, str]:
+    return {**spec.variables, **spec.input_types}
+
+
+def _ref_schema(names: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": {"ref": {"type": "string", "enum": names}},
+            "required": ["ref"], "additionalProperties": False}
+
+
+def _param_schema(ptype: str, spec: ProgramSpec, *, optional: bool) -> dict[str, Any] | None:
+    names = [n for n, t in sorted(_names(spec).items()) if compatible(ptype, t)] + [spec.result_name]
+    options: list[dict[str, Any]] = []
+    if ptype in _JSON_TYPES:
+        options.append(dict(_JSON_TYPES[ptype]))
+    elif ptype == "any":
+        options += [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]
+    options.append(_ref_schema(names))
+    if optional:
+        options.append({"type": "null"})
+    return {"anyOf": options}
+
+
+def _tool_schema(tool: Any, spec: ProgramSpec) -> dict[str, Any]:
+    props = {p.name: _param_schema(p.type, spec, optional=not p.required) for p in tool.inputs}
+    args = {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
+    return {"type": "object",
+            "properties": {"tool": {"type": "string", "enum": [tool.name]}, "args": args},
+            "required": ["tool", "args"], "additionalProperties": False}
+
+
+def program_schema(spec: ProgramSpec) -> dict[str, Any]:
+    """A JSON schema (OpenAI strict-mode compatible) for ``{"explanation", "calls": [...]}``.
+
+    Every parameter is listed (strict mode wants all properties required); an optional one takes
+    ``null`` for "leave it out". Values are literals of the parameter's type or ``{"ref": name}``
+    with the names whose type fits (``result`` is the previous call's value).
+    """
+    calls = {"type": "array", "minItems": 1, "maxItems": spec.line_cap,
+             "items": {"anyOf": [_tool_schema(t, spec) for t in spec.tools.values()]}}
+    props: dict[str, Any] = {}
+    if spec.explanation:
+        props["explanation"] = {"type": "string"}
+    props["calls"] = calls
+    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
+
+
+def openai_response_format(spec: ProgramSpec, *, name: str = "tool_program") -> dict[str, Any]:
+    """``response_format=`` for OpenAI-compatible chat completions (structured outputs)."""
+    return {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": program_schema(spec)}}
+
+
+def _regex_value(ptype: str, names: list[str]) -> str:
+    options = []
+    if ptype in ("str", "any"):
+        options.append(r'"[^"\\\n]{1,' + str(STRING_CHARS) + '}"')
+    if ptype == "int":
+        options.append(r"-?(0|[1-9][0-9]*)")
+    if ptype in ("float", "any"):
+        options.append(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
+    if ptype in ("bool", "any"):
+        options.append("True|False")
+    if ptype in ("list", "any"):
+        item = r'("[^"\\\n]*"|-?[0-9]+(\.[0-9]+)?)'
+        options.append(r"\[(" + item + "(, " + item + r")*)?\]")
+    options += [regex_escape(n) for n in names]
+    return "(" + "|".join(options) + ")" if options else ""
+
+
+def _regex_call(tool: Any, names: dict[str, str]) -> str:
+    parts = []
+    for p in tool.inputs:
+        refs = [n for n, t in sorted(names.items()) if compatible(p.type, t)]
+        value = _regex_value(p.type, refs)
+        if not value:
+            if p.required:
+                return ""
+            continue
+        parts.append((p, value))
+    required = [f"{p.name}={v}" for p, v in parts if p.required]
+    optional = [f"(, {p.name}={v})?" for p, v in parts if not p.required]
+    if not required:
+        return ""  # keep the regex small: tools without a required parameter need the grammar
+    return regex_escape(tool.name + "(") + ", ".join(required) + "".join(optional) + r"\)"
+
+
+def program_regex(spec: ProgramSpec) -> str:
+    """A regular expression for the whole answer (TGI ``{"type": "regex"}``): an optional
+    explanation line, then 1 to ``max_lines`` lines ``result = tool(...)`` in a ```py block.
+    The first line cannot read ``result``; later lines can. (Bounded repetition makes some
+    regex compilers slow, so only string literals are bounded.)"""
+    names = _names(spec)
+    first = [c for c in (_regex_call(t, names) for t in spec.tools.values()) if c]
+    later_names = {**names, spec.result_name: "any"}
+    later = [c for c in (_regex_call(t, later_names) for t in spec.tools.values()) if c]
+    head = regex_escape(f"{spec.result_name} = ")
+    expl = r"([^\n`]{1," + str(EXPLANATION_CHARS) + r"}\n)?" if spec.explanation else ""
+    body = f"{head}({'|'.join(first)})\\n({head}({'|'.join(later)})\\n){{0,{spec.line_cap - 1}}}"
+    return expl + regex_escape("```py\n") + body + regex_escape("```")
+
+
+def tgi_grammar(spec: ProgramSpec, *, kind: str = "json") -> dict[str, Any]:
+    """The ``grammar`` parameter of TGI's ``/generate``: ``{"type": "json", "value": schema}``
+    (render the answer with :func:`render_calls`) or ``{"type": "regex", "value": regex}``
+    (the answer is already the program text)."""
+    if kind == "json":
+        return {"type": "json", "value": program_schema(spec)}
+    if kind == "regex":
+        return {"type": "regex", "value": program_regex(spec)}
+    raise ValueError(f"kind must be 'json' or 'regex', not {kind!r}")
+
+
+# --- from JSON back to code ---------------------------------------------------------------------
+
+
+def _bad(message: str, raw: str) -> Exception:
+    from ..errors import ParseError
+
+    return ParseError(message, raw=raw, hint="The model's structured answer does not fit the toolbox.")
+
+
+def _literal(value: Any, where: str, raw: str, defined: set[str]) -> str:
+    if isinstance(value, Mapping):
+        if set(value) != {"ref"} or not isinstance(value["ref"], str):
+            raise _bad(f"{where}: a reference is {{\"ref\": name}}, got {json.dumps(value)}.", raw)
+        if value["ref"] not in defined:
+            raise _bad(f"{where}: {value['ref']!r} is not defined here.", raw)
+        return value["ref"]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v, where, raw, defined) for v in value) + "]"
+    raise _bad(f"{where}: unsupported value {value!r}.", raw)
+
+
+def render_calls(answer: str | Mapping[str, Any], spec: ProgramSpec) -> str:
+    """Turn ``{"explanation", "calls": [{"tool", "args"}]}`` into the program text.
+
+    Raises
+    ------
+    ParseError
+        When the answer is not JSON of that shape, names a tool or parameter that does not
+        exist, leaves out a required parameter or reads a name that is not defined (yet).
+    """
+    raw = answer if isinstance(answer, str) else json.dumps(answer)
+    if isinstance(answer, str):
+        try:
+            answer = json.loads(answer)
+        except ValueError as e:
+            raise _bad(f"The answer is not JSON: {e}.", raw) from e
+    if not isinstance(answer, Mapping) or not isinstance(answer.get("calls"), list) or not answer["calls"]:
+        raise _bad('The answer needs a non-empty "calls" list.', raw)
+    defined = set(_names(spec))
+    lines = []
+    for i, call in enumerate(answer["calls"], 1):
+        if not isinstance(call, Mapping) or not isinstance(call.get("tool"), str):
+            raise _bad(f"Call {i} has no tool name.", raw)
+        tool = spec.tools.get(call["tool"])
+        if tool is None:
+            raise _bad(f"Call {i}: there is no tool named {call['tool']!r}.", raw)
+        args = call.get("args") or {}
+        if not isinstance(args, Mapping):
+            raise _bad(f"Call {i}: args must be an object.", raw)
+        params = {p.name: p for p in tool.inputs}
+        unknown = [k for k in args if k not in params]
+        if unknown:
+            raise _bad(f"Call {i}: {tool.name} has no parameter {unknown[0]!r}.", raw)
+        parts = []
+        for p in tool.inputs:
+            value = args.get(p.name)
+            if value is None:
+                if p.required:
+                    raise _bad(f"Call {i}: {tool.name} needs {p.name}.", raw)
+                continue
+            text = _literal(value, f"Call {i}, {p.name}", raw, defined)
+            parts.append(f"{p.name}={text}")
+        lines.append(f"{spec.result_name} = {tool.name}({', '.join(parts)})\n")
+        defined.add(spec.result_name)
+    explanation = answer.get("explanation") if spec.explanation else ""
+    explanation = " ".join(str(explanation or "").split())
+    return render_program(explanation, "".join(lines))
