@@ -352,7 +352,8 @@ class Agent:
             except Exception as e:  # a backend failure that is not ours: keep it typed by stage
                 raise EngineError(f"The engine failed: {type(e).__name__}: {e}") from e
             timings["generate"] = time.perf_counter() - t
-            facts = {**completion.facts, "constrained": bool(options)}
+            facts = {**completion.facts,
+                     "constrained": completion.facts.get("constrained", bool(options))}
             if completion.completion_tokens and timings["generate"] > 0:
                 facts.setdefault("tokens_per_s", round(completion.completion_tokens / timings["generate"], 2))
             run = run.with_changes(

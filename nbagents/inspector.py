@@ -107,22 +107,28 @@ def _engine_html(d: Mapping[str, Any]) -> str:
     return _table(rows)
 
 
-_GRAMMAR_FACTS = ("constrained", "grammar", "grammars", "program_spec", "tool_choices", "program_end",
-                  "program_calls")
+_GRAMMAR_FACTS = ("constrained", "grammar", "grammars", "grammar_kind", "program_spec", "tool_choices",
+                  "program_end", "program_calls", "structured_param", "structured_answer", "structured_raw",
+                  "structured_hint", "structured_error", "structured_fallback")
 
 
 def _grammar_html(d: Mapping[str, Any]) -> str:
     """Whether decoding was constrained, the spec, the tool-choice scores and the grammar used."""
     facts = d.get("facts") or {}
     if not facts.get("constrained"):
-        return "<i>off: the model wrote freely</i>"
+        note = "<i>off: the model wrote freely</i>"
+        if facts.get("structured_fallback"):
+            note += _table([("server refused structured output", facts["structured_fallback"])])
+        return note
     rows = [("constrained", "on")]
-    for key in ("program_spec", "program_end", "program_calls", "tool_choices"):
+    for key in ("program_spec", "grammar_kind", "structured_param", "structured_answer", "structured_raw",
+                "structured_error", "program_end", "program_calls", "tool_choices"):
         if key in facts:
             value = facts[key]
             rows.append((key, value if isinstance(value, str) else json.dumps(value, default=str)))
     grammars = facts.get("grammars") or ([facts["grammar"]] if facts.get("grammar") else [])
-    body = "".join(f"<div>line {i + 1}</div>" + _pre(g) for i, g in enumerate(grammars))
+    label = (lambda i: f"line {i + 1}") if len(grammars) > 1 or facts.get("grammars") else (lambda i: "grammar")
+    body = "".join(f"<div>{label(i)}</div>" + _pre(g) for i, g in enumerate(grammars))
     return _table(rows) + body
 
 

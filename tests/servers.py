@@ -12,6 +12,15 @@ Faults are scripted per request: :meth:`FakeServer.push` queues :class:`Fault` o
 generation request takes the next one (none queued: a normal reply). Every request is recorded
 (method, path, query, headers, JSON body) so tests can count retries and read what was sent.
 
+Structured output: a request carrying TGI's ``parameters.grammar`` / ``response_format``
+(``{"type": "json" | "regex", "value": ...}``) or OpenAI's ``response_format`` (``{"type":
+"json_schema", ...}``) is answered according to ``structured``: ``"honour"`` replies with
+``structured_reply`` (when one is scripted; else with ``reply``) and checks that it fits the grammar sent (the JSON schema with jsonschema, the
+regex with ``re.fullmatch``), as a real constrained server would guarantee; ``"ignore"`` replies with
+the free-text ``reply`` (servers that drop unknown fields); ``"reject"`` answers ``rejection``, by
+default the real server's words (TGI's 422 "grammar is not supported", OpenAI's 400 for
+``json_schema``, Azure's 400 for an old api-version). ``Recorded.structure`` is what was sent.
+
 Replies are deterministic: ``reply`` (a string, or a function of the request body) is sent in
 chunks of ``chunk_size`` characters. Unless ``ignore_stop`` is set the server ends the reply at the
 first stop sequence it was sent (TGI keeps the stop sequence in the text, OpenAI drops it, as the
@@ -53,6 +62,13 @@ __all__ = [
     "unfinished_stream",
     "stream_error",
     "slow",
+    "TGI_GRAMMAR_UNSUPPORTED",
+    "OPENAI_JSON_SCHEMA_UNSUPPORTED",
+    "AZURE_JSON_SCHEMA_OLD_API",
+    "grammar_unsupported",
+    "json_schema_unsupported",
+    "azure_json_schema_unsupported",
+    "unknown_field",
 ]
 
 # The real servers' wording (TGI's validation error and OpenAI's context-length error).
@@ -64,6 +80,17 @@ OPENAI_TOO_LONG = (
     "This model's maximum context length is 4097 tokens. However, you requested 5000 tokens "
     "(4800 in the messages, 200 in the completion). Please reduce the length of the messages "
     "or completion."
+)
+
+# The real servers' words when they do not take structured output.
+TGI_GRAMMAR_UNSUPPORTED = "Input validation error: grammar is not supported"  # --disable-grammar-support
+OPENAI_JSON_SCHEMA_UNSUPPORTED = (
+    "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model. "
+    "Learn more about supported models at the Structured Outputs guide: "
+    "https://platform.openai.com/docs/guides/structured-outputs"
+)
+AZURE_JSON_SCHEMA_OLD_API = (
+    "response_format value as json_schema is enabled only for api versions 2024-08-01-preview and later"
 )
 
 
@@ -154,6 +181,29 @@ def slow(delay: float) -> Fault:
     return Fault(delay=delay)
 
 
+def grammar_unsupported() -> Fault:
+    """TGI started with ``--disable-grammar-support``: 422 on /generate and on the Messages API."""
+    return Fault(status=422, body={"error": TGI_GRAMMAR_UNSUPPORTED, "error_type": "validation"})
+
+
+def json_schema_unsupported() -> Fault:
+    """OpenAI, for a model without structured outputs."""
+    return Fault(status=400, body={"error": {"message": OPENAI_JSON_SCHEMA_UNSUPPORTED,
+                                             "type": "invalid_request_error", "param": "response_format",
+                                             "code": None}})
+
+
+def azure_json_schema_unsupported() -> Fault:
+    """Azure OpenAI with an api-version older than 2024-08-01-preview."""
+    return Fault(status=400, body={"error": {"code": "BadRequest", "message": AZURE_JSON_SCHEMA_OLD_API}})
+
+
+def unknown_field(name: str = "response_format") -> Fault:
+    """A strict (pydantic / FastAPI) server that forbids fields it does not know."""
+    return Fault(status=422, body={"detail": [{"type": "extra_forbidden", "loc": ["body", name],
+                                               "msg": "Extra inputs are not permitted"}]})
+
+
 @dataclass(frozen=True)
 class Recorded:
     """One request the server received."""
@@ -166,6 +216,43 @@ class Recorded:
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+    @property
+    def structure(self) -> dict | None:
+        """The grammar or ``response_format`` the request carried, or ``None``."""
+        return structure_of(self.json)
+
+
+def structure_of(body: Any) -> dict | None:
+    if not isinstance(body, dict):
+        return None
+    params = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
+    found = params.get("grammar") or body.get("response_format")
+    return found if isinstance(found, dict) else None
+
+
+def grammar_check(structure: dict, text: str) -> str | None:
+    """Why ``text`` does not fit the grammar sent (``None`` when it fits)."""
+    kind = structure.get("type")
+    if kind == "regex":
+        return None if re.fullmatch(structure.get("value") or "", text) else "it does not match the regex"
+    if kind in ("json", "json_object", "json_schema"):
+        schema = structure.get("value") if kind != "json_schema" else (
+            structure.get("json_schema") or {}).get("schema")
+        try:
+            value = json.loads(text)
+        except ValueError as e:
+            return f"it is not JSON ({e})"
+        try:
+            import jsonschema
+        except ImportError:  # the JSON parses: good enough without a validator
+            return None
+        try:
+            jsonschema.validate(value, schema or {})
+        except jsonschema.ValidationError as e:
+            return f"it does not fit the schema ({e.message})"
+        return None
+    return f"unknown grammar type {kind!r}"
 
 
 def server_message_of(body: Any) -> str:
@@ -211,6 +298,10 @@ class _Disconnected(Exception):
     pass
 
 
+class _BadScript(Exception):
+    """The test scripted a structured reply that the grammar it sent does not allow."""
+
+
 class FakeServer:
     """A fake TGI + OpenAI server on 127.0.0.1 (a context manager; ``url`` is its base URL).
 
@@ -230,6 +321,17 @@ class FakeServer:
         Characters per streamed event and seconds between events.
     api_key:
         If set, requests must carry it (``Authorization: Bearer`` or Azure's ``api-key``).
+    structured:
+        What a request with a grammar / ``response_format`` gets: ``"honour"``, ``"ignore"`` or
+        ``"reject"`` (see the module docs).
+    structured_reply:
+        What the model "generates" under a grammar (a string or a function of the request body);
+        ``None``: ``reply``, unchecked (a model that wrote the prompt's free format).
+    check_structured:
+        In ``"honour"`` mode, refuse (HTTP 500, naming the test's mistake) a scripted reply that a
+        real constrained server could not have produced.
+    rejection:
+        The answer in ``"reject"`` mode; default: the protocol's real words.
     """
 
     def __init__(
@@ -244,7 +346,17 @@ class FakeServer:
         chunk_delay: float = 0.0,
         api_key: str | None = None,
         model_id: str = "fake/model",
+        structured: str = "honour",
+        structured_reply: str | Callable[[dict], str] | None = None,
+        check_structured: bool = True,
+        rejection: Fault | None = None,
     ) -> None:
+        if structured not in ("honour", "ignore", "reject"):
+            raise ValueError(f"structured must be 'honour', 'ignore' or 'reject', not {structured!r}")
+        self.structured = structured
+        self.structured_reply = structured_reply
+        self.check_structured = check_structured
+        self.rejection = rejection
         self.reply = reply
         self.info = info
         self.chat = chat
@@ -280,6 +392,10 @@ class FakeServer:
     def generation_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.method == "POST"]
 
+    def structures(self) -> list[dict | None]:
+        """What each generation request carried as grammar / response_format (``None``: nothing)."""
+        return [r.structure for r in self.generation_requests()]
+
     @property
     def last(self) -> Recorded:
         return self.generation_requests()[-1]
@@ -306,7 +422,16 @@ class FakeServer:
 
     def text_for(self, body: dict, *, keep_stop: bool) -> tuple[str, str]:
         """The reply text for a request and its finish reason, honouring ``stop`` unless told not to."""
-        text = self.reply(body) if callable(self.reply) else self.reply
+        reply = self.reply
+        structure = structure_of(body)
+        if structure is not None and self.structured == "honour" and self.structured_reply is not None:
+            reply = self.structured_reply
+        text = reply(body) if callable(reply) else reply
+        if reply is self.structured_reply and self.check_structured:
+            why = grammar_check(structure, text)
+            if why is not None:
+                raise _BadScript(f"fake server: the scripted reply could not come from a server "
+                                 f"honouring the grammar: {why}: {text[:200]!r}")
         stop = body.get("stop") or (body.get("parameters") or {}).get("stop") or []
         if isinstance(stop, str):
             stop = [stop]
@@ -442,11 +567,26 @@ class _Handler(BaseHTTPRequestHandler):
             if route == "chat" and not self.fake.chat_template:
                 return self._send(422, {"error": "Template error: template not found",
                                         "error_type": "template_error"})
+            if structure_of(body) is not None and self.fake.structured == "reject":
+                return self._reject_structure(path, structure_of(body))
             handler = {"generate": self._tgi, "generate_stream": self._tgi, "compat": self._tgi,
                        "chat": self._openai, "completions": self._openai}[route]
             handler(route, body, stream, fault)
         except _Disconnected:
             self.close_connection = True
+        except _BadScript as e:
+            self._send(500, {"error": str(e)})
+
+    def _reject_structure(self, path: str, structure: dict) -> None:
+        fault = self.fake.rejection
+        if fault is None:
+            if path.startswith("/openai/"):
+                fault = azure_json_schema_unsupported()
+            elif structure.get("type") == "json_schema":
+                fault = json_schema_unsupported()
+            else:  # TGI's form, {"type": "json" | "regex", "value": ...}, on any of its routes
+                fault = grammar_unsupported()
+        self._send(fault.status, fault.body, fault.headers)
 
     def _route(self, path: str, query: dict) -> str | None:
         if path in ("/generate", "/generate_stream"):

@@ -16,6 +16,14 @@ Two routes:
 ``route="auto"`` asks ``GET /info``: a TGI server (1.4 or newer) gets the chat route, falling back
 to ``generate`` once if the server has no chat route or the model no chat template; a server
 without ``/info`` gets ``generate``; a bare model id (the serverless API) gets ``chat``.
+
+Structured output (``generate(..., constrained=ProgramSpec)``, which the Agent passes when
+``supports_grammar`` is true): TGI's grammar, ``{"type": "json" | "regex", "value": ...}``, goes in
+``parameters.grammar`` on the generate route and in ``response_format`` on the Messages API.
+``structured="auto"`` turns it on for TGI 1.4.3 or newer on the generate route (where TGI added
+grammars) and 2.2 or newer on the chat route (``response_format`` came to the Messages API later);
+a server that refuses it (TGI started with ``--disable-grammar-support`` answers 422 "grammar is not
+supported") gets the same request once more without it, and the engine remembers.
 """
 
 from __future__ import annotations
@@ -40,7 +48,10 @@ from ._remote import (
     Attempts,
     HTTPFailure,
     RetryPolicy,
+    Structure,
+    StructureRejected,
     call_with_retries,
+    check_structured,
     cut_off,
     hf_credential,
     retry_after_seconds,
@@ -49,6 +60,7 @@ from ._remote import (
     server_message,
     status_error,
     stream_error,
+    structure_rejected,
     transport_error,
 )
 from .base import Completion, Engine, flatten_messages
@@ -62,7 +74,10 @@ SERVERLESS_URL = "https://router.huggingface.co/hf-inference/models/{model_id}"
 _CREDENTIAL_HELP = ("Pass token=..., set HF_TOKEN, or log in with `hf auth login`; for a gated model, "
                     "accept its licence on the Hub first.")
 _ROUTES = ("auto", "generate", "chat")
-_CALL_OPTIONS = frozenset({"stream", "do_sample", "temperature", "top_p", "seed"})
+_CALL_OPTIONS = frozenset({"stream", "do_sample", "temperature", "top_p", "seed", "constrained"})
+#: The first TGI versions that take a grammar: on /generate (1.4.3), in the Messages API's
+#: response_format (2.2; it came in mid-2024, the exact release is not pinned, so stay on the safe side).
+_GRAMMAR_SINCE = {"generate": (1, 4, 3), "chat": (2, 2, 0)}
 _SUFFIXES = (("/v1/chat/completions", "chat"), ("/generate_stream", "generate"),
              ("/generate", "generate"), ("/v1", "chat"))
 
@@ -95,6 +110,11 @@ def _split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
 def _version(text: Any) -> tuple[int, ...] | None:
     m = re.match(r"(\d+)\.(\d+)", str(text or ""))
     return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _full_version(text: Any) -> tuple[int, int, int] | None:
+    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", str(text or ""))
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)) if m else None
 
 
 def sse_events(lines: Iterator[str]) -> Iterator[str]:
@@ -142,6 +162,16 @@ class EndpointEngine(Engine):
         the wait doubles from ``backoff``; at most ``max_wait`` seconds of waiting in all.
     transport:
         An httpx transport (e.g. ``httpx.MockTransport``) instead of the network.
+    structured:
+        Send TGI's grammar with constrained requests: ``"auto"`` (when ``/info`` says the TGI version
+        takes one on the route in use; never for the serverless API or a server without ``/info``),
+        ``True`` (always; a refusal still falls back once) or ``False`` (never).
+    grammar_kind:
+        ``"json"`` (a JSON schema for a list of calls, rendered into the program) or ``"regex"`` (a
+        regular expression over the program text itself).
+    structured_hint:
+        With a JSON grammar, add one sentence about the JSON shape to the last user message (TGI
+        does not show the schema to the model).
     """
 
     def __init__(
@@ -164,7 +194,14 @@ class EndpointEngine(Engine):
         max_wait: float = 60.0,
         backoff: float = 0.5,
         transport: Any = None,
+        structured: bool | str = "auto",
+        grammar_kind: str = "json",
+        structured_hint: bool = True,
     ) -> None:
+        self.structured = check_structured(structured, grammar_kind)
+        self.grammar_kind = grammar_kind
+        self.structured_hint = structured_hint
+        self._structured_refused: str | None = None  # the server's words, once it refused
         if route not in _ROUTES:
             raise ConfigurationError(f"route must be one of {', '.join(_ROUTES)}, not {route!r}.")
         target = (url_endpoint or "").strip()
@@ -248,7 +285,30 @@ class EndpointEngine(Engine):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "url": self.url, "route": self._route(), "server": self.server,
-                "token_source": self.credential.source}
+                "token_source": self.credential.source, "structured": self.supports_grammar}
+
+    @property
+    def supports_grammar(self) -> bool:  # type: ignore[override]
+        """Whether constrained requests get a grammar on the route in use (see ``structured``)."""
+        if self.structured is not False:
+            self._probe()
+        return self._structured_on(self._route())
+
+    def _structured_on(self, route: str) -> bool:
+        if self.structured is False or self._structured_refused is not None:
+            return False
+        if self.structured is True:
+            return True
+        if self.serverless or not self._info:  # only TGI's /info says what the server takes
+            return False
+        version = _full_version(self._info.get("version"))
+        return version is not None and version >= _GRAMMAR_SINCE[route]
+
+    def _structure(self, route: str, spec: Any) -> Structure | None:
+        if spec is None or not spec.tools or not self._structured_on(route):
+            return None  # (no tools: no program to constrain)
+        param = "response_format" if route == "chat" else "parameters.grammar"
+        return Structure.tgi(spec, self.grammar_kind, param=param, hint=self.structured_hint)
 
     def _probe(self, *, again: bool = False) -> Exception | None:
         """Ask ``GET /info`` once (TGI); an unreachable server is asked again by the next generate.
@@ -322,6 +382,7 @@ class EndpointEngine(Engine):
             raise ConfigurationError(
                 f"The endpoint engine does not take {', '.join(sorted(unknown))}.",
                 hint="It takes: " + ", ".join(sorted(_CALL_OPTIONS)) + ".")
+        spec = options.pop("constrained", None)  # a nbagents.constrain.ProgramSpec
         settings = {**self.defaults, **options}
         unreachable = self._probe(again=True)
         if unreachable is not None:  # do not wait for a second connect timeout
@@ -329,23 +390,40 @@ class EndpointEngine(Engine):
                                   connect_timeout=self.connect_timeout,
                                   read_timeout=self.read_timeout) from unreachable
         route = self._route()
-        try:
-            return self._request(route, messages, stop, max_new_tokens, emit, settings)
-        except _NoChatRoute:
-            log.info("%s has no usable chat route; using the generate route", self.url)
-            self._chosen_route = "generate"
-            completion = self._request("generate", messages, stop, max_new_tokens, emit, settings)
-            return replace(completion, facts={**completion.facts, "route_fallback": "chat -> generate"})
+        extra: dict[str, Any] = {}
+        while True:  # at most three tries: chat -> generate once, with -> without the grammar once
+            structure = self._structure(route, spec)
+            try:
+                completion = self._request(route, messages, stop, max_new_tokens, emit, settings,
+                                           structure)
+                break
+            except _NoChatRoute:
+                log.info("%s has no usable chat route; using the generate route", self.url)
+                self._chosen_route = route = "generate"
+                extra["route_fallback"] = "chat -> generate"
+            except StructureRejected as e:
+                log.info("%s refused the grammar (%s); sending the request without it", self.url,
+                         e.message)
+                self._structured_refused = e.message
+                extra.update(structured_fallback=e.message, constrained=False)
+        return replace(completion, facts={**completion.facts, **extra}) if extra else completion
 
-    def _request(self, route: str, messages, stop, max_new_tokens: int, emit, settings) -> Completion:
+    def _request(self, route: str, messages, stop, max_new_tokens: int, emit, settings,
+                 structure: Structure | None = None) -> Completion:
         httpx = _httpx()
         stream = bool(settings["stream"])
+        if structure is not None:
+            messages = structure.messages(messages)
         prompt_text = flatten_messages(messages)
         if route == "chat":
             url, body = f"{self.base_url}/v1/chat/completions", self._chat_body(
                 messages, stop, max_new_tokens, settings)
+            if structure is not None:
+                body["response_format"] = dict(structure.value)
         else:
             body = self._generate_body(prompt_text, stop, max_new_tokens, settings)
+            if structure is not None:
+                body["parameters"]["grammar"] = dict(structure.value)
             if self._info:  # a TGI server: its own routes
                 url = f"{self.base_url}/generate_stream" if stream else f"{self.base_url}/generate"
             else:  # an Inference Endpoint / the serverless API / TGI's compat route
@@ -363,6 +441,8 @@ class EndpointEngine(Engine):
             finally:
                 response.close()
             message = server_message(raw)
+            if structure is not None and structure_rejected(response.status_code, message):
+                raise StructureRejected(response.status_code, message)
             if route == "chat" and self.route == "auto" and (
                     response.status_code in (404, 405) or
                     (response.status_code == 422 and "template" in message.lower())):
@@ -393,6 +473,9 @@ class EndpointEngine(Engine):
         text, prompt_tokens, completion_tokens, finish = result
         facts = {"server": self.server, "route": route, "url": self.url, "streamed": stream,
                  "retries": attempts.retries, "retry_wait_s": round(attempts.waited, 3)}
+        if structure is not None:
+            text, answer = structure.render(text)
+            facts.update(structure.facts(), **answer)
         return Completion(text=text, prompt_text=prompt_text if route == "generate" else "",
                           prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
                           finish_reason=finish, facts=facts)

@@ -5,6 +5,14 @@ Built on the openai SDK (the ``openai`` extra): it builds the requests (Azure's 
 and ``api-version`` included), parses SSE and types the errors. Its own retries are switched off
 (``max_retries=0``) so that every engine retries the same way (:mod:`nbagents.engines._remote`):
 ``Retry-After`` honoured, bounded backoff, a cap on the total wait, retries counted in the facts.
+
+Structured output (``generate(..., constrained=ProgramSpec)``, which the Agent passes when
+``supports_grammar`` is true): ``response_format={"type": "json_schema", "json_schema": {...,
+"strict": true}}`` on the chat API, and the JSON answer is rendered into the program text. On by
+default for OpenAI and OpenAI-compatible servers (vLLM, llama.cpp, Ollama take it), and for Azure
+from api-version 2024-08-01 on. A server that refuses the parameter (HTTP 400/422 naming it) gets
+the same request once more without it, and the engine remembers; a server that ignores it answers
+free text, which the agent parses as usual.
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ..errors import (
@@ -30,7 +40,10 @@ from ._remote import (
     Attempts,
     HTTPFailure,
     RetryPolicy,
+    Structure,
+    StructureRejected,
     call_with_retries,
+    check_structured,
     cut_off,
     env_credential,
     retry_after_seconds,
@@ -39,6 +52,7 @@ from ._remote import (
     server_message,
     status_error,
     stream_error,
+    structure_rejected,
     transport_error,
 )
 from .base import Completion, Engine, flatten_messages
@@ -49,7 +63,7 @@ log = logging.getLogger("nbagents.engines")
 
 OPENAI_URL = "https://api.openai.com/v1"
 _APIS = ("chat", "completions")
-_CALL_OPTIONS = frozenset({"stream", "temperature", "top_p", "seed"})
+_CALL_OPTIONS = frozenset({"stream", "temperature", "top_p", "seed", "constrained"})
 
 
 def _openai():
@@ -89,6 +103,13 @@ class OpenAIEngine(Engine):
         Passed to the SDK client (``http_client`` lets tests inject a transport).
     connect_timeout, read_timeout, max_retries, max_wait, backoff:
         As for :class:`~nbagents.engines.endpoint.EndpointEngine`.
+    structured:
+        Send ``response_format`` (a strict JSON schema) with constrained requests: ``"auto"`` (the
+        chat API; for Azure, api-version 2024-08-01 or later), ``True`` or ``False``. A refusal
+        falls back once to free text and is remembered. The completions API has no such field.
+    structured_hint:
+        Add one sentence about the JSON shape to the last user message (the prompt asks for a
+        ```py block; OpenAI shows the schema to the model, many compatible servers do not).
     """
 
     scheme = "openai"
@@ -118,9 +139,17 @@ class OpenAIEngine(Engine):
         max_retries: int = 4,
         max_wait: float = 60.0,
         backoff: float = 0.5,
+        structured: bool | str = "auto",
+        structured_hint: bool = True,
     ) -> None:
         if api not in _APIS:
             raise ConfigurationError(f"api must be 'chat' or 'completions', not {api!r}.")
+        self.structured = check_structured(structured)
+        if structured is True and api != "chat":
+            raise ConfigurationError("structured=True needs api='chat': the completions API has no "
+                                     "response_format.")
+        self.structured_hint = structured_hint
+        self._structured_refused: str | None = None  # the server's words, once it refused
         self.model_id = model
         self.api = api
         self.base_url = (base_url or "").rstrip("/") or None
@@ -160,7 +189,17 @@ class OpenAIEngine(Engine):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "url": self.url, "route": self.api, "server": self.server,
-                "token_source": self.credential.source}
+                "token_source": self.credential.source, "structured": self.supports_grammar}
+
+    @property
+    def supports_grammar(self) -> bool:  # type: ignore[override]
+        """Whether constrained requests get ``response_format`` (see ``structured``)."""
+        if self.structured is False or self._structured_refused is not None or self.api != "chat":
+            return False
+        return self.structured is True or self._auto_structured()
+
+    def _auto_structured(self) -> bool:
+        return True
 
     # --- the SDK client ----------------------------------------------------------------------
 
@@ -191,8 +230,12 @@ class OpenAIEngine(Engine):
 
     # --- generation --------------------------------------------------------------------------
 
-    def _request_args(self, messages, stop, max_new_tokens: int, settings) -> dict[str, Any]:
+    def _request_args(self, messages, stop, max_new_tokens: int, settings,
+                      structure: Structure | None = None) -> dict[str, Any]:
         args: dict[str, Any] = {"model": self.model_id, self.max_tokens_param: max_new_tokens}
+        if structure is not None:
+            messages = structure.messages(messages)
+            args["response_format"] = dict(structure.value)
         if self.api == "chat":
             args["messages"] = messages
         else:
@@ -214,10 +257,25 @@ class OpenAIEngine(Engine):
             raise ConfigurationError(
                 f"The OpenAI engine does not take {', '.join(sorted(unknown))}.",
                 hint="It takes: " + ", ".join(sorted(_CALL_OPTIONS)) + ".")
+        spec = options.pop("constrained", None)  # a nbagents.constrain.ProgramSpec
         self._check_credentials()
-        openai = _openai()
         settings = {**self.defaults, **options}
-        args = self._request_args(messages, stop, max_new_tokens, settings)
+        structure = (Structure.openai(spec, hint=self.structured_hint)
+                     if spec is not None and spec.tools and self.supports_grammar else None)
+        try:
+            return self._call(messages, stop, max_new_tokens, emit, settings, structure)
+        except StructureRejected as e:
+            log.info("%s refused response_format (%s); sending the request without it", self.url,
+                     e.message)
+            self._structured_refused = e.message
+            completion = self._call(messages, stop, max_new_tokens, emit, settings, None)
+            return replace(completion, facts={**completion.facts, "structured_fallback": e.message,
+                                              "constrained": False})
+
+    def _call(self, messages, stop, max_new_tokens: int, emit, settings,
+              structure: Structure | None) -> Completion:
+        openai = _openai()
+        args = self._request_args(messages, stop, max_new_tokens, settings, structure)
         resource = self._client().chat.completions if self.api == "chat" else self._client().completions
         where = self._where()
         prompt_text = flatten_messages(messages)
@@ -228,8 +286,10 @@ class OpenAIEngine(Engine):
             except openai.APIStatusError as e:
                 body = e.response.text if e.response is not None else e.message
                 headers = e.response.headers if e.response is not None else None
-                raise HTTPFailure(e.status_code, server_message(body) or server_message(e.message),
-                                  retry_after_seconds(headers, body)) from None
+                message = server_message(body) or server_message(e.message)
+                if structure is not None and structure_rejected(e.status_code, message):
+                    raise StructureRejected(e.status_code, message) from None
+                raise HTTPFailure(e.status_code, message, retry_after_seconds(headers, body)) from None
 
         def to_error(failure: HTTPFailure, attempts: Attempts):
             error = status_error(failure, attempts, server=where, credential=self.credential,
@@ -247,7 +307,7 @@ class OpenAIEngine(Engine):
             else:
                 text, usage, finish, served = self._read_whole(reply, where)
                 emit(text)
-        except NbAgentsError:
+        except (NbAgentsError, StructureRejected):
             raise
         except Exception as e:
             error = self._failure(openai, e, where, max_new_tokens)
@@ -260,6 +320,9 @@ class OpenAIEngine(Engine):
                  "retry_wait_s": round(attempts.waited, 3)}
         if served and served != self.model_id:
             facts["served_model"] = served
+        if structure is not None:
+            text, answer = structure.render(text)
+            facts.update(structure.facts(), **answer)
         return Completion(text=text, prompt_text="" if self.api == "chat" else prompt_text,
                           prompt_tokens=usage.get("prompt_tokens"),
                           completion_tokens=usage.get("completion_tokens"),
@@ -325,6 +388,8 @@ class OpenAIEngine(Engine):
         try:
             choice = reply.choices[0]
             text = choice.message.content if self.api == "chat" else choice.text
+            if text is None and self.api == "chat":  # structured outputs: the model declined
+                text = getattr(choice.message, "refusal", None)
         except (AttributeError, IndexError, TypeError):
             text, choice = None, None
         if not isinstance(text, str):
@@ -418,6 +483,11 @@ class AzureOpenAIEngine(OpenAIEngine):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "api_version": self.api_version}
+
+    def _auto_structured(self) -> bool:
+        """Azure takes ``json_schema`` from api-version 2024-08-01(-preview) on."""
+        m = re.match(r"(\d{4}-\d{2}-\d{2})", self.api_version or "")
+        return m is None or m.group(1) >= "2024-08-01"  # "preview", "latest": the v1 API
 
     def _check_credentials(self) -> None:
         if not self.credential.present and self.token_provider is None:
