@@ -18,7 +18,7 @@ _PATTERNS = re.compile(
     r"(hf_[A-Za-z0-9]{16,}"
     r"|sk-[A-Za-z0-9_\-]{16,}"
     r"|(?i:bearer)\s+[A-Za-z0-9._\-]{8,}"
-    r"|\b(?i:(?:api[_-]?key|token|access_token|key)=)[^&\s\"']+)"
+    r"|\b(?i:(?:api[_-]?key|token|access_token|key)=)[A-Za-z0-9._~+/\-]{4,})"
 )
 
 

@@ -507,7 +507,9 @@ class Compiler(StatementCompiler, ComprehensionCompiler):
 
 
 def _defined(m, f) -> list:
-    names = set(m.tools) | set(BUILTINS)
+    """Variables, inputs and tools in scope (the builtins are left out of the message: they are
+    always there and would bury the names that matter)."""
+    names = set(m.tools)
     while f is not None:
         names.update(f.vars)
         if f.parent is None:
