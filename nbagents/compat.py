@@ -13,7 +13,8 @@ __all__ = ["HfAgent", "LocalAgent", "OpenAiAgent", "AzureOpenAiAgent"]
 
 def _agent_options(kwargs: dict[str, Any]) -> dict[str, Any]:
     names = ("chat_prompt_template", "run_prompt_template", "additional_tools", "tools",
-             "add_default_tools", "max_new_tokens", "isolation", "limits", "store")
+             "add_default_tools", "max_new_tokens", "isolation", "limits", "store", "mode", "max_steps",
+             "repair", "constrained", "rich_grammar")
     return {k: kwargs.pop(k) for k in list(kwargs) if k in names}
 
 

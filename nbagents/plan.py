@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import EngineError, NbAgentsError
+from .errors import EngineError, NbAgentsError, PlanError
 from .prompts import PromptTemplate, _fill, build_prompt
 from .results import AgentAudio, AgentGroup, AgentImage, AgentText, AgentType, wrap
 from .runs import ErrorInfo, Run, Step
@@ -25,18 +25,37 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["perform_plan", "execute_plan"]
 
 
-def _generate(engine: Any, messages: list, stop: tuple, max_new_tokens: int, on_token: Any):
+def _generate(engine: Any, messages: list, stop: tuple, max_new_tokens: int, on_token: Any, **options: Any):
     try:
-        return engine.generate(messages, stop=stop, max_new_tokens=max_new_tokens, on_token=on_token)
+        return engine.generate(messages, stop=stop, max_new_tokens=max_new_tokens, on_token=on_token, **options)
     except NbAgentsError:
         raise
     except Exception as e:
         raise EngineError(f"The engine failed: {type(e).__name__}: {e}") from e
 
 
+def plan_options(agent: Agent, engine: Any, tools: Mapping[str, Any], inputs: Mapping[str, Any], *,
+                 constrained: bool | None, stop: tuple = ()) -> dict[str, Any]:
+    """``grammar=`` the plan grammar for engines that decode under a grammar, else nothing."""
+    constrained = agent.constrained if constrained is None else constrained
+    if not constrained or not getattr(engine, "supports_grammar", False):
+        return {}
+    from .constrain.plan_grammar import plan_grammar
+
+    grammar = plan_grammar(tools, inputs, forbid=stop)
+    return {"grammar": grammar} if grammar is not None else {}
+
+
 def perform_plan(agent: Agent, task: str, inputs: Mapping[str, Any], *, execute: bool,
-                 on_token: Callable[[str], None] | None, max_new_tokens: int) -> Run:
-    """Generate a plan; with ``execute`` run it and write the response, else return it for review."""
+                 on_token: Callable[[str], None] | None, max_new_tokens: int,
+                 constrained: bool | None = None) -> Run:
+    """Generate a plan; with ``execute`` run it and write the response, else return it for review.
+
+    With ``constrained`` (default: the agent's) and an engine that supports grammars, the plan is
+    decoded under the grammar of :func:`~nbagents.constrain.plan_grammar.plan_grammar`, so it
+    always parses and validates; otherwise the model writes freely and, with ``agent.repair``, an
+    invalid plan is sent back once with the error.
+    """
     started = time.perf_counter()
     engine = agent.engine
     run = Run(task=task, kind="plan", inputs=agent._describe(inputs), engine=engine.spec,
@@ -49,14 +68,24 @@ def perform_plan(agent: Agent, task: str, inputs: Mapping[str, Any], *, execute:
         timings["prompt"] = time.perf_counter() - t
         run = run.with_changes(prompt=prompt.text, stop=prompt.stop, prompt_tokens=prompt.token_count,
                                dropped=prompt.dropped)
+        tools = {name: agent.toolbox[name] for name in prompt.tools}
+        options = plan_options(agent, engine, tools, inputs, constrained=constrained, stop=prompt.stop)
         t = time.perf_counter()
-        completion = _generate(engine, list(prompt.messages), prompt.stop, max_new_tokens, on_token)
+        completion = _generate(engine, list(prompt.messages), prompt.stop, max_new_tokens, on_token, **options)
         timings["generate"] = time.perf_counter() - t
         run = run.with_changes(prompt=completion.prompt_text or prompt.text, raw_output=completion.text,
-                               completion_tokens=completion.completion_tokens, facts=dict(completion.facts))
-        tools = {name: agent.toolbox[name] for name in prompt.tools}
+                               completion_tokens=completion.completion_tokens,
+                               facts={**completion.facts, "constrained": bool(options)})
         t = time.perf_counter()
-        tasks = validate_plan(parse_plan(completion.text), tools, inputs)
+        try:
+            tasks = validate_plan(parse_plan(completion.text), tools, inputs)
+        except PlanError as e:
+            if not agent.repair:
+                raise
+            run, tasks, error = _repair(agent, run, prompt, e, tools, inputs, on_token=on_token,
+                                        max_new_tokens=max_new_tokens, options=options, timings=timings)
+            if error is not None:
+                raise error from None
         timings["parse"] = time.perf_counter() - t
         run = run.with_changes(code=plan_to_json(tasks))
     except NbAgentsError as e:
@@ -66,6 +95,32 @@ def perform_plan(agent: Agent, task: str, inputs: Mapping[str, Any], *, execute:
         run = _execute(agent, run, tasks, tools, inputs, on_token=on_token, max_new_tokens=max_new_tokens,
                        started=started)
     return run
+
+
+def _repair(agent: Agent, run: Run, prompt: Any, error: PlanError, tools: Mapping[str, Any],
+            inputs: Mapping[str, Any], *, on_token: Any, max_new_tokens: int, options: Mapping[str, Any],
+            timings: dict[str, float]) -> tuple[Run, list, PlanError | None]:
+    """Send the invalid plan back once with the error (kept in the facts as ``first_error``):
+    the Run of the second try, its tasks, and its error (or the first one if the engine failed)."""
+    messages = list(prompt.messages) + [
+        {"role": "assistant", "content": run.raw_output},
+        {"role": "user", "content": f"That plan is not valid.\nError: {error}\nWrite the corrected JSON list."},
+    ]
+    t = time.perf_counter()
+    try:
+        completion = _generate(agent.engine, messages, prompt.stop, max_new_tokens, on_token, **options)
+    except NbAgentsError:
+        return run, [], error
+    finally:
+        timings["repair"] = time.perf_counter() - t
+    run = run.with_changes(prompt=completion.prompt_text or run.prompt, raw_output=completion.text,
+                           completion_tokens=(run.completion_tokens or 0) + (completion.completion_tokens or 0),
+                           facts={**completion.facts, "constrained": bool(options),
+                                  "first_error": str(error)[:1000], "first_output": run.raw_output[:2000]})
+    try:
+        return run, validate_plan(parse_plan(completion.text), tools, inputs), None
+    except PlanError as e:
+        return run, [], e
 
 
 def execute_plan(agent: Agent, plan: str, inputs: Mapping[str, Any], *, task: str = "",

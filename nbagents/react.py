@@ -1,21 +1,29 @@
 """ReAct mode: thought → code → observation, one step at a time, until ``final_answer``.
 
-The interpreter's variables carry across steps; what a step prints (or the error it raised) is
-the observation the model reads before the next step, so it can correct itself. Each step is a
-:class:`~nbagents.runs.Step` inside the Run.
+The interpreter's variables carry across steps; what a step prints (or the error it raised, or
+the value it left in ``result``) is the observation the model reads before the next step, so it
+can correct itself. Each step is a :class:`~nbagents.runs.Step` inside the Run.
+
+On engines that decode under a grammar (local models), each step is written under a
+:class:`~nbagents.constrain.ProgramSpec`: ``Thought: <one line>``, then a program of tool calls
+(the tools and ``final_answer``) that reads only the inputs and the variables of earlier steps,
+with their types; a call of ``final_answer`` ends the step, and on the last allowed step the
+program can end only with it. Other engines write freely.
 """
 
 from __future__ import annotations
 
+import ast
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .agent import RESULT_NAME, _ending_with_result
 from .errors import EngineError, NbAgentsError, ParseError, StepLimitError
 from .parsing import parse
 from .prompts import PromptTemplate, build_prompt
 from .results import wrap
-from .runs import ErrorInfo, Run, Step
+from .runs import ErrorInfo, Run, Step, describe_value
 from .tools.base import FunctionTool
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,6 +33,15 @@ __all__ = ["perform_react", "observation_text"]
 
 _MAX_OBSERVATION = 2000
 _NOT_SET = object()
+FINAL_TOOL = "final_answer"
+THOUGHT = "Thought: "
+
+
+def _shown(value: Any) -> str:
+    """A value as the model reads it: the repr of plain data, a short description of media."""
+    if value is None or isinstance(value, (str, int, float, bool, list, tuple, dict)):
+        return repr(value)
+    return describe_value(value)
 
 
 def observation_text(prints: str, value: Any = None, error: NbAgentsError | None = None) -> str:
@@ -35,7 +52,7 @@ def observation_text(prints: str, value: Any = None, error: NbAgentsError | None
     if error is not None:
         parts.append(f"Error: {error}")
     elif not parts and value is not None:
-        parts.append(f"Last value: {value!r}"[:_MAX_OBSERVATION])
+        parts.append(f"Last value: {_shown(value)}"[:_MAX_OBSERVATION])
     text = "\n".join(parts) or "(no output)"
     return text if len(text) <= _MAX_OBSERVATION else text[:_MAX_OBSERVATION] + "…"
 
@@ -49,6 +66,48 @@ def _final_answer_tool(holder: dict) -> FunctionTool:
     return FunctionTool(final_answer)
 
 
+def _reads(code: str) -> set[str]:
+    """The names ``code`` reads."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _assigns(code: str) -> set[str]:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def step_options(agent: Agent, engine: Any, tools: Mapping[str, Any], inputs: Mapping[str, Any],
+                 state: Mapping[str, Any], *, unread: set[str], last: bool, constrained: bool,
+                 done: list[str] = ()) -> dict[str, Any]:
+    """``constrained=ProgramSpec`` for one step on engines that decode under a grammar, else nothing.
+
+    The ``unread`` names (the inputs no step has read yet, and the ``result`` the last step left)
+    must be read (the data-flow rule); the other variables may be, typed by their values;
+    ``final_answer`` ends the step, and on the ``last`` step the program must end with it. A line
+    that repeats one of the ``done`` steps' code is dropped and the step goes on to
+    ``final_answer``.
+    """
+    if not constrained or not getattr(engine, "supports_grammar", False):
+        return {}
+    from .constrain import ProgramSpec
+
+    state = {**inputs, **state}
+    must = {n: state[n] for n in sorted(unread) if n in state}
+    variables = {n: v for n, v in state.items() if n not in must}
+    spec = ProgramSpec.for_inputs(tools, must, state=variables,
+                                  rich=agent.rich_grammar, explanation_prefix=THOUGHT, final_tool=FINAL_TOOL,
+                                  must_finish=last,
+                                  done_lines={line + "\n" for code in done for line in code.splitlines()})
+    return {"constrained": spec}
+
+
 def perform_react(
     agent: Agent,
     task: str,
@@ -58,7 +117,11 @@ def perform_react(
     on_token: Callable[[str], None] | None = None,
     max_new_tokens: int,
     template: PromptTemplate,
+    constrained: bool | None = None,
 ) -> Run:
+    """Run the ReAct loop; ``constrained`` (default: the agent's) decodes each step under a
+    program grammar on engines that support one."""
+    constrained = agent.constrained if constrained is None else constrained
     started = time.perf_counter()
     engine = agent.engine
     run = Run(task=task, kind="react", inputs=agent._describe(inputs), engine=engine.spec,
@@ -69,23 +132,28 @@ def perform_react(
     steps: list[Step] = []
     prints: list[str] = []
     codes: list[str] = []
+    unread = set(inputs)
+    facts: dict[str, Any] = {}
     try:
         prompt = build_prompt(task, agent.toolbox, inputs, template=template, engine=engine,
                               max_new_tokens=max_new_tokens, examples=[])
         tools = {name: agent.toolbox[name] for name in prompt.tools}
-        tools["final_answer"] = final
+        tools[FINAL_TOOL] = final
         messages = list(prompt.messages)
         run = run.with_changes(stop=prompt.stop, dropped=prompt.dropped, prompt=prompt.text)
         for index in range(max_steps):
+            options = step_options(agent, engine, tools, inputs, state, unread=unread,
+                                   last=index == max_steps - 1, constrained=constrained, done=codes)
             t0 = time.perf_counter()
             try:
                 completion = engine.generate(messages, stop=prompt.stop, max_new_tokens=max_new_tokens,
-                                             on_token=on_token)
+                                             on_token=on_token, **options)
             except NbAgentsError:
                 raise
             except Exception as e:
                 raise EngineError(f"The engine failed: {type(e).__name__}: {e}") from e
             t_gen = time.perf_counter() - t0
+            facts = {**completion.facts, "constrained": bool(options)}
             error: NbAgentsError | None = None
             code = ""
             value = None
@@ -93,8 +161,11 @@ def perform_react(
             t1 = time.perf_counter()
             try:
                 code = parse(completion.text).code
-                execution = agent.interpreter.run(code, tools, state)
+                unread -= _reads(code)
+                execution = agent.interpreter.run(_ending_with_result(code), tools, state)
                 value, step_prints = execution.value, execution.prints
+                if RESULT_NAME in _assigns(code):  # the next step builds on it
+                    unread.add(RESULT_NAME)
             except ParseError as e:
                 error = e
             except NbAgentsError as e:  # interpreter and tool errors are observations
@@ -124,6 +195,7 @@ def perform_react(
         run = run.with_changes(error=ErrorInfo.from_exception(e), exception=e)
     last_step = steps[-1] if steps else None
     return run.with_changes(
+        facts=facts,
         steps=tuple(steps),
         code="\n\n".join(codes),
         raw_output=last_step.raw_output if last_step else "",

@@ -146,8 +146,8 @@ class _Run:
         self.tried_choice = False
 
     def start(self) -> None:
-        if self.spec.explanation:
-            self._start(explanation_grammar(self.builder.forbid))
+        if self.spec.explanation or self.spec.explanation_prefix:
+            self._start(explanation_grammar(self.builder.forbid, self.spec.explanation_prefix))
         else:
             self._start('start: "```py\\n"\n')
 
@@ -258,7 +258,7 @@ class _Run:
     def _candidates(self, line: str) -> list[tuple[str, list[int]]]:
         head = self.builder.tool_head
         out = []
-        for name in self.spec.tools:
+        for name in self.builder.line_tools():
             full = head + name + "("
             if not full.startswith(line) or len(line) >= len(full):
                 continue
@@ -330,6 +330,31 @@ class _Run:
         return final
 
 
+def prefill(model: Any, prompt_ids: Sequence[int], *, prefix_cache: Any = None, past_key_values: Any = None,
+            supports_logits_to_keep: bool = True) -> tuple[Any, int]:
+    """Run the prompt (from the longest cached prefix): the model output and how many prompt
+    tokens came from a cache."""
+    import torch
+
+    prompt_ids = [int(t) for t in prompt_ids]
+    reused = 0
+    cache = past_key_values
+    if prefix_cache is not None:
+        cache, reused = prefix_cache.take(prompt_ids)
+    elif cache is not None:
+        reused = min(int(cache.get_seq_length()), len(prompt_ids) - 1)
+        if cache.get_seq_length() > reused:
+            cache.crop(reused - int(cache.get_seq_length()))
+    ids = torch.tensor([prompt_ids[reused:]], dtype=torch.long, device=getattr(model, "device", "cpu"))
+    kwargs: dict[str, Any] = {"input_ids": ids, "past_key_values": cache, "use_cache": True}
+    if supports_logits_to_keep:
+        kwargs["logits_to_keep"] = 1
+    out = model(**kwargs)
+    if prefix_cache is not None:
+        prefix_cache.keep(prompt_ids, out.past_key_values)
+    return out, reused
+
+
 def generate_program(
     model: Any,
     tokenizer: Any,
@@ -366,25 +391,9 @@ def generate_program(
     ProgramResult
         ``text`` is the rendered program: the explanation, then the code in a ```py block.
     """
-    import torch
-
     started = time.perf_counter()
-    prompt_ids = [int(t) for t in prompt_ids]
-    reused = 0
-    cache = past_key_values
-    if prefix_cache is not None:
-        cache, reused = prefix_cache.take(prompt_ids)
-    elif cache is not None:
-        reused = min(int(cache.get_seq_length()), len(prompt_ids) - 1)
-        if cache.get_seq_length() > reused:
-            cache.crop(reused - int(cache.get_seq_length()))
-    ids = torch.tensor([prompt_ids[reused:]], dtype=torch.long, device=getattr(model, "device", "cpu"))
-    kwargs: dict[str, Any] = {"input_ids": ids, "past_key_values": cache, "use_cache": True}
-    if supports_logits_to_keep:
-        kwargs["logits_to_keep"] = 1
-    out = model(**kwargs)
-    if prefix_cache is not None:
-        prefix_cache.keep(prompt_ids, out.past_key_values)
+    out, reused = prefill(model, prompt_ids, prefix_cache=prefix_cache, past_key_values=past_key_values,
+                          supports_logits_to_keep=supports_logits_to_keep)
     logits = out.logits[:, -1, :]
     prefill_s = time.perf_counter() - started
 

@@ -51,9 +51,14 @@ _RESERVED = frozenset(keyword.kwlist) | frozenset(n for n in dir(builtins) if no
 def value_type(value: Any) -> str:
     """The internal type name (``str``, ``int``, ``image``...) of a runtime value, for typed
     references: an input's type comes from its value."""
+    from ..interpreter.values import Handle
     from ..prompts import input_type_name
     from ..tools.base import type_of
 
+    if isinstance(value, Handle):  # a tool result kept in the interpreter's variables
+        if value.value is None:  # the other side of a process boundary: only its kind is known
+            return type_of(value.kind)
+        value = value.value
     return type_of(input_type_name(value))
 
 
@@ -340,10 +345,12 @@ class _Builder:
 # --- the grammars -----------------------------------------------------------------------------
 
 
-def explanation_grammar(forbid: Iterable[str] = ()) -> str:
-    """One sentence (optional), a newline, then the opening fence of the code block."""
+def explanation_grammar(forbid: Iterable[str] = (), prefix: str = "") -> str:
+    """One sentence (optional), a newline, then the opening fence of the code block. With a
+    ``prefix`` (``"Thought: "``) the sentence is required and starts with it."""
+    head = f'{_lit(prefix)} EXPL "\\n"' if prefix else '(EXPL "\\n")?'
     return (
-        'start: (EXPL "\\n")? "```py\\n"\n'
+        f'start: {head} "```py\\n"\n'
         f'EXPL: /[^\\n`\\x00-\\x1f\\x7f]{{1,{EXPLANATION_CHARS}}}/{_without(forbid)}\n'
     )
 

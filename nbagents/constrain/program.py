@@ -72,6 +72,19 @@ class ProgramSpec:
         batched forward pass and the best is forced (simple grammar).
     result_name:
         The variable the lines assign; the program's value.
+    explanation_prefix:
+        Text the explanation starts with (``"Thought: "`` in ReAct mode); the explanation is then
+        required.
+    final_tool:
+        A tool whose call ends the program (``final_answer`` in ReAct mode).
+    must_finish:
+        The program may end only by calling ``final_tool`` (the last step of a ReAct run): its
+        last allowed line can call nothing else.
+    done_lines:
+        Lines run before (by earlier ReAct steps). With a ``final_tool``, a line that repeats one
+        of them, or a line of this program, is dropped and the next line can only call the final
+        tool (a small model that repeats itself has nothing new to do); without, the program
+        ends there.
     """
 
     tools: Mapping[str, Any] = field(default_factory=dict)
@@ -83,16 +96,25 @@ class ProgramSpec:
     max_line_tokens: int = 120
     choose_tools: bool = True
     result_name: str = "result"
+    explanation_prefix: str = ""
+    final_tool: str | None = None
+    must_finish: bool = False
+    done_lines: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tools", _tool_map(self.tools))
+        object.__setattr__(self, "done_lines", frozenset(self.done_lines))
         object.__setattr__(self, "input_types", {n: _type_name(t) for n, t in dict(self.input_types).items()})
         object.__setattr__(self, "variables", {n: _type_name(t) for n, t in dict(self.variables).items()
                                                if n not in self.input_types})
-        if self.max_lines is not None and self.max_lines < 1:
-            from ..errors import ConfigurationError
+        from ..errors import ConfigurationError
 
+        if self.max_lines is not None and self.max_lines < 1:
             raise ConfigurationError(f"max_lines must be at least 1, not {self.max_lines}.")
+        if self.final_tool is not None and self.final_tool not in self.tools:
+            raise ConfigurationError(f"The final tool {self.final_tool!r} is not among the tools.")
+        if self.must_finish and self.final_tool is None:
+            raise ConfigurationError("must_finish needs a final_tool.")
 
     @classmethod
     def for_inputs(cls, tools: Any, inputs: Mapping[str, Any] | None = None, *,
@@ -111,8 +133,13 @@ class ProgramSpec:
 
     def describe(self) -> dict[str, Any]:
         """JSON-friendly summary, for the Run's facts."""
-        return {"tools": sorted(self.tools), "inputs": dict(self.input_types), "rich": self.rich,
-                "explanation": self.explanation, "max_lines": self.line_cap}
+        out = {"tools": sorted(self.tools), "inputs": dict(self.input_types), "rich": self.rich,
+               "explanation": self.explanation, "max_lines": self.line_cap}
+        if self.variables:
+            out["variables"] = dict(self.variables)
+        if self.final_tool:
+            out.update(final_tool=self.final_tool, must_finish=self.must_finish)
+        return out
 
 
 class ProgramBuilder:
@@ -131,6 +158,8 @@ class ProgramBuilder:
         self.indent = "none"
         self.result_assigned = False
         self.calls: list[str] = []
+        self.finished = False  # the final tool was called
+        self.force_final = False  # a line repeated: the next one can only call the final tool
 
     # --- what the next line may be ------------------------------------------------------------
 
@@ -147,6 +176,14 @@ class ProgramBuilder:
         return [t for t in self.spec.tools.values()
                 if all(self._has_value(p.type) for p in t.inputs if p.required)]
 
+    def line_tools(self) -> dict[str, Any]:
+        """The tools the next line may call: all of them, or only the final tool on the last
+        line of a program that must finish with it."""
+        spec = self.spec
+        if self.force_final or (spec.must_finish and spec.line_cap - len(self.lines) <= 1):
+            return {spec.final_tool: spec.tools[spec.final_tool]}
+        return dict(spec.tools)
+
     def readable(self, name: str) -> bool:
         """Whether some callable tool takes ``name`` in a required parameter."""
         ntype = self.names.get(name, "any")
@@ -156,7 +193,8 @@ class ProgramBuilder:
         spec = self.spec
         if spec.rich:
             unread = frozenset(self.unread)
-            may_end = (not unread and self.result_assigned and self.indent != "required" and bool(self.lines))
+            may_end = (not unread and self.result_assigned and self.indent != "required" and bool(self.lines)
+                       and not self.spec.must_finish and not self.force_final)
             return LineState(names=dict(self.names), must=unread, may_end=may_end, index=len(self.lines),
                              indent=self.indent, result_name=spec.result_name, forbid=self.forbid)
         pending = {n for n in self.unread if self.readable(n)}
@@ -164,14 +202,14 @@ class ProgramBuilder:
         room = spec.line_cap - len(self.lines)
         if self.fresh is not None and self.readable(self.fresh) and len(pending) < room:
             must.add(self.fresh)  # when lines run short, the unread inputs come first
-        may_end = bool(self.lines) and not pending
+        may_end = bool(self.lines) and not pending and not spec.must_finish and not self.force_final
         return LineState(names=dict(self.names), must=frozenset(must), may_end=may_end,
                          index=len(self.lines), result_name=spec.result_name, forbid=self.forbid)
 
     def grammar(self) -> str:
         from .grammar import line_grammar
 
-        return line_grammar(self.spec.tools, self.state(), rich=self.spec.rich)
+        return line_grammar(self.line_tools(), self.state(), rich=self.spec.rich)
 
     @property
     def tool_head(self) -> str:
@@ -196,7 +234,10 @@ class ProgramBuilder:
         if self.is_end_marker(line.strip()):
             self.end("print" if line.startswith("print(") else "fence", line.strip())
             return False
-        if line in self.lines and not line.rstrip().endswith(":"):
+        if (line in self.lines or line in self.spec.done_lines) and not line.rstrip().endswith(":"):
+            if self.spec.final_tool is not None and not self.force_final and self.indent == "none":
+                self.force_final = True  # nothing new to do: the next line gives the answer
+                return True
             self.end("repeat")
             return False
         try:
@@ -205,6 +246,9 @@ class ProgramBuilder:
             self.end("invalid")
             return False
         self.lines.append(line)
+        if self.finished and self.indent == "none":
+            self.end("final")
+            return False
         if len(self.lines) >= self.spec.line_cap and self.indent != "required":
             self.end("max_lines")
             return False
@@ -220,8 +264,11 @@ class ProgramBuilder:
         self.unread -= reads
         if self.fresh in reads:
             self.fresh = None
-        self.calls += [n.func.id for n in ast.walk(stmt)
-                       if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in self.spec.tools]
+        called = [n.func.id for n in ast.walk(stmt)
+                  if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in self.spec.tools]
+        self.calls += called
+        if self.spec.final_tool is not None and self.spec.final_tool in called:
+            self.finished = True
         if isinstance(stmt, ast.For):
             self.names[stmt.target.id] = "any"
             self.indent = "required"
@@ -256,7 +303,8 @@ class ProgramBuilder:
         return code
 
     def render(self) -> str:
-        return render_program(self.explanation if self.spec.explanation else "", self.code())
+        shown = self.spec.explanation or bool(self.spec.explanation_prefix)
+        return render_program(self.explanation if shown else "", self.code())
 
 
 def _parses(code: str) -> bool:

@@ -85,7 +85,9 @@ class TransformersEngine(Engine):
     >>> engine.generate("Say hi", max_new_tokens=8).text  # doctest: +SKIP
     """
 
-    #: ``generate(..., constrained=ProgramSpec(...))`` writes a tool program under a grammar.
+    #: ``generate(..., constrained=ProgramSpec(...))`` writes a tool program under a grammar;
+    #: ``generate(..., grammar=<Lark text or constrain.Grammar>)`` or ``json_schema={...}`` follows
+    #: one grammar for the whole answer (llguidance).
     supports_grammar = True
 
     def __init__(
@@ -385,6 +387,13 @@ class TransformersEngine(Engine):
                   emit: Callable[[str], bool], **options: Any) -> Completion:
         hook: LogitsHook | None = options.pop("logits_hook", None)
         constrained = options.pop("constrained", None)  # a nbagents.constrain.ProgramSpec
+        grammar, schema = options.pop("grammar", None), options.pop("json_schema", None)
+        if grammar is not None or schema is not None:
+            if constrained is not None:
+                raise ConfigurationError("Pass constrained= (a tool program) or grammar=, not both.")
+            from ..constrain.guided import as_grammar
+
+            grammar = as_grammar(grammar, schema)
         sampler = self._sampler(options)
         with self._lock:
             model = self.model
@@ -407,6 +416,14 @@ class TransformersEngine(Engine):
                         model, self.tokenizer, ids, constrained, max_new_tokens=max_new_tokens, emit=emit,
                         eos_ids=self._eos_ids() | set(special_stops), prefix_cache=self._prefix,
                         sampler=sampler, stop=stop, supports_logits_to_keep=self._logits_to_keep,
+                    )
+                elif grammar is not None:
+                    from ..constrain.guided import generate_guided
+
+                    result = generate_guided(
+                        model, self.tokenizer, ids, grammar, max_new_tokens=max_new_tokens, emit=emit,
+                        eos_ids=self._eos_ids() | set(special_stops), prefix_cache=self._prefix,
+                        sampler=sampler, supports_logits_to_keep=self._logits_to_keep,
                     )
                 else:
                     result = decode(

@@ -1,0 +1,350 @@
+"""A general grammar for local engines: ``engine.generate(..., grammar=...)`` or
+``engine.generate(..., json_schema={...})``.
+
+Unlike :func:`~nbagents.constrain.decode.generate_program` (a tool program, one grammar per line),
+this follows one fixed grammar for the whole answer with a plain loop: tokens the grammar forces
+are fed in one forward pass, every other step masks the logits to what the grammar allows and the
+engine's sampler picks. Two small additions keep small models on track:
+
+* **choice points** (:attr:`Grammar.choices`): where the text reaches a given key (``"task": "``
+  in a plan), the allowed candidates (the tool names) are scored whole in one batched forward pass
+  and the best is forced, instead of letting greedy decoding commit on a first token;
+* **closing near the end**: in the last ``reserve`` tokens of the budget, tokens that close a
+  string or a bracket are preferred and ``,`` and opening brackets are avoided, so that JSON
+  closes before the budget runs out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .choice import can_score, score_candidates
+from .decode import ProgramResult, _Model, prefill
+from .matcher import Constraint, apply_mask, tokenizer_bridge
+
+__all__ = ["Grammar", "as_grammar", "generate_guided"]
+
+log = logging.getLogger("nbagents")
+
+_CLOSE = (b"]", b"}", b")")
+_OPEN = (b"[", b"{", b"(", b",")
+_BIAS_MASKS: dict[int, Any] = {}
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """A grammar for the whole answer.
+
+    Parameters
+    ----------
+    text:
+        A Lark grammar in llguidance's dialect, or llguidance's JSON grammar (what
+        :meth:`from_json_schema` builds).
+    kind:
+        ``"lark"`` or ``"json_schema"`` (for the Run's facts).
+    choices:
+        Choice points: when the text so far ends with a key, the candidate strings the grammar
+        allows there are scored as wholes and the best is forced.
+    name:
+        What the grammar is for (``"plan"``), for the Run's facts.
+    then:
+        For answers written in segments: once this grammar is complete (nothing more can
+        follow), ``then(text so far)`` gives the grammar of the next segment, or ``None`` when
+        the answer ends there. A segment's grammar can so depend on what was written before
+        (a plan's next task may refer to the earlier tasks' results by type).
+    """
+
+    text: str
+    kind: str = "lark"
+    choices: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    name: str = ""
+    then: Callable[[str], Grammar | None] | None = field(default=None, compare=False)
+
+    @classmethod
+    def from_json_schema(cls, schema: Mapping[str, Any] | str, **options: Any) -> Grammar:
+        """A grammar from a JSON schema (a dict or its JSON text), compact JSON layout."""
+        import llguidance
+
+        text = schema if isinstance(schema, str) else json.dumps(schema)
+        return cls(llguidance.LLMatcher.grammar_from_json_schema(text), kind="json_schema", **options)
+
+
+def as_grammar(grammar: Grammar | str | None = None, json_schema: Mapping[str, Any] | str | None = None) -> Grammar:
+    """The :class:`Grammar` of an engine's ``grammar=`` (Lark text or a Grammar) or ``json_schema=``."""
+    from ..errors import ConfigurationError
+
+    if grammar is not None and json_schema is not None:
+        raise ConfigurationError("Pass grammar= or json_schema=, not both.")
+    if json_schema is not None:
+        return Grammar.from_json_schema(json_schema)
+    if isinstance(grammar, Grammar):
+        return grammar
+    if isinstance(grammar, str) and grammar.strip():
+        return Grammar(grammar)
+    raise ConfigurationError(f"grammar must be Lark text or a Grammar, not {type(grammar).__name__}.")
+
+
+def _bias_masks(bridge: Any) -> tuple[Any, Any, Any]:
+    """Tokens with a quote, tokens that close a bracket, and tokens that open one or go on
+    (``,``); cached per tokenizer bridge."""
+    import numpy as np
+
+    key = id(bridge)
+    if key not in _BIAS_MASKS:
+        quotes = np.zeros(bridge.vocab_size, dtype=bool)
+        closers = np.zeros(bridge.vocab_size, dtype=bool)
+        openers = np.zeros(bridge.vocab_size, dtype=bool)
+        for i in range(bridge.vocab_size):
+            try:
+                piece = bytes(bridge.decode_bytes([i]))
+            except Exception:  # ids past the tokenizer's vocabulary
+                continue
+            quotes[i] = b'"' in piece
+            closers[i] = any(c in piece for c in _CLOSE)
+            openers[i] = any(c in piece for c in _OPEN)
+        _BIAS_MASKS[key] = (quotes, closers, openers)
+    return _BIAS_MASKS[key]
+
+
+def _in_string(text: str) -> bool:
+    """Whether JSON-like ``text`` ends inside a string literal (an odd number of unescaped quotes)."""
+    inside = escaped = False
+    for ch in text:
+        if escaped:
+            escaped = False
+        elif ch == "\\" and inside:
+            escaped = True
+        elif ch == '"':
+            inside = not inside
+    return inside
+
+
+class _Guided:
+    def __init__(self, model: _Model, tokenizer: Any, bridge: Any, grammar: Grammar, *, max_new_tokens: int,
+                 emit: Callable[[str], bool], eos_ids: set[int], sampler: Callable[[Any], int] | None,
+                 reserve: int) -> None:
+        from ..engines._generation import IncrementalDecoder
+
+        self.m = model
+        self.tokenizer = tokenizer
+        self.bridge = bridge
+        self.grammar = grammar
+        self.max_new_tokens = max_new_tokens
+        self.emit = emit
+        self.eos_ids = set(eos_ids) | {int(bridge.eos_token)}
+        self.sampler = sampler
+        self.reserve = reserve
+        self.constraint_s = 0.0
+        self.grammars: list[str] = []
+        self.text = IncrementalDecoder(tokenizer)
+        self.tokens: list[int] = []
+        self.end: str | None = None
+        self.forced = 0
+        self.choices: list[dict[str, Any]] = []
+        self.choice_s = 0.0
+        self._tried: set[int] = set()
+        self._start(grammar)
+
+    def _start(self, grammar: Grammar) -> None:
+        t = time.perf_counter()
+        self.grammar = grammar
+        self.c = Constraint(self.bridge, grammar.text)
+        self.constraint_s += time.perf_counter() - t
+        self.grammars.append(grammar.text)
+
+    def budget(self) -> int:
+        return self.max_new_tokens - len(self.tokens)
+
+    def written(self) -> str:
+        """All the text so far (every segment), exactly as the tokens decode."""
+        return bytes(self.bridge.decode_bytes(self.tokens)).decode("utf-8", errors="replace")
+
+    def push(self, tokens: Sequence[int], *, feed: bool = True) -> None:
+        t = time.perf_counter()
+        self.c.consume_many(tokens)
+        self.constraint_s += time.perf_counter() - t
+        self.tokens.extend(int(x) for x in tokens)
+        if feed:
+            self.m.feed(tokens)
+        for tok in tokens:
+            if self.emit(self.text.push(tok)) and self.end is None:
+                self.end = "stop"
+        if self.end is None and self.c.is_done():
+            following = self.grammar.then(self.written()) if self.grammar.then is not None else None
+            if following is None:
+                self.end = "done"
+            else:
+                self._start(following)
+
+    def step(self) -> bool:
+        if self.end is not None:
+            return False
+        if self.budget() <= 0:
+            self.end = "length"
+            return False
+        t = time.perf_counter()
+        forced = self.c.forced_tokens()
+        self.constraint_s += time.perf_counter() - t
+        if forced:
+            forced = forced[: self.budget()]
+            self.forced += len(forced)
+            self.push(forced)
+            return True
+        if self.grammar.choices and self._choose():
+            return True
+        logits = self.m.logits().clone()
+        t = time.perf_counter()
+        mask = self.c.allowed_mask()
+        apply_mask(logits, mask)
+        if self.budget() <= self.reserve:
+            self._prefer_closing(logits, mask)
+        self.constraint_s += time.perf_counter() - t
+        token = int(self.sampler(logits)) if self.sampler is not None else int(logits.argmax(-1))
+        allowed = bool(mask[token]) if token < mask.shape[0] else False
+        if token in self.eos_ids or not allowed:
+            if self.c.is_accepting():
+                self.tokens.append(token)
+                self.end = "eos"
+            else:  # nothing allowed (a grammar too complex for the lexer): end, do not loop
+                self.end = "stuck"
+                log.warning("The grammar allowed no token here: %s", self.c.error[:300] or "(no error)")
+            return False
+        self.push([token])
+        return True
+
+    def _prefer_closing(self, logits: Any, mask: Any) -> None:
+        """Near the end of the budget: inside a string prefer tokens with a quote (they close
+        it); outside, prefer closing brackets and avoid quotes, commas and opening brackets."""
+        import torch
+
+        quotes, closers, openers = _bias_masks(self.bridge)
+        if _in_string(self.written()):
+            bias = (quotes & mask) * 1e4
+        else:
+            bias = (closers & mask) * 1e4 - ((openers | quotes) & mask) * 1e3
+        bias = torch.from_numpy(bias).to(logits.device)
+        n = min(bias.shape[0], logits.shape[-1])
+        logits.view(-1)[:n] += bias[:n].to(logits.dtype)
+
+    # --- choice points ---------------------------------------------------------------------------
+
+    def _choose(self) -> bool:
+        position = len(self.tokens)
+        if position in self._tried:
+            return False
+        self._tried.add(position)
+        t = time.perf_counter()
+        pending = self.c.forced_bytes().decode("utf-8", errors="replace")
+        here = self.c.text() + pending
+        found = [(here.rfind(k), k) for k in self.grammar.choices]
+        at, key = max(found) if found else (-1, "")
+        typed = here[at + len(key):] if at >= 0 else ""
+        candidates: list[tuple[str, list[int]]] = []
+        if at >= 0 and '"' not in typed and "\n" not in typed:  # between the key and the choice's end
+            for name in self.grammar.choices[key]:
+                if not name.startswith(typed) or len(name) <= len(typed):
+                    continue
+                rest = pending + name[len(typed):]
+                for ids in (list(self.tokenizer(rest, add_special_tokens=False)["input_ids"]),
+                            list(self.bridge.tokenize_str(rest))):
+                    if ids and self.c.validate(ids) == len(ids):
+                        candidates.append((name, ids))
+                        break
+        self.choice_s += time.perf_counter() - t
+        if not candidates or max(len(ids) for _, ids in candidates) > self.budget():
+            return False
+        logits = self.m.logits()
+        if len(candidates) == 1:
+            self.choices.append({"at": key, "chosen": candidates[0][0], "scores": {}})
+            self.push(candidates[0][1])
+            return True
+        if not can_score(self.m.cache):
+            return False
+        t = time.perf_counter()
+        try:
+            choice = score_candidates(self.m.model, self.m.cache, logits, [ids for _, ids in candidates])
+        except Exception:  # an attention kernel without custom masks: let the masked sampler pick
+            log.debug("Scoring the choice failed; picking greedily.", exc_info=True)
+            return False
+        finally:
+            self.choice_s += time.perf_counter() - t
+        self.m.passes += choice.forward_passes
+        name, ids = candidates[choice.index]
+        ranked = sorted(zip(choice.scores, (n for n, _ in candidates)), reverse=True)[:5]
+        self.choices.append({"at": key, "chosen": name, "scores": {n: round(s, 3) for s, n in ranked}})
+        self.m.adopt(choice.cache, choice.logits)
+        self.push(ids, feed=False)
+        return True
+
+
+def generate_guided(
+    model: Any,
+    tokenizer: Any,
+    prompt_ids: Sequence[int],
+    grammar: Grammar | str,
+    *,
+    max_new_tokens: int,
+    emit: Callable[[str], bool] = lambda piece: False,
+    eos_ids: set[int] | Sequence[int] = (),
+    prefix_cache: Any = None,
+    past_key_values: Any = None,
+    sampler: Callable[[Any], int] | None = None,
+    supports_logits_to_keep: bool = True,
+    reserve: int = 24,
+) -> ProgramResult:
+    """Generate after ``prompt_ids`` under one grammar for the whole answer. Run it under
+    ``torch.inference_mode()`` (and the engine's thread setting).
+
+    Returns
+    -------
+    ProgramResult
+        ``text`` is the generated text; ``facts`` has ``constrained: True``, the grammar, how the
+        answer ended (``grammar_end``: ``done``, ``eos``, ``length``, ``stop``) and the choices.
+    """
+    grammar = as_grammar(grammar)
+    started = time.perf_counter()
+    out, reused = prefill(model, prompt_ids, prefix_cache=prefix_cache, past_key_values=past_key_values,
+                          supports_logits_to_keep=supports_logits_to_keep)
+    logits = out.logits[:, -1, :]
+    prefill_s = time.perf_counter() - started
+    t = time.perf_counter()
+    bridge = tokenizer_bridge(tokenizer, n_vocab=int(logits.shape[-1]))
+    bridge_s = time.perf_counter() - t
+    state = _Model(model, out.past_key_values, logits, keep_logits=supports_logits_to_keep)
+    run = _Guided(state, tokenizer, bridge, grammar, max_new_tokens=max_new_tokens, emit=emit,
+                  eos_ids=set(eos_ids), sampler=sampler, reserve=reserve)
+    while run.step():
+        pass
+    tail = run.text.flush()
+    if tail and run.end != "stop":
+        emit(tail)
+    facts = {
+        "constrained": True,
+        "grammar": run.grammars[-1],
+        **({"grammars": run.grammars} if len(run.grammars) > 1 else {}),
+        "grammar_kind": grammar.kind,
+        "grammar_name": grammar.name,
+        "grammar_end": run.end,
+        "grammar_complete": run.c.is_accepting(),
+        **({"grammar_error": run.c.error[:1000]} if run.c.error else {}),
+        "forced_tokens": run.forced,
+        "choices": run.choices,
+        "constraint_s": round(run.constraint_s, 4),
+        "choice_s": round(run.choice_s, 4),
+        "tokenizer_bridge_s": round(bridge_s, 4),
+    }
+    return ProgramResult(
+        tokens=run.tokens,
+        text=run.text.text,
+        finish_reason="length" if run.end == "length" else "stop",
+        cached_prefix_tokens=reused,
+        prefill_s=prefill_s,
+        decode_s=time.perf_counter() - started - prefill_s,
+        forward_passes=1 + state.passes,
+        facts=facts,
+    )
