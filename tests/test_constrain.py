@@ -31,6 +31,7 @@ from nbagents.constrain.remote import (  # noqa: E402
     render_calls,
     tgi_grammar,
 )
+from nbagents.engines._cache import cache_of, forward  # noqa: E402
 from nbagents.errors import ParseError  # noqa: E402
 from nbagents.parsing import parse  # noqa: E402
 from nbagents.tools.base import tool  # noqa: E402
@@ -555,7 +556,7 @@ def test_candidates_are_scored_exactly_in_one_pass(tiny_model, tok):
     cands = [tok(s, add_special_tokens=False)["input_ids"] for s in (" translator(", " summarizer(", " a", " text_qa(")]
     with torch.inference_mode():
         out = tiny_model(input_ids=torch.tensor([ctx]), use_cache=True)
-        cache, logits = out.past_key_values, out.logits[:, -1]
+        cache, logits = cache_of(out), out.logits[:, -1]
         choice = score_candidates(tiny_model, cache, logits, cands)
         assert cache.get_seq_length() == len(ctx)  # the context's cache is left alone
         for c, score in zip(cands, choice.scores):
@@ -565,7 +566,7 @@ def test_candidates_are_scored_exactly_in_one_pass(tiny_model, tok):
         best = cands[choice.index]
         assert choice.index == max(range(len(cands)), key=choice.scores.__getitem__)
         after = tiny_model(input_ids=torch.tensor([ctx + best + [5]])).logits[0, -1]
-        step = tiny_model(input_ids=torch.tensor([[5]]), past_key_values=choice.cache, use_cache=True).logits[0, -1]
+        step = forward(tiny_model, choice.cache, input_ids=torch.tensor([[5]])).logits[0, -1]
         assert torch.allclose(after, step, atol=1e-4)  # the kept cache is the winner's
 
 
@@ -660,7 +661,7 @@ def test_json_schema_drives_llguidance_to_renderable_programs(tiny_model, tok, b
     gen = torch.Generator().manual_seed(1)
     with torch.inference_mode():
         out = tiny_model(input_ids=torch.tensor([ids]), use_cache=True)
-        cache = out.past_key_values
+        cache = cache_of(out)
         logits = out.logits[:, -1]
         for _ in range(400):
             if c.is_done():
@@ -671,8 +672,8 @@ def test_json_schema_drives_llguidance_to_renderable_programs(tiny_model, tok, b
                 break
             tok_id = int(torch.multinomial(torch.softmax(scores / 3.0, -1), 1, generator=gen))
             c.consume(tok_id)
-            out = tiny_model(input_ids=torch.tensor([[tok_id]]), past_key_values=cache, use_cache=True)
-            cache, logits = out.past_key_values, out.logits[:, -1]
+            out = forward(tiny_model, cache, input_ids=torch.tensor([[tok_id]]))
+            cache, logits = cache_of(out), out.logits[:, -1]
     if not c.is_done():
         pytest.skip("the random model did not finish its JSON in 400 tokens")
     answer = c.text()
@@ -743,7 +744,7 @@ def test_a_given_prefix_cache_gives_the_same_program(tiny_model, tok):
     ids = _prompt_ids(tok, "Summarize the text.", spec.tools, {"text": "x"})
     with torch.inference_mode():
         plain = generate_program(tiny_model, tok, ids, spec, max_new_tokens=50, eos_ids={tok.eos_token_id})
-        prefix = tiny_model(input_ids=torch.tensor([ids[:-5]]), use_cache=True).past_key_values
+        prefix = cache_of(tiny_model(input_ids=torch.tensor([ids[:-5]]), use_cache=True))
         reused = generate_program(tiny_model, tok, ids, spec, max_new_tokens=50, eos_ids={tok.eos_token_id},
                                   past_key_values=prefix)
     assert reused.cached_prefix_tokens == len(ids) - 5

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..engines._cache import cache_of, forward
+
 __all__ = ["Choice", "can_score", "score_candidates"]
 
 
@@ -96,7 +98,7 @@ def score_candidates(model: Any, cache: Any, logits: Any, candidates: Sequence[S
     dtype = logits.dtype if logits.dtype.is_floating_point else torch.float32
     ids, pos, mask, starts = tree_inputs(context, candidates, dtype, logits.device)
     twin = _fork(cache)
-    out = model(input_ids=ids, position_ids=pos, attention_mask=mask, past_key_values=twin, use_cache=True)
+    out = forward(model, twin, input_ids=ids, position_ids=pos, attention_mask=mask)
     logp = torch.log_softmax(out.logits[0].float(), dim=-1)
     first = torch.log_softmax(logits.reshape(-1).float(), dim=-1)
     scores = []
@@ -107,7 +109,7 @@ def score_candidates(model: Any, cache: Any, logits: Any, candidates: Sequence[S
         scores.append(score)
     best = max(range(len(candidates)), key=scores.__getitem__)
     s0, length = starts[best], len(candidates[best])
-    chosen = out.past_key_values
+    chosen = cache_of(out)
     for layer in chosen.layers:  # keep the context and the winner's own keys and values
         keep = slice(context + s0, context + s0 + length)
         layer.keys = torch.cat([layer.keys[:, :, :context], layer.keys[:, :, keep]], dim=2)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..engines._cache import cache_of, forward
 from .choice import can_score, score_candidates
 from .grammar import explanation_grammar
 from .matcher import Constraint, apply_mask, tokenizer_bridge
@@ -87,11 +88,11 @@ class _Model:
             import torch
 
             ids = torch.tensor([self.pending], dtype=torch.long, device=self._device())
-            kwargs: dict[str, Any] = {"input_ids": ids, "past_key_values": self.cache, "use_cache": True}
+            kwargs: dict[str, Any] = {"input_ids": ids}
             if self.keep_logits:
                 kwargs["logits_to_keep"] = 1
-            out = self.model(**kwargs)
-            self.cache = out.past_key_values
+            out = forward(self.model, self.cache, **kwargs)
+            self.cache = cache_of(out)
             self._logits = out.logits[:, -1, :]
             self.pending = []
             self.passes += 1
@@ -346,12 +347,12 @@ def prefill(model: Any, prompt_ids: Sequence[int], *, prefix_cache: Any = None, 
         if cache.get_seq_length() > reused:
             cache.crop(reused - int(cache.get_seq_length()))
     ids = torch.tensor([prompt_ids[reused:]], dtype=torch.long, device=getattr(model, "device", "cpu"))
-    kwargs: dict[str, Any] = {"input_ids": ids, "past_key_values": cache, "use_cache": True}
+    kwargs: dict[str, Any] = {"input_ids": ids}
     if supports_logits_to_keep:
         kwargs["logits_to_keep"] = 1
-    out = model(**kwargs)
+    out = forward(model, cache, **kwargs)
     if prefix_cache is not None:
-        prefix_cache.keep(prompt_ids, out.past_key_values)
+        prefix_cache.keep(prompt_ids, cache_of(out))
     return out, reused
 
 
@@ -400,7 +401,7 @@ def generate_program(
     t = time.perf_counter()
     bridge = tokenizer_bridge(tokenizer, n_vocab=int(logits.shape[-1]))
     bridge_s = time.perf_counter() - t
-    state = _Model(model, out.past_key_values, logits, keep_logits=supports_logits_to_keep)
+    state = _Model(model, cache_of(out), logits, keep_logits=supports_logits_to_keep)
     run = _Run(state, tokenizer, bridge, spec, max_new_tokens=max_new_tokens, emit=emit,
                eos_ids=set(eos_ids), sampler=sampler, stop=stop)
     run.start()

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..engines._cache import cache_of
 from .choice import can_score, score_candidates
 from .decode import ProgramResult, _Model, prefill
 from .matcher import Constraint, apply_mask, tokenizer_bridge
@@ -315,7 +316,7 @@ def generate_guided(
     t = time.perf_counter()
     bridge = tokenizer_bridge(tokenizer, n_vocab=int(logits.shape[-1]))
     bridge_s = time.perf_counter() - t
-    state = _Model(model, out.past_key_values, logits, keep_logits=supports_logits_to_keep)
+    state = _Model(model, cache_of(out), logits, keep_logits=supports_logits_to_keep)
     run = _Guided(state, tokenizer, bridge, grammar, max_new_tokens=max_new_tokens, emit=emit,
                   eos_ids=set(eos_ids), sampler=sampler, reserve=reserve)
     while run.step():

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._cache import cache_of, forward
+
 __all__ = ["DecodeResult", "IncrementalDecoder", "NgramDrafter", "PrefixCache", "Sampler", "decode"]
 
 # A hook for constrained decoding: (logits of the next token [1, vocab], tokens so far) -> logits.
@@ -210,10 +212,10 @@ def _forward(model: Any, ids: list[int], cache: Any, *, keep_logits: bool) -> An
     import torch
 
     input_ids = torch.tensor([ids], dtype=torch.long, device=model.device)
-    kwargs: dict[str, Any] = {"input_ids": input_ids, "past_key_values": cache, "use_cache": True}
+    kwargs: dict[str, Any] = {"input_ids": input_ids}
     if keep_logits:
         kwargs["logits_to_keep"] = 1
-    return model(**kwargs)
+    return forward(model, cache, **kwargs)
 
 
 def decode(
@@ -241,7 +243,7 @@ def decode(
     prompt_ids = list(prompt_ids)
     cache, reused = prefix_cache.take(prompt_ids)
     out = _forward(model, prompt_ids[reused:], cache, keep_logits=supports_logits_to_keep)
-    cache = out.past_key_values
+    cache = cache_of(out)
     prefix_cache.keep(prompt_ids, cache)
     passes = 1
     logits = out.logits[:, -1, :]
@@ -274,7 +276,7 @@ def decode(
             continue  # done, or the next token is known (pending, or from the verified logits)
         draft = drafter.propose(context, max_new_tokens - len(tokens) - 1) if drafter else []
         out = _forward(model, [token, *draft], cache, keep_logits=False)
-        cache = out.past_key_values
+        cache = cache_of(out)
         passes += 1
         if not draft:
             logits = out.logits[:, -1, :]
