@@ -1,4 +1,5 @@
-"""Notebooks executed in a real kernel (nbclient) with the scripted engine; the saved file checked."""
+"""Notebooks executed in a real kernel (nbclient), on the embedded model and the scripted engine; the
+saved file checked."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
 def execute(nb, path: Path = NOTEBOOKS):
-    NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True,
+    NotebookClient(nb, timeout=240, kernel_name="python3", store_widget_state=True,
                    resources={"metadata": {"path": str(path)}}).execute()
     return nb
 
@@ -63,6 +64,22 @@ def test_getting_started_notebook(tmp_path):
                 text = json.dumps(out.get("data", {})) + out.get("text", "")
                 assert "Traceback" not in text and "writing…" not in text, cell.source
 
+    # The embedded model, for real: a tone (audio), then a rotated image with the inspector open.
+    tone = cell_of(nb, "%%agent\nMake a 440 Hz tone")
+    [summary] = outputs(tone, "display_data")
+    [result] = outputs(tone, "execute_result")
+    md = summary["metadata"]["nbagents"]
+    assert md["engine"] == "default" and md["error"] is None, md
+    assert "<audio" in result["data"]["text/html"] and "audio/wav" in result["data"]["text/html"]
+    assert md["result"]["type"].startswith("audio 1.00 s") and "make_tone(" in md["code"], md
+    rotated = cell_of(nb, "%%agent --inspect\nRotate the image `photo`")
+    [img] = outputs(rotated, "execute_result")
+    assert "image/png" in img["data"]
+    summary, view = outputs(rotated, "display_data")
+    assert "inputs: photo (image 160x90)" in summary["data"]["text/plain"]
+    assert summary["metadata"]["nbagents"]["code"].startswith("result = rotate_image(image=photo")
+    assert WIDGET_VIEW in view["data"]
+
     first = cell_of(nb, "%%agent\nWhat is 7 times 6")
     [summary] = outputs(first, "display_data")
     [result] = outputs(first, "execute_result")
@@ -95,7 +112,7 @@ def test_getting_started_notebook(tmp_path):
     assert WIDGET_VIEW in view["data"] and "nbagents-inspector" in view["data"]["text/html"]
     assert summary["metadata"]["nbagents"]["kind"] == "generate"
 
-    inspected = cell_of(nb, "%%agent --inspect")
+    inspected = cell_of(nb, "%%agent --inspect\nCount the letters")
     assert outputs(inspected, "execute_result")[0]["data"]["text/plain"] == "3"
     assert WIDGET_VIEW in outputs(inspected, "display_data")[1]["data"]
 
@@ -115,7 +132,7 @@ def test_getting_started_notebook(tmp_path):
     state = widget_state(nb)
     models = [m for m in state.values()
               if m["model_name"] == "VBoxModel" and "nbagents-inspector" in m["state"]["_dom_classes"]]
-    assert len(models) == 3  # --review, --inspect, %agent inspect
+    assert len(models) == 4  # --inspect (embedded), --review, --inspect, %agent inspect
     texts = [m["state"].get("value", "") for m in state.values()
              if m["model_name"] in ("HTMLModel", "TextareaModel")]
     assert any("Add up the numbers from 1 to 10." in t for t in texts)
@@ -128,7 +145,7 @@ def test_getting_started_notebook(tmp_path):
     db = Path(os.environ["NBAGENTS_HISTORY_DB"])
     with sqlite3.connect(db) as conn:
         tasks = [r[0] for r in conn.execute("SELECT task FROM runs ORDER BY created")]
-    assert tasks[0] == "What is 7 times 6, plus 3?" and len(tasks) == 9
+    assert tasks[0] == "Make a 440 Hz tone of one second." and len(tasks) == 11
     nbformat.validate(nb)
     nbformat.write(nb, tmp_path / "executed.ipynb")
 

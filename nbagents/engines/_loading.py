@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+from contextlib import contextmanager
 from typing import Any
 
 from ..errors import ConfigurationError, MissingDependencyError
 
-__all__ = ["require", "torch_dtype", "from_pretrained_kwargs", "model_facts", "accepts_logits_to_keep"]
+__all__ = ["require", "torch_dtype", "from_pretrained_kwargs", "model_facts", "accepts_logits_to_keep",
+           "quiet_local_load"]
 
 QUANTIZATIONS = ("8bit", "4bit")
 
@@ -102,3 +105,21 @@ def accepts_logits_to_keep(model: Any) -> bool:
         return "logits_to_keep" in inspect.signature(model.forward).parameters
     except (TypeError, ValueError):
         return False
+
+
+@contextmanager
+def quiet_local_load(source: Any):
+    """No "Loading weights" progress bar while a model loads from a local folder (under a second
+    to a few seconds, and in a notebook the bar stays behind as a stale widget); downloads from the
+    Hub keep their bars."""
+    import transformers.utils.logging as tlog
+
+    local = isinstance(source, (str, os.PathLike)) and os.path.isdir(source)
+    was = tlog.is_progress_bar_enabled()
+    if local and was:
+        tlog.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if local and was:
+            tlog.enable_progress_bar()

@@ -24,6 +24,7 @@ from ._loading import (
     accepts_logits_to_keep,
     from_pretrained_kwargs,
     model_facts,
+    quiet_local_load,
     require,
 )
 from ._threads import resolve_threads, torch_threads
@@ -261,7 +262,7 @@ class TransformersEngine(Engine):
             **self.model_kwargs,
         }
         log.info("Loading %s", self.model_id or source)
-        with torch_threads(self.num_threads):
+        with torch_threads(self.num_threads), quiet_local_load(source):
             try:
                 return transformers.AutoModelForCausalLM.from_pretrained(source, **kwargs)
             except ImportError as e:
