@@ -342,7 +342,8 @@ class Agent:
 
             tools = {name: self.toolbox[name] for name in prompt.tools if name in self.toolbox}
             state = self.chat_state if chat else {}
-            options = self._generation_options(engine, tools, inputs, chat=chat, constrained=constrained)
+            options = self._generation_options(engine, tools, inputs, chat=chat, constrained=constrained,
+                                               task=task)
             t = time.perf_counter()
             try:
                 completion = engine.generate(list(prompt.messages), stop=prompt.stop,
@@ -376,14 +377,14 @@ class Agent:
         return self._record(run)
 
     def _generation_options(self, engine: Engine, tools: Mapping[str, Any], inputs: Mapping[str, Any], *,
-                            chat: bool, constrained: bool) -> dict[str, Any]:
+                            chat: bool, constrained: bool, task: str = "") -> dict[str, Any]:
         """``constrained=ProgramSpec`` for engines that decode under a grammar, else nothing."""
         if not constrained or not getattr(engine, "supports_grammar", False):
             return {}
         from .constrain import ProgramSpec
 
         return {"constrained": ProgramSpec.for_inputs(tools, inputs, state=self.chat_state if chat else None,
-                                                      rich=self.rich_grammar)}
+                                                      rich=self.rich_grammar, task=task)}
 
     def _parse_and_execute(self, run: Run, timings: dict, execute: bool, tools: Mapping[str, Any],
                            state: dict, inputs: Mapping[str, Any]) -> Run:

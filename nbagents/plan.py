@@ -35,14 +35,14 @@ def _generate(engine: Any, messages: list, stop: tuple, max_new_tokens: int, on_
 
 
 def plan_options(agent: Agent, engine: Any, tools: Mapping[str, Any], inputs: Mapping[str, Any], *,
-                 constrained: bool | None, stop: tuple = ()) -> dict[str, Any]:
+                 constrained: bool | None, stop: tuple = (), task: str = "") -> dict[str, Any]:
     """``grammar=`` the plan grammar for engines that decode under a grammar, else nothing."""
     constrained = agent.constrained if constrained is None else constrained
     if not constrained or not getattr(engine, "supports_grammar", False):
         return {}
     from .constrain.plan_grammar import plan_grammar
 
-    grammar = plan_grammar(tools, inputs, forbid=stop)
+    grammar = plan_grammar(tools, inputs, forbid=stop, task=task)
     return {"grammar": grammar} if grammar is not None else {}
 
 
@@ -69,7 +69,8 @@ def perform_plan(agent: Agent, task: str, inputs: Mapping[str, Any], *, execute:
         run = run.with_changes(prompt=prompt.text, stop=prompt.stop, prompt_tokens=prompt.token_count,
                                dropped=prompt.dropped)
         tools = {name: agent.toolbox[name] for name in prompt.tools}
-        options = plan_options(agent, engine, tools, inputs, constrained=constrained, stop=prompt.stop)
+        options = plan_options(agent, engine, tools, inputs, constrained=constrained, stop=prompt.stop,
+                               task=task)
         t = time.perf_counter()
         completion = _generate(engine, list(prompt.messages), prompt.stop, max_new_tokens, on_token, **options)
         timings["generate"] = time.perf_counter() - t

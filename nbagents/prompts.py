@@ -20,6 +20,7 @@ from typing import Any
 
 from .engines.base import Engine, flatten_messages
 from .errors import ConfigurationError, PromptTooLongError
+from .relevance import tool_relevance
 
 __all__ = ["PromptTemplate", "Prompt", "Turn", "build_prompt", "input_type_name", "load_examples"]
 
@@ -143,20 +144,6 @@ def input_type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z]+", text.lower().replace("_", " ")) if len(w) > 2}
-
-
-def _relevance(tool: Any, task: str) -> float:
-    task_words = _words(task)
-    name_words = _words(tool.name)
-    desc_words = _words(tool.description)
-    score = 3.0 * len(task_words & name_words) + len(task_words & desc_words)
-    if tool.name in task:
-        score += 10
-    return score
-
-
 def _fill(template: str, values: Mapping[str, str]) -> str:
     for key, value in values.items():
         template = template.replace("{{" + key + "}}", value)
@@ -248,7 +235,8 @@ def build_prompt(
         dropped.append("tool descriptions")
         messages, count = render()
     if not fits(count) and len(tool_list) > 1:
-        ranked = sorted(tool_list, key=lambda t: _relevance(t, task), reverse=True)
+        relevance = tool_relevance(tool_list, task)
+        ranked = sorted(tool_list, key=lambda t: relevance[t.name], reverse=True)
         while not fits(count) and len(tool_list) > 1:
             keep = ranked[: max(1, len(tool_list) // 2)]
             removed = [t.name for t in tool_list if t not in keep]

@@ -85,7 +85,7 @@ def _assigns(code: str) -> set[str]:
 
 def step_options(agent: Agent, engine: Any, tools: Mapping[str, Any], inputs: Mapping[str, Any],
                  state: Mapping[str, Any], *, unread: set[str], last: bool, constrained: bool,
-                 done: list[str] = ()) -> dict[str, Any]:
+                 done: list[str] = (), task: str = "") -> dict[str, Any]:
     """``constrained=ProgramSpec`` for one step on engines that decode under a grammar, else nothing.
 
     The ``unread`` names (the inputs no step has read yet, and the ``result`` the last step left)
@@ -103,7 +103,7 @@ def step_options(agent: Agent, engine: Any, tools: Mapping[str, Any], inputs: Ma
     variables = {n: v for n, v in state.items() if n not in must}
     spec = ProgramSpec.for_inputs(tools, must, state=variables,
                                   rich=agent.rich_grammar, explanation_prefix=THOUGHT, final_tool=FINAL_TOOL,
-                                  must_finish=last,
+                                  must_finish=last, task=task,
                                   done_lines={line + "\n" for code in done for line in code.splitlines()})
     return {"constrained": spec}
 
@@ -143,7 +143,8 @@ def perform_react(
         run = run.with_changes(stop=prompt.stop, dropped=prompt.dropped, prompt=prompt.text)
         for index in range(max_steps):
             options = step_options(agent, engine, tools, inputs, state, unread=unread,
-                                   last=index == max_steps - 1, constrained=constrained, done=codes)
+                                   last=index == max_steps - 1, constrained=constrained, done=codes,
+                                   task=task)
             t0 = time.perf_counter()
             try:
                 completion = engine.generate(messages, stop=prompt.stop, max_new_tokens=max_new_tokens,

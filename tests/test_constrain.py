@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from typing import Literal
 
 import pytest
 
@@ -784,3 +785,66 @@ def test_agent_constrains_local_engines_and_can_be_freed(tmp_path):
         assert "text" in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}  # the input is used
     free = agent.perform("Count the words in `text`.", {"text": "one two"}, constrained=False)
     assert free.facts["constrained"] is False and "grammar" not in free.facts
+
+
+# --- choices, the task's prior and expected tools -------------------------------------------------
+
+
+@tool
+def flip(image: PILImage, direction: Literal["horizontal", "vertical"] = "horizontal") -> PILImage:
+    """Mirror `image` left to right, or upside down (vertical)."""
+    return image
+
+
+@tool
+def speed(audio: list, factor: Literal[0.5, 1, 2]) -> list:
+    """Play `audio` slower or faster by `factor`."""
+    return audio
+
+
+def test_a_parameter_with_choices_takes_only_those_literals(bridge, tok):
+    g = line_grammar(tools_of([flip, speed]), state({"photo": "image", "clip": "list", "way": "str"}))
+    for line in ('result = flip(image=photo, direction="vertical")\n', "result = flip(image=photo)\n",
+                 "result = flip(image=photo, direction=way)\n",  # a str variable may hold one
+                 "result = speed(audio=clip, factor=0.5)\n", "result = speed(audio=clip, factor=2)\n"):
+        assert accepts(bridge, tok, g, line), line
+    for line in ('result = flip(image=photo, direction="up")\n', "result = speed(audio=clip, factor=3)\n",
+                 'result = speed(audio=clip, factor="2")\n'):
+        assert not accepts(bridge, tok, g, line), line
+
+
+def test_the_task_prior_decides_tool_choice_and_is_recorded(tiny_model, tok):
+    from nbagents.constrain.decode import generate_program
+
+    plain = ProgramSpec.for_inputs(TEXT, {"text": "x"})
+    ids = _prompt_ids(tok, "Do something with the text.", plain.tools, {"text": "x"})
+    with torch.inference_mode():
+        first = generate_program(tiny_model, tok, ids, plain, max_new_tokens=60, eos_ids={tok.eos_token_id})
+    scores = first.facts["tool_choices"][0]["scores"]
+    loser = min(scores, key=scores.get)  # the least likely of the top candidates
+    biased = ProgramSpec.for_inputs(TEXT, {"text": "x"}, tool_prior={loser: 1000.0})
+    with torch.inference_mode():
+        out = generate_program(tiny_model, tok, ids, biased, max_new_tokens=60, eos_ids={tok.eos_token_id})
+    choice = out.facts["tool_choices"][0]
+    assert choice["chosen"] == loser and choice["prior"][loser] == 1000.0
+    assert out.text.split("```py\n")[1].startswith(f"result = {loser}(")
+    # With the task, the spec's prior comes from the task's words.
+    spec = ProgramSpec.for_inputs(TEXT, {"text": "x"}, task="Translate the text into French.")
+    assert max(spec.tool_prior, key=spec.tool_prior.get) == "translator"
+
+
+def test_expected_tools_are_all_called_in_the_tasks_order(tiny_model, tok):
+    from nbagents.constrain.decode import NEXT_TOOL_NATS, generate_program
+
+    task = "Summarize the text, then translate the summary into French."
+    spec = ProgramSpec.for_inputs(TEXT, {"text": "x"}, task=task)
+    assert spec.expected_tools == ("summarizer", "translator")
+    assert spec.describe()["expected_tools"] == ["summarizer", "translator"]
+    ids = _prompt_ids(tok, task, spec.tools, {"text": "x"})
+    with torch.inference_mode():
+        out = generate_program(tiny_model, tok, ids, spec, max_new_tokens=120, eos_ids={tok.eos_token_id})
+    code = check_program(out.text, spec, out.facts, {"text": "x"})
+    called = [n.func.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Call)]
+    assert {"summarizer", "translator"} <= set(called)  # the program could not end before both
+    first = out.facts["tool_choices"][0]
+    assert first["prior"]["summarizer"] >= NEXT_TOOL_NATS  # the first named tool comes first

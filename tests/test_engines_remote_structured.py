@@ -98,8 +98,8 @@ def agent_for(engine, **options) -> Agent:
     return Agent(engine=engine, add_default_tools=False, tools=[shout, word_count], **options)
 
 
-def spec() -> ProgramSpec:
-    return ProgramSpec.for_inputs(TOOLS, {"sentence": "a b c"})
+def spec(task: str = "") -> ProgramSpec:
+    return ProgramSpec.for_inputs(TOOLS, {"sentence": "a b c"}, task=task)
 
 
 def sent_prompt(body: dict) -> str:
@@ -138,7 +138,8 @@ def test_conforming_json_becomes_the_program_the_agent_runs(flavour):
         facts = run.facts
         assert facts["constrained"] is True and facts["grammar_kind"] == "json"
         assert json.loads(facts["grammar"]) == program_schema(spec())
-        assert facts["program_spec"] == spec().describe()
+        assert facts["program_spec"] == spec("Shout the sentence and count the words").describe()
+        assert facts["program_spec"]["expected_tools"] == ["shout", "word_count"]  # the task names both
         assert facts["structured_param"] == ("parameters.grammar" if flavour == "tgi-generate"
                                              else "response_format")
         assert facts["structured_answer"] == "rendered" and facts["structured_raw"] == GOOD

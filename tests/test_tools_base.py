@@ -109,3 +109,34 @@ def test_tool_to_dict_and_save(tmp_path):
     namespace = {}
     exec(compile(src, "tool.py", "exec"), namespace)
     assert namespace["TOOL"](text="a") == "A"
+
+
+def test_literal_hints_and_input_specs_give_choices():
+    from typing import Literal
+
+    from nbagents.tools.base import Tool, literal_choices
+
+    @tool
+    def flip(image: str, direction: Literal["horizontal", "vertical"] = "horizontal",
+             times: Literal[1, 2] | None = None) -> str:
+        """Flip `image`."""
+        return image
+
+    direction, times = flip.inputs[1], flip.inputs[2]
+    assert direction.type == "str" and direction.choices == ("horizontal", "vertical")
+    assert times.type == "int" and times.choices == (1, 2)
+    assert flip.inputs[0].choices == ()
+    assert "direction: 'horizontal' | 'vertical' = 'horizontal'" in flip.signature()
+    assert literal_choices(int) == ()
+
+    class Pick(Tool):
+        name = "pick"
+        description = "Pick a `mode`."
+        inputs = {"mode": {"type": "str", "choices": ["fast", "slow"]},
+                  "level": {"type": "int", "enum": [1, 2, 3], "default": 1}}
+        output_type = "str"
+
+        def forward(self, mode, level=1):
+            return mode
+
+    assert [i.choices for i in Pick().inputs] == [("fast", "slow"), (1, 2, 3)]

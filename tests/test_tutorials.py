@@ -352,3 +352,16 @@ def test_07_steps_and_plans():
     texts = "\n".join(widget_texts(nb))
     assert "Step 2 · generate" in texts and "ToolExecutionError" in texts
     assert re.search(r"Task 1 · \d+\.\d\d–\d+\.\d\d s", texts)
+
+    # The embedded model, for real: ReAct steps under the step grammar, then a plan under the plan
+    # grammar; the task names make_tone and trim_audio, in that order.
+    real = cell(nb, "%%agent --engine default --steps 3")
+    assert run_of(real)["kind"] == "react" and run_of(real)["engine"] == "default"
+    steps = value(cell(nb, "[(step.index + 1, step.code, step.observation[:80])"))
+    assert steps[0][1].startswith("result = make_tone(") and "trim_audio(audio=result" in steps[1][1]
+    assert all(code.startswith("result = ") for _, code, _ in steps)  # every step a program of tool calls
+    real_plan = cell(nb, "%%agent --engine default --plan")
+    assert run_of(real_plan)["kind"] == "plan" and run_of(real_plan)["error"] is None
+    tasks = json.loads(stdout(cells(nb, "print(agent.last_run.code)")[1]))
+    assert [t["task"] for t in tasks] == ["make_tone", "trim_audio"]
+    assert tasks[1]["dep"] == [0] and tasks[1]["args"]["audio"] == "<GENERATED>-0"

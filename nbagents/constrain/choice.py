@@ -78,7 +78,8 @@ def tree_inputs(context: int, candidates: Sequence[Sequence[int]], dtype: Any, d
     return ids, pos, mask, starts
 
 
-def score_candidates(model: Any, cache: Any, logits: Any, candidates: Sequence[Sequence[int]]) -> Choice:
+def score_candidates(model: Any, cache: Any, logits: Any, candidates: Sequence[Sequence[int]],
+                     bonus: Sequence[float] | None = None) -> Choice:
     """Score token sequences that continue the same context, in one forward pass.
 
     Parameters
@@ -91,6 +92,9 @@ def score_candidates(model: Any, cache: Any, logits: Any, candidates: Sequence[S
         The next-token logits after the context, ``[1, V]``.
     candidates:
         Token id sequences (each at least one token).
+    bonus:
+        Added to each candidate's log-likelihood before the best is picked (a prior, in nats);
+        ``Choice.scores`` are the log-likelihoods alone.
     """
     import torch
 
@@ -107,7 +111,8 @@ def score_candidates(model: Any, cache: Any, logits: Any, candidates: Sequence[S
         for k in range(1, len(c)):
             score += float(logp[s0 + k - 1, c[k]])
         scores.append(score)
-    best = max(range(len(candidates)), key=scores.__getitem__)
+    extra = list(bonus) if bonus is not None else [0.0] * len(candidates)
+    best = max(range(len(candidates)), key=lambda j: scores[j] + extra[j])
     s0, length = starts[best], len(candidates[best])
     chosen = cache_of(out)
     for layer in chosen.layers:  # keep the context and the winner's own keys and values

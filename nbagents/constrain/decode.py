@@ -25,6 +25,9 @@ __all__ = ["ProgramResult", "generate_program"]
 
 log = logging.getLogger("nbagents")
 
+#: Extra nats for the next tool the task asks for (``ProgramSpec.expected_tools``) in tool choice.
+NEXT_TOOL_NATS = 5.0
+
 _CLOSERS = (b'"', b")", b"]", b"}", b"\n")
 _OPENERS = (b"(", b"[", b"{")
 _CLOSING_MASKS: dict[int, Any] = {}
@@ -294,7 +297,13 @@ class _Run:
             return False
         t = time.perf_counter()
         try:
-            choice = score_candidates(self.m.model, self.m.cache, logits, [ids for _, ids in candidates])
+            called = set(self.builder.calls)  # a tool's prior counts until it is called
+            prior = {n: v for n, v in self.spec.tool_prior.items() if n not in called}
+            following = self.builder.next_expected()
+            if following is not None:
+                prior[following] = prior.get(following, 0.0) + NEXT_TOOL_NATS
+            choice = score_candidates(self.m.model, self.m.cache, logits, [ids for _, ids in candidates],
+                                      bonus=[prior.get(n, 0.0) for n, _ in candidates])
         except Exception:  # an attention kernel without custom masks: let the masked sampler pick
             log.debug("Tool choice by likelihood failed; picking greedily.", exc_info=True)
             return False
@@ -302,9 +311,13 @@ class _Run:
             self.choice_s += time.perf_counter() - t
         self.m.passes += choice.forward_passes
         name, ids = candidates[choice.index]
-        ranked = sorted(zip(choice.scores, (n for n, _ in candidates)), reverse=True)[:5]
-        self.tool_choices.append({"line": len(self.builder.lines), "chosen": name,
-                                  "scores": {n: round(s, 3) for s, n in ranked}})
+        total = [s + prior.get(n, 0.0) for s, (n, _) in zip(choice.scores, candidates)]
+        ranked = sorted(zip(total, choice.scores, (n for n, _ in candidates)), reverse=True)[:5]
+        entry: dict[str, Any] = {"line": len(self.builder.lines), "chosen": name,
+                                 "scores": {n: round(s, 3) for _, s, n in ranked}}
+        if prior:
+            entry["prior"] = {n: round(prior.get(n, 0.0), 3) for _, _, n in ranked}
+        self.tool_choices.append(entry)
         self.m.adopt(choice.cache, choice.logits)
         self.push(ids, feed=False)
         return True

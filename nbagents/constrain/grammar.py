@@ -14,8 +14,10 @@ f-strings, indexing, ``for`` loops over lists with an indented body, ``name.appe
 from __future__ import annotations
 
 import builtins
+import hashlib
 import json
 import keyword
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +48,17 @@ _RESERVED = frozenset(keyword.kwlist) | frozenset(n for n in dir(builtins) if no
 
 
 # --- types ------------------------------------------------------------------------------------
+
+
+def _choice_literal(value: Any) -> str:
+    """A choice as a grammar literal of its Python source (strings in double quotes)."""
+    if isinstance(value, bool) or value is None or isinstance(value, int):
+        return _lit(repr(value))
+    if isinstance(value, float) and math.isfinite(value):
+        return _lit(repr(value))
+    if isinstance(value, str) and value.isprintable() and "\\" not in value and '"' not in value:
+        return _lit(f'"{value}"')
+    return ""
 
 
 def value_type(value: Any) -> str:
@@ -253,6 +266,15 @@ class _Builder:
             self.rules[name] = _alt(options)
         return name if self.rules[name] else ""
 
+    def choice(self, p: Any) -> str:
+        """The rule for a parameter that takes only its ``choices``: those literals, or a
+        reference of its type (an input or variable may hold one of them)."""
+        literals = [_choice_literal(c) for c in p.choices]
+        name = "ch_" + hashlib.sha1(repr(p.choices).encode()).hexdigest()[:10]
+        if name not in self.rules:
+            self.rules[name] = _alt([*(x for x in literals if x), *self.refs(p.type)])
+        return name if self.rules[name] else ""
+
     def must_value(self, ptype: str) -> str:
         name = f"must_{ptype}"
         if name not in self.rules:
@@ -290,7 +312,8 @@ class _Builder:
         if keyword.iskeyword(tool.name) or any(keyword.iskeyword(p.name) for p in _required(tool)):
             return ""  # cannot be written as a call with keyword arguments
         required = _required(tool)
-        values = {p.name: self.value(p.type, none=_none_default(p), depth=depth) for p in tool.inputs}
+        values = {p.name: self.choice(p) if getattr(p, "choices", ()) else
+                  self.value(p.type, none=_none_default(p), depth=depth) for p in tool.inputs}
         if any(not values[p.name] for p in required):
             return ""
         optional = [p for p in _optional(tool) if values[p.name] and not keyword.iskeyword(p.name)]

@@ -51,6 +51,8 @@ class Grammar:
     choices:
         Choice points: when the text so far ends with a key, the candidate strings the grammar
         allows there are scored as wholes and the best is forced.
+    prior:
+        Nats added to a candidate's log-likelihood at a choice point (by candidate string).
     name:
         What the grammar is for (``"plan"``), for the Run's facts.
     then:
@@ -63,6 +65,7 @@ class Grammar:
     text: str
     kind: str = "lark"
     choices: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    prior: Mapping[str, float] = field(default_factory=dict)
     name: str = ""
     then: Callable[[str], Grammar | None] | None = field(default=None, compare=False)
 
@@ -268,7 +271,8 @@ class _Guided:
             return False
         t = time.perf_counter()
         try:
-            choice = score_candidates(self.m.model, self.m.cache, logits, [ids for _, ids in candidates])
+            choice = score_candidates(self.m.model, self.m.cache, logits, [ids for _, ids in candidates],
+                                      bonus=[self.grammar.prior.get(n, 0.0) for n, _ in candidates])
         except Exception:  # an attention kernel without custom masks: let the masked sampler pick
             log.debug("Scoring the choice failed; picking greedily.", exc_info=True)
             return False
@@ -276,8 +280,13 @@ class _Guided:
             self.choice_s += time.perf_counter() - t
         self.m.passes += choice.forward_passes
         name, ids = candidates[choice.index]
-        ranked = sorted(zip(choice.scores, (n for n, _ in candidates)), reverse=True)[:5]
-        self.choices.append({"at": key, "chosen": name, "scores": {n: round(s, 3) for s, n in ranked}})
+        prior = self.grammar.prior
+        ranked = sorted(zip([s + prior.get(n, 0.0) for s, (n, _) in zip(choice.scores, candidates)],
+                            choice.scores, (n for n, _ in candidates)), reverse=True)[:5]
+        entry: dict[str, Any] = {"at": key, "chosen": name, "scores": {n: round(s, 3) for _, s, n in ranked}}
+        if prior:
+            entry["prior"] = {n: round(prior.get(n, 0.0), 3) for _, _, n in ranked}
+        self.choices.append(entry)
         self.m.adopt(choice.cache, choice.logits)
         self.push(ids, feed=False)
         return True

@@ -31,6 +31,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..relevance import expected_tools, task_prior
+from .decode import NEXT_TOOL_NATS
 from .grammar import MAX_ITEMS, _without, compatible, value_type
 from .guided import Grammar
 
@@ -165,8 +167,12 @@ class PlanBuilder:
     """The plan written so far, and the grammar of what comes next (see the module docstring)."""
 
     def __init__(self, tools: Mapping[str, Any], input_types: Mapping[str, str], *, max_tasks: int = 4,
-                 forbid: Iterable[str] = ()) -> None:
+                 forbid: Iterable[str] = (), task: str = "") -> None:
         self.tools = dict(tools)
+        # The task's words: a prior for each tool name, and the tools it asks for one after the
+        # other (the plan may not close before it has them, while it has room).
+        self.prior = task_prior(self.tools, task) if task else {}
+        self.expected = expected_tools(self.tools, task) if task else ()
         self.input_types = dict(input_types)
         self.max_tasks = max(1, int(max_tasks))
         self.forbid = tuple(forbid)
@@ -197,7 +203,15 @@ class PlanBuilder:
         room = self.max_tasks - len(self.tasks)
         if self.tasks and last not in self.read and self._readable(names[last][0]) and len(pending) < room:
             must.add(last)
-        return must, bool(self.tasks) and not pending
+        return must, bool(self.tasks) and not pending and not (room > 0 and self.expected_left())
+
+    def used(self) -> set[str]:
+        return {str(t.get("task")) for t in self.tasks}
+
+    def expected_left(self) -> list[str]:
+        """The expected tools no task has named yet, in the task's order."""
+        used = self.used()
+        return [n for n in self.expected if n not in used]
 
     # --- grammars -------------------------------------------------------------------------------
 
@@ -220,8 +234,13 @@ class PlanBuilder:
 
     def _segment(self, start: str, rules: Mapping[str, str], tools: list[str]) -> Grammar:
         lines = [f"start: {start}"] + [f"{k}: {v}" for k, v in rules.items() if v] + self._terminals()
+        used, left = self.used(), self.expected_left()
+        prior = {n: v for n, v in self.prior.items() if n not in used}
+        if left:
+            prior[left[0]] = prior.get(left[0], 0.0) + NEXT_TOOL_NATS
         return Grammar("\n".join(lines) + "\n", kind="lark", name="plan",
                        choices={_TASK_KEY: [f'{n}",' for n in dict.fromkeys(tools)]} if tools else {},
+                       prior={f'{n}",': v for n, v in prior.items() if n in tools},
                        then=self.advance)
 
     def advance(self, text: str) -> Grammar | None:
@@ -258,7 +277,8 @@ def _reads(value: Any) -> set[str]:
 
 
 def plan_grammar(tools: Mapping[str, Any], inputs: Mapping[str, Any] | None = None, *, max_tasks: int = 4,
-                 forbid: Iterable[str] = (), input_types: Mapping[str, str] | None = None) -> Grammar | None:
+                 forbid: Iterable[str] = (), input_types: Mapping[str, str] | None = None,
+                 task: str = "") -> Grammar | None:
     """The :class:`~nbagents.constrain.guided.Grammar` of a plan over ``tools`` (its first
     segment; each segment builds the next).
 
@@ -272,6 +292,10 @@ def plan_grammar(tools: Mapping[str, Any], inputs: Mapping[str, Any] | None = No
         The most tasks in the plan.
     forbid:
         Text string literals may not contain (the engine's stop sequences).
+    task:
+        The task: its words give each tool a prior when the model picks a task's tool, and the
+        tools it asks for one after the other must all be in the plan
+        (:mod:`nbagents.relevance`).
 
     Returns
     -------
@@ -281,4 +305,4 @@ def plan_grammar(tools: Mapping[str, Any], inputs: Mapping[str, Any] | None = No
     """
     if input_types is None:
         input_types = {n: value_type(v) for n, v in (inputs or {}).items()}
-    return PlanBuilder(tools, input_types, max_tasks=max_tasks, forbid=forbid).grammar()
+    return PlanBuilder(tools, input_types, max_tasks=max_tasks, forbid=forbid, task=task).grammar()

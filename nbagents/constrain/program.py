@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..relevance import expected_tools, task_prior
 from .grammar import INDENT, LineState, compatible, literal_type, value_type
 
 __all__ = ["ProgramSpec", "ProgramBuilder", "render_program"]
@@ -80,6 +81,15 @@ class ProgramSpec:
     must_finish:
         The program may end only by calling ``final_tool`` (the last step of a ReAct run): its
         last allowed line can call nothing else.
+    tool_prior:
+        Nats added to a tool's log-likelihood when the model picks a tool by likelihood (see
+        :func:`~nbagents.relevance.tool_relevance`); :meth:`for_inputs` with ``task=`` fills it
+        from the task's words.
+    expected_tools:
+        Tools the program must call before it may end, while it has lines left and the tools can
+        be called, in the order the task mentions them: the next one gets an extra
+        ``NEXT_TOOL_NATS`` in tool choice (:func:`~nbagents.relevance.expected_tools`: the task
+        names two or more tools, one after the other); :meth:`for_inputs` with ``task=`` fills it.
     done_lines:
         Lines run before (by earlier ReAct steps). With a ``final_tool``, a line that repeats one
         of them, or a line of this program, is dropped and the next line can only call the final
@@ -100,10 +110,15 @@ class ProgramSpec:
     final_tool: str | None = None
     must_finish: bool = False
     done_lines: frozenset[str] = frozenset()
+    tool_prior: Mapping[str, float] = field(default_factory=dict)
+    expected_tools: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tools", _tool_map(self.tools))
         object.__setattr__(self, "done_lines", frozenset(self.done_lines))
+        object.__setattr__(self, "tool_prior", {n: float(v) for n, v in dict(self.tool_prior).items()
+                                                if n in self.tools and v})
+        object.__setattr__(self, "expected_tools", tuple(n for n in self.expected_tools if n in self.tools))
         object.__setattr__(self, "input_types", {n: _type_name(t) for n, t in dict(self.input_types).items()})
         object.__setattr__(self, "variables", {n: _type_name(t) for n, t in dict(self.variables).items()
                                                if n not in self.input_types})
@@ -118,10 +133,15 @@ class ProgramSpec:
 
     @classmethod
     def for_inputs(cls, tools: Any, inputs: Mapping[str, Any] | None = None, *,
-                   state: Mapping[str, Any] | None = None, **options: Any) -> ProgramSpec:
+                   state: Mapping[str, Any] | None = None, task: str = "", **options: Any) -> ProgramSpec:
         """A spec whose input types come from the input values (and ``state``'s values become
-        optional variables)."""
+        optional variables); with ``task``, tools whose names and descriptions match its words
+        get a prior in tool choice."""
         inputs = dict(inputs or {})
+        if task and "tool_prior" not in options:
+            options["tool_prior"] = task_prior(_tool_map(tools), task)
+        if task and "expected_tools" not in options and not options.get("final_tool"):
+            options["expected_tools"] = expected_tools(_tool_map(tools), task)
         variables = {n: value_type(v) for n, v in (state or {}).items()
                      if n not in inputs and n.isidentifier() and not n.startswith("_")}
         return cls(tools=tools, input_types={n: value_type(v) for n, v in inputs.items()},
@@ -139,6 +159,8 @@ class ProgramSpec:
             out["variables"] = dict(self.variables)
         if self.final_tool:
             out.update(final_tool=self.final_tool, must_finish=self.must_finish)
+        if self.expected_tools:
+            out["expected_tools"] = list(self.expected_tools)
         return out
 
 
@@ -184,6 +206,17 @@ class ProgramBuilder:
             return {spec.final_tool: spec.tools[spec.final_tool]}
         return dict(spec.tools)
 
+    def expected_left(self) -> set[str]:
+        """Expected tools not called yet that the next line could call."""
+        if not self.spec.expected_tools or self.spec.line_cap - len(self.lines) < 1:
+            return set()
+        callable_names = {t.name for t in self.callable_tools()}
+        return {n for n in self.spec.expected_tools if n not in self.calls and n in callable_names}
+
+    def next_expected(self) -> str | None:
+        """The first expected tool (in the task's order) not called yet."""
+        return next((n for n in self.spec.expected_tools if n not in self.calls), None)
+
     def readable(self, name: str) -> bool:
         """Whether some callable tool takes ``name`` in a required parameter."""
         ntype = self.names.get(name, "any")
@@ -194,7 +227,7 @@ class ProgramBuilder:
         if spec.rich:
             unread = frozenset(self.unread)
             may_end = (not unread and self.result_assigned and self.indent != "required" and bool(self.lines)
-                       and not self.spec.must_finish and not self.force_final)
+                       and not self.spec.must_finish and not self.force_final and not self.expected_left())
             return LineState(names=dict(self.names), must=unread, may_end=may_end, index=len(self.lines),
                              indent=self.indent, result_name=spec.result_name, forbid=self.forbid)
         pending = {n for n in self.unread if self.readable(n)}
@@ -202,7 +235,8 @@ class ProgramBuilder:
         room = spec.line_cap - len(self.lines)
         if self.fresh is not None and self.readable(self.fresh) and len(pending) < room:
             must.add(self.fresh)  # when lines run short, the unread inputs come first
-        may_end = bool(self.lines) and not pending and not spec.must_finish and not self.force_final
+        may_end = (bool(self.lines) and not pending and not spec.must_finish and not self.force_final
+                   and not self.expected_left())
         return LineState(names=dict(self.names), must=frozenset(must), may_end=may_end,
                          index=len(self.lines), result_name=spec.result_name, forbid=self.forbid)
 

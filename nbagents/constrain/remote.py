@@ -39,10 +39,12 @@ def _ref_schema(names: list[str]) -> dict[str, Any]:
             "required": ["ref"], "additionalProperties": False}
 
 
-def _param_schema(ptype: str, spec: ProgramSpec, *, optional: bool) -> dict[str, Any] | None:
+def _param_schema(ptype: str, spec: ProgramSpec, *, optional: bool, choices: tuple = ()) -> dict[str, Any] | None:
     names = [n for n, t in sorted(_names(spec).items()) if compatible(ptype, t)] + [spec.result_name]
     options: list[dict[str, Any]] = []
-    if ptype in _JSON_TYPES:
+    if choices:  # only those literals (a Literal[...] parameter)
+        options.append({"enum": list(choices)})
+    elif ptype in _JSON_TYPES:
         options.append(dict(_JSON_TYPES[ptype]))
     elif ptype == "any":
         options += [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]
@@ -53,7 +55,8 @@ def _param_schema(ptype: str, spec: ProgramSpec, *, optional: bool) -> dict[str,
 
 
 def _tool_schema(tool: Any, spec: ProgramSpec) -> dict[str, Any]:
-    props = {p.name: _param_schema(p.type, spec, optional=not p.required) for p in tool.inputs}
+    props = {p.name: _param_schema(p.type, spec, optional=not p.required, choices=getattr(p, "choices", ()))
+             for p in tool.inputs}
     args = {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
     return {"type": "object",
             "properties": {"tool": {"type": "string", "enum": [tool.name]}, "args": args},

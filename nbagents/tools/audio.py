@@ -132,7 +132,7 @@ def concatenate_audio(first: AgentAudio, second: AgentAudio) -> AgentAudio:
 
 
 def change_volume(audio: AgentAudio, factor: float) -> AgentAudio:
-    """Multiply the loudness of `audio` by `factor`.
+    """Make `audio` louder or quieter by `factor`.
 
     2 is twice as loud, 0.5 half as loud. Samples are clipped to [-1, 1].
     """

@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import ConfigurationError, ToolError
 from ..results import unwrap, wrap
 
-__all__ = ["Tool", "ToolInput", "FunctionTool", "Toolbox", "tool", "TYPE_NAMES", "type_of"]
+__all__ = ["Tool", "ToolInput", "FunctionTool", "Toolbox", "tool", "TYPE_NAMES", "type_of", "literal_choices"]
 
 # Internal type names and how they are shown to the model (Python-like, short).
 TYPE_NAMES: dict[str, str] = {
@@ -50,6 +50,9 @@ def type_of(annotation: Any) -> str:
         low = aliases.get(low, low)
         return low if low in TYPE_NAMES else "any"
     origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        kinds = {type_of(type(a)) for a in typing.get_args(annotation)}
+        return kinds.pop() if len(kinds) == 1 else "any"
     if origin is not None:
         if origin in (list, tuple, set, frozenset, Iterable):
             return "list"
@@ -73,6 +76,17 @@ def type_of(annotation: Any) -> str:
     return "any"
 
 
+def literal_choices(annotation: Any) -> tuple:
+    """The values of a ``Literal[...]`` annotation (also inside ``Optional``), else ``()``."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return tuple(typing.get_args(annotation))
+    if typing.get_origin(annotation) is not None:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return literal_choices(args[0])
+    return ()
+
+
 @dataclass(frozen=True)
 class ToolInput:
     """One parameter of a tool."""
@@ -81,13 +95,17 @@ class ToolInput:
     type: str = "any"
     description: str = ""
     default: Any = inspect.Parameter.empty
+    #: The only values the parameter takes (from ``Literal[...]`` or an input spec's ``choices``):
+    #: shown in the signature, and the only literals constrained decoding writes for it.
+    choices: tuple = ()
 
     @property
     def required(self) -> bool:
         return self.default is inspect.Parameter.empty
 
     def render(self) -> str:
-        text = f"{self.name}: {TYPE_NAMES.get(self.type, 'Any')}"
+        shown = " | ".join(repr(c) for c in self.choices) if self.choices else TYPE_NAMES.get(self.type, "Any")
+        text = f"{self.name}: {shown}"
         if not self.required:
             text += f" = {self.default!r}"
         return text
@@ -133,7 +151,9 @@ class Tool:
             for name, spec in inputs.items():
                 spec = spec if isinstance(spec, Mapping) else {"type": spec}
                 kwargs = {"default": spec["default"]} if "default" in spec else {}
-                out.append(ToolInput(name, type_of(spec.get("type", "any")), spec.get("description", ""), **kwargs))
+                choices = tuple(spec.get("choices", spec.get("enum", ())))
+                out.append(ToolInput(name, type_of(spec.get("type", "any")), spec.get("description", ""),
+                                     choices=choices, **kwargs))
             return tuple(out)
         return tuple(i if isinstance(i, ToolInput) else ToolInput(*i) for i in inputs)
 
@@ -273,8 +293,9 @@ class FunctionTool(Tool):
         for p in sig.parameters.values():
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
                 continue
-            inputs.append(ToolInput(p.name, type_of(hints.get(p.name, p.annotation)),
-                                    params.get(p.name, ""), p.default))
+            hint = hints.get(p.name, p.annotation)
+            inputs.append(ToolInput(p.name, type_of(hint), params.get(p.name, ""), p.default,
+                                    choices=literal_choices(hint)))
         self.inputs = tuple(inputs)
         self.output_type = output_type or type_of(hints.get("return", sig.return_annotation))
         self.thread_safe = thread_safe

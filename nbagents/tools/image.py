@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import os
-from typing import Any
+from typing import Any, Literal
 
 from PIL import Image, ImageColor, ImageDraw, ImageFont, ImageOps
 
@@ -132,8 +132,8 @@ def rotate_image(image: Image.Image, degrees: float) -> Image.Image:
     return image.rotate(degrees, resample=Image.Resampling.BICUBIC, expand=True)
 
 
-def flip_image(image: Image.Image, direction: str = "horizontal") -> Image.Image:
-    """Mirror `image` (`direction`: 'horizontal' or 'vertical').
+def flip_image(image: Image.Image, direction: Literal["horizontal", "vertical"] = "horizontal") -> Image.Image:
+    """Mirror `image` left to right, or upside down (vertical).
 
     Horizontal swaps left and right; vertical turns it upside down.
     """

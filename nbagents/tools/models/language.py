@@ -72,7 +72,8 @@ class TextQuestionAnsweringTool(_Seq2SeqTool):
 
 class TextClassificationTool(PipelineTool):
     name = "text_classifier"
-    description = "Pick the best label for `text` from `labels`. The text is in English."
+    description = ("Pick the best label for `text` from `labels`, such as positive or negative. "
+                   "The text is in English.")
     inputs = {
         "text": {"type": "str", "description": "The English text to classify."},
         "labels": {"type": "list", "description": "The candidate labels, e.g. ['positive', 'negative']."},

@@ -105,7 +105,8 @@ class ImageCaptioningTool(PipelineTool):
 
 class ImageQuestionAnsweringTool(PipelineTool):
     name = "image_qa"
-    description = "Answer `question` about `image`. The answer is a word or two."
+    description = ("Answer a question about `image`, such as what color something is. "
+                   "The answer is a word or two.")
     inputs = {
         "image": {"type": "image", "description": "The image the question is about."},
         "question": {"type": "str", "description": "The question, in English."},
