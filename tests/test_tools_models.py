@@ -19,7 +19,6 @@ from nbagents.results import AgentAudio, AgentImage, AgentText
 from nbagents.tools.models.diffusion import (
     ImageGenerationTool,
     ImageTransformationTool,
-    diffusers_available,
 )
 from nbagents.tools.models.language import (
     TextClassificationTool,
@@ -324,8 +323,10 @@ def test_language_table_matches_nllb_codes():
 # --- diffusion -------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(diffusers_available(), reason="diffusers is installed here")
-def test_diffusers_tools_name_the_extra_when_missing(photo):
+def test_diffusers_tools_name_the_extra_when_missing(photo, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "diffusers", None)  # as if it were not installed: import fails
     with pytest.raises(MissingDependencyError) as info:
         ImageGenerationTool()("a red square")
     assert "nbagents[diffusers]" in str(info.value)
