@@ -1,12 +1,13 @@
 """The lab extension and real agent cells in a real JupyterLab, driven through Chromium.
 
-One test, one lab, one notebook (made in the test's temp dir): what a person would see when they
-run agent cells with the scripted engine: the highlighted cells, the streamed model output, the
+Two tests. The first: one lab, one notebook (made in the test's temp dir): what a person would
+see when they run agent cells with the scripted engine: the highlighted cells, the streamed model output, the
 printed text, an image, an ``<audio>`` player, the inspector (prompt, stop sequences, Edit -> Run),
 the nbagents commands in the palette and the engine in the status bar; no console errors. The
 screenshots go to ``test-artifacts/browser-lab.png`` (the agent cells and the inspector) and
 ``test-artifacts/browser-lab-commands.png`` (the cells the palette commands made); on a failure,
-``test-artifacts/browser-lab-failure.png``.
+``test-artifacts/browser-lab-failure.png``. The second runs the getting-started tutorial top to
+bottom, its first cells on the embedded model.
 """
 
 from __future__ import annotations
@@ -245,3 +246,53 @@ def test_missing_chromium_fails_in_ci_and_skips_locally(monkeypatch):
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match="Chromium is missing"):
         browser_helpers.require_chromium()
+
+
+def test_getting_started_tutorial_in_jupyterlab(tmp_path):
+    """The getting-started tutorial, as `make lab` opens it, run top to bottom in the browser:
+    its first cells on the embedded model (a tone, a rotated image, the inspector), the rest on
+    its scripted replies. Screenshot: ``test-artifacts/browser-getting-started.png``."""
+    import shutil
+    from pathlib import Path
+
+    chromium = require_chromium()
+    notebooks = Path(__file__).resolve().parent.parent / "notebooks"
+    root = tmp_path / "root"
+    shutil.copytree(notebooks / "replies", root / "replies")
+    shutil.copy(notebooks / "01-getting-started.ipynb", root / "getting-started.ipynb")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with jupyter_lab(root, tmp_path / "lab") as lab, \
+            chromium_page(chromium, height=1400) as (page, console):
+        try:
+            open_notebook(page, lab, "getting-started.ipynb")
+            cells = page.locator(".jp-Notebook .jp-Cell")
+            tone = cells.filter(has_text="Make a 440 Hz tone of one second.")
+            rotated = cells.filter(has_text="Rotate the image `photo` by 90 degrees.")
+            assert tone.locator(".cm-nbagents-magic").inner_text() == "%%agent"
+            run_command(page, "notebook:run-all-cells")
+            # The embedded model's first load and answers, on a busy 2-core machine.
+            tone.locator(".jp-OutputArea audio").wait_for(state="attached", timeout=240_000)
+            rotated.locator(".nbagents-inspector").wait_for(state="attached", timeout=120_000)
+            # The last cell ran: the whole tutorial went through, the rest on scripted replies.
+            last = cells.filter(has_text="%agent config")
+            last.locator(".jp-OutputArea-output").first.wait_for(state="attached", timeout=120_000)
+            wait_kernel_idle(page, 60_000)
+            tone.scroll_into_view_if_needed()  # the notebook renders only the cells in view
+            summary = tone.locator(".nbagents-run summary").text_content()
+            assert "✓ agent run" in summary and "default" in summary, summary
+            rotated.scroll_into_view_if_needed()
+            inspector = rotated.locator(".nbagents-inspector")
+            inspector.wait_for()
+            assert rotated.locator(".jp-OutputArea img").first.get_attribute("src").startswith("data:image/png")
+            inspector.get_by_text("Stop sequences", exact=True).click()
+            assert inspector.locator("li code").count() >= 1
+            assert inspector.locator(".nbagents-code textarea").input_value().startswith(
+                "result = rotate_image(image=photo")
+            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            assert "Traceback" not in " ".join(errors.all_inner_texts())
+            page.locator(".jp-nbagents-status").get_by_text("model loaded").wait_for()
+            _screenshot(page, "browser-getting-started.png", top_cell=2)
+        except BaseException:
+            _screenshot(page, "browser-getting-started-failure.png")
+            raise
+        assert not console.errors, console.errors

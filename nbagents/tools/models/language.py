@@ -72,7 +72,7 @@ class TextQuestionAnsweringTool(_Seq2SeqTool):
 
 class TextClassificationTool(PipelineTool):
     name = "text_classifier"
-    description = ("Pick the best label for `text` from `labels`, such as positive or negative. "
+    description = ("Pick the best of `labels` (positive, negative) for `text`. "
                    "The text is in English.")
     inputs = {
         "text": {"type": "str", "description": "The English text to classify."},

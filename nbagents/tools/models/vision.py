@@ -105,7 +105,7 @@ class ImageCaptioningTool(PipelineTool):
 
 class ImageQuestionAnsweringTool(PipelineTool):
     name = "image_qa"
-    description = ("Answer a question about `image`, such as what color something is. "
+    description = ("Answer `question` about `image`, such as what color it is. "
                    "The answer is a word or two.")
     inputs = {
         "image": {"type": "image", "description": "The image the question is about."},
