@@ -492,7 +492,7 @@ def test_constrained_output_is_always_a_valid_program(tiny_model, tok, rich):
 
     ends = set()
     for i, (task, toolset, inputs) in enumerate(TASKS):
-        spec = ProgramSpec.for_inputs(toolset, inputs, rich=rich)
+        spec = ProgramSpec.for_inputs(toolset, inputs, rich=rich, task=task)  # as the agent does
         ids = _prompt_ids(tok, task, spec.tools, inputs)
         for sampler in (None, _sampler(i)):
             pieces: list[str] = []
@@ -505,6 +505,10 @@ def test_constrained_output_is_always_a_valid_program(tiny_model, tok, rich):
             code = check_program(out.text, spec, facts, inputs)
             if not rich:
                 run_stub_program(code, spec, inputs)
+            if facts["program_end"] in ("fence", "print"):  # it chose to end: every expected tool is in
+                called = {n.func.id for n in ast.walk(ast.parse(code))
+                          if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+                assert set(spec.expected_tools) <= called, (task, code)
             if facts["program_end"] != "repeat" and facts["program_end"] != "length":
                 assert "".join(pieces) == out.text
             ends.add(facts["program_end"])
