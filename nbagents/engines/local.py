@@ -241,6 +241,25 @@ class TransformersEngine(Engine):
         self.load()
         return self._model
 
+    def save(self, path: str | os.PathLike) -> str:
+        """Save the loaded model (quantized as loaded) and its tokenizer to the folder ``path``.
+
+        ``local:<path>`` (or ``TransformersEngine(path)``) then loads it with its quantization,
+        without bitsandbytes quantizing the weights again: "quantize once, save to disk".
+
+        >>> TransformersEngine("HuggingFaceTB/SmolLM2-360M-Instruct", quantization="8bit").save("smol-8bit")  # doctest: +SKIP
+        """
+        self.load()
+        target = os.fspath(path)
+        with self._lock:
+            try:
+                self.model.save_pretrained(target)
+                self.tokenizer.save_pretrained(target)
+            except (OSError, ValueError, NotImplementedError) as e:
+                raise ConfigurationError(f"Could not save {self.model_id or 'the model'} to {target}: {e}") from e
+        log.info("Saved %s to %s", self.model_id, target)
+        return target
+
     def load(self) -> TransformersEngine:
         """Load the model now (otherwise the first generation does)."""
         if self._model is not None:
