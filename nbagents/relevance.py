@@ -106,7 +106,7 @@ def task_prior(tools: Mapping[str, Any] | Iterable[Any], task: str, *, weight: f
     return {name: weight * score for name, score in tool_relevance(tools, task).items() if score}
 
 
-_CHAIN = re.compile(r",|;|\bthen\b|\band\b|\bafter\b|\bbefore\b|\bfinally\b", re.I)
+_CHAIN = re.compile(r",\s*(?:and|then)\b|,|;|\bthen\b|\band\b|\bafter\b|\bbefore\b|\bfinally\b", re.I)
 
 
 def _first_mention(tool: Any, task: str) -> int:
@@ -120,7 +120,7 @@ def _first_mention(tool: Any, task: str) -> int:
 
 
 def expected_tools(tools: Mapping[str, Any] | Iterable[Any], task: str, *, floor: float = 0.7,
-                   share: float = 0.4) -> tuple[str, ...]:
+                   share: float = 0.25) -> tuple[str, ...]:
     """The tools a task asks for one after the other ("Transcribe the audio, then translate
     it"), in the order the task mentions them.
 

@@ -182,3 +182,35 @@ def test_non_thread_safe_tools_do_not_overlap():
     outcomes = run_plan(tasks, {"exclusive": exclusive}, {})
     assert [o.result for o in outcomes] == [0, 1, 2, 3]
     assert max(peak) == 1
+
+
+@pytest.mark.slow
+def test_plans_decoded_under_the_plan_grammar_always_validate(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from tiny_models import save_tiny_chat_model
+
+    from nbagents.engines.local import TransformersEngine
+
+    engine = TransformersEngine(str(save_tiny_chat_model(tmp_path / "chat", max_position_embeddings=1024)),
+                                num_threads=1)
+    tools = [fetch, join, square]
+    agent = Agent(engine, tools=tools, add_default_tools=False, repair=False, max_new_tokens=400)
+    for task, inputs in (("Fetch the text, then join it with itself.", {"text": "hi"}),
+                         ("Make a red square of 8 pixels.", {}),
+                         ("Join the two texts.", {"a": "x", "b": "y"})):
+        run = agent.perform(task, inputs, mode="plan")
+        assert run.facts["constrained"] is True and run.facts.get("grammar_name") == "plan", run.facts
+        assert run.error is None or run.error.stage == "tool", run.error  # the plan is always valid
+        tasks = validate_plan(parse_plan(run.code), {t.name: t for t in tools}, inputs)
+        read = json.dumps([t.args for t in tasks])
+        for name in inputs:  # every input is used
+            assert f"<INPUT>-{name}" in read, run.code
+        if task.startswith("Fetch the text, then join"):  # the task names both tools, in this order
+            from nbagents.constrain.decode import NEXT_TOOL_NATS
+
+            first = run.facts["choices"][0]
+            assert first["prior"]['fetch",'] >= NEXT_TOOL_NATS, first  # the first named comes first
+            assert {"fetch", "join"} <= {t.task for t in tasks}, run.code  # and the plan has both

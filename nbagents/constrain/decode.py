@@ -369,6 +369,34 @@ def prefill(model: Any, prompt_ids: Sequence[int], *, prefix_cache: Any = None, 
     return out, reused
 
 
+@dataclass
+class Start:
+    """A constrained generation after its prefill: the model state, the tokenizer bridge and what
+    the prefill cost."""
+
+    state: _Model
+    bridge: Any
+    reused: int
+    started: float
+    prefill_s: float
+    bridge_s: float
+
+
+def start(model: Any, tokenizer: Any, prompt_ids: Sequence[int], *, prefix_cache: Any = None,
+          past_key_values: Any = None, supports_logits_to_keep: bool = True) -> Start:
+    """Prefill the prompt (from the longest cached prefix) and bridge the tokenizer to llguidance."""
+    started = time.perf_counter()
+    out, reused = prefill(model, prompt_ids, prefix_cache=prefix_cache, past_key_values=past_key_values,
+                          supports_logits_to_keep=supports_logits_to_keep)
+    logits = out.logits[:, -1, :]
+    prefill_s = time.perf_counter() - started
+    t = time.perf_counter()
+    bridge = tokenizer_bridge(tokenizer, n_vocab=int(logits.shape[-1]))
+    bridge_s = time.perf_counter() - t
+    state = _Model(model, cache_of(out), logits, keep_logits=supports_logits_to_keep)
+    return Start(state, bridge, reused, started, prefill_s, bridge_s)
+
+
 def generate_program(
     model: Any,
     tokenizer: Any,
@@ -405,16 +433,10 @@ def generate_program(
     ProgramResult
         ``text`` is the rendered program: the explanation, then the code in a ```py block.
     """
-    started = time.perf_counter()
-    out, reused = prefill(model, prompt_ids, prefix_cache=prefix_cache, past_key_values=past_key_values,
-                          supports_logits_to_keep=supports_logits_to_keep)
-    logits = out.logits[:, -1, :]
-    prefill_s = time.perf_counter() - started
-
-    t = time.perf_counter()
-    bridge = tokenizer_bridge(tokenizer, n_vocab=int(logits.shape[-1]))
-    bridge_s = time.perf_counter() - t
-    state = _Model(model, cache_of(out), logits, keep_logits=supports_logits_to_keep)
+    begun = start(model, tokenizer, prompt_ids, prefix_cache=prefix_cache, past_key_values=past_key_values,
+                  supports_logits_to_keep=supports_logits_to_keep)
+    started, prefill_s, bridge_s, reused = begun.started, begun.prefill_s, begun.bridge_s, begun.reused
+    state, bridge = begun.state, begun.bridge
     run = _Run(state, tokenizer, bridge, spec, max_new_tokens=max_new_tokens, emit=emit,
                eos_ids=set(eos_ids), sampler=sampler, stop=stop)
     run.start()

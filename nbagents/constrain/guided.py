@@ -16,6 +16,7 @@ engine's sampler picks. Two small additions keep small models on track:
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import time
@@ -23,10 +24,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engines._cache import cache_of
 from .choice import can_score, score_candidates
-from .decode import ProgramResult, _Model, prefill
-from .matcher import Constraint, apply_mask, tokenizer_bridge
+from .decode import ProgramResult, _Model, start
+from .matcher import Constraint, apply_mask
 
 __all__ = ["Grammar", "as_grammar", "generate_guided"]
 
@@ -57,7 +57,8 @@ class Grammar:
         What the grammar is for (``"plan"``), for the Run's facts.
     then:
         For answers written in segments: once this grammar is complete (nothing more can
-        follow), ``then(text so far)`` gives the grammar of the next segment, or ``None`` when
+        follow), ``then(text so far)`` (or ``then(text, budget=tokens left)`` when it takes
+        ``budget``) gives the grammar of the next segment, or ``None`` when
         the answer ends there. A segment's grammar can so depend on what was written before
         (a plan's next task may refer to the earlier tasks' results by type).
     """
@@ -179,11 +180,23 @@ class _Guided:
             if self.emit(self.text.push(tok)) and self.end is None:
                 self.end = "stop"
         if self.end is None and self.c.is_done():
-            following = self.grammar.then(self.written()) if self.grammar.then is not None else None
+            following = self._then()
             if following is None:
                 self.end = "done"
             else:
                 self._start(following)
+
+    def _then(self) -> Grammar | None:
+        """The next segment's grammar (``then(text)``, or ``then(text, budget)`` for a callback
+        that takes the tokens left)."""
+        then = self.grammar.then
+        if then is None:
+            return None
+        try:
+            takes_budget = "budget" in inspect.signature(then).parameters
+        except (TypeError, ValueError):
+            takes_budget = False
+        return then(self.written(), budget=self.budget()) if takes_budget else then(self.written())
 
     def step(self) -> bool:
         if self.end is not None:
@@ -317,15 +330,10 @@ def generate_guided(
         answer ended (``grammar_end``: ``done``, ``eos``, ``length``, ``stop``) and the choices.
     """
     grammar = as_grammar(grammar)
-    started = time.perf_counter()
-    out, reused = prefill(model, prompt_ids, prefix_cache=prefix_cache, past_key_values=past_key_values,
-                          supports_logits_to_keep=supports_logits_to_keep)
-    logits = out.logits[:, -1, :]
-    prefill_s = time.perf_counter() - started
-    t = time.perf_counter()
-    bridge = tokenizer_bridge(tokenizer, n_vocab=int(logits.shape[-1]))
-    bridge_s = time.perf_counter() - t
-    state = _Model(model, cache_of(out), logits, keep_logits=supports_logits_to_keep)
+    begun = start(model, tokenizer, prompt_ids, prefix_cache=prefix_cache, past_key_values=past_key_values,
+                  supports_logits_to_keep=supports_logits_to_keep)
+    started, prefill_s, bridge_s, reused = begun.started, begun.prefill_s, begun.bridge_s, begun.reused
+    state, bridge = begun.state, begun.bridge
     run = _Guided(state, tokenizer, bridge, grammar, max_new_tokens=max_new_tokens, emit=emit,
                   eos_ids=set(eos_ids), sampler=sampler, reserve=reserve)
     while run.step():

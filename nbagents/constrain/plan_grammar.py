@@ -38,6 +38,9 @@ from .guided import Grammar
 
 __all__ = ["PLAN_STRING_CHARS", "PlanBuilder", "plan_grammar"]
 
+#: Tokens a plan keeps for one more task; with fewer left, expected tools no longer hold the
+#: list open.
+TASK_TOKENS = 64
 #: The longest string literal in a plan (characters between the quotes).
 PLAN_STRING_CHARS = 60
 _NO_LITERAL = frozenset({"image", "audio", "bytes"})
@@ -149,7 +152,7 @@ class _Item:
         """The item rule's body and the tools it allows ('' when none can be called)."""
         options, names = [], []
         for must in ((True, False) if self.must else (False,)):
-            for n, tool in enumerate(self.b.tools.values()):
+            for n, tool in enumerate(self.b.tools_now().values()):
                 args = self.args(tool, must=must)
                 if args is None:
                     continue
@@ -205,6 +208,14 @@ class PlanBuilder:
             must.add(last)
         return must, bool(self.tasks) and not pending and not (room > 0 and self.expected_left())
 
+    def tools_now(self) -> dict[str, Any]:
+        """The tools the next task may name: all, or only the next expected tool once the tasks
+        left are no more than the expected tools still missing."""
+        left = [n for n in self.expected_left() if n in self.tools]
+        if left and self.max_tasks - len(self.tasks) <= len(left):
+            return {left[0]: self.tools[left[0]]}
+        return self.tools
+
     def used(self) -> set[str]:
         return {str(t.get("task")) for t in self.tasks}
 
@@ -243,11 +254,15 @@ class PlanBuilder:
                        prior={f'{n}",': v for n, v in prior.items() if n in tools},
                        then=self.advance)
 
-    def advance(self, text: str) -> Grammar | None:
+    def advance(self, text: str, budget: int | None = None) -> Grammar | None:
         """Read the tasks written so far from ``text`` (the answer up to here) and give the next
-        segment's grammar, or None once the list is closed."""
+        segment's grammar, or None once the list is closed. With fewer than
+        ``TASK_TOKENS`` tokens of ``budget`` left, the plan may close even while an expected
+        tool is missing (a cut plan would not parse)."""
         if text.rstrip().endswith("]"):
             return None
+        if budget is not None and budget < TASK_TOKENS:
+            self.expected = ()
         try:
             tasks = json.loads(text + "\n]")
         except ValueError:  # cannot happen with the grammar: close the list

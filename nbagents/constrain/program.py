@@ -199,11 +199,15 @@ class ProgramBuilder:
                 if all(self._has_value(p.type) for p in t.inputs if p.required)]
 
     def line_tools(self) -> dict[str, Any]:
-        """The tools the next line may call: all of them, or only the final tool on the last
-        line of a program that must finish with it."""
+        """The tools the next line may call: all of them, only the final tool on the last line
+        of a program that must finish with it, or only the next expected tool once the lines
+        left are no more than the expected tools still missing."""
         spec = self.spec
         if self.force_final or (spec.must_finish and spec.line_cap - len(self.lines) <= 1):
             return {spec.final_tool: spec.tools[spec.final_tool]}
+        left = [n for n in spec.expected_tools if n in self.expected_left()]
+        if left and spec.line_cap - len(self.lines) <= len(left):  # the last lines call what is missing
+            return {left[0]: spec.tools[left[0]]}
         return dict(spec.tools)
 
     def expected_left(self) -> set[str]:
