@@ -18,7 +18,7 @@ from typing import Any
 from ..engines._cache import cache_of, forward
 from .choice import can_score, score_candidates
 from .grammar import explanation_grammar
-from .matcher import Constraint, apply_mask, tokenizer_bridge
+from .matcher import Constraint, apply_mask, byte_masks, tokenizer_bridge
 from .program import ProgramBuilder, ProgramSpec
 
 __all__ = ["ProgramResult", "generate_program"]
@@ -30,7 +30,6 @@ NEXT_TOOL_NATS = 5.0
 
 _CLOSERS = (b'"', b")", b"]", b"}", b"\n")
 _OPENERS = (b"(", b"[", b"{")
-_CLOSING_MASKS: dict[int, Any] = {}
 
 
 @dataclass
@@ -53,23 +52,7 @@ class ProgramResult:
 def _closing_masks(bridge: Any) -> tuple[Any, Any, Any]:
     """Tokens whose text contains a closing quote, bracket or newline, tokens that open a
     bracket, and tokens with a newline (cached per tokenizer bridge)."""
-    import numpy as np
-
-    key = id(bridge)
-    if key not in _CLOSING_MASKS:
-        closers = np.zeros(bridge.vocab_size, dtype=bool)
-        openers = np.zeros(bridge.vocab_size, dtype=bool)
-        newlines = np.zeros(bridge.vocab_size, dtype=bool)
-        for i in range(bridge.vocab_size):
-            try:
-                piece = bytes(bridge.decode_bytes([i]))
-            except Exception:  # ids past the tokenizer's vocabulary
-                continue
-            closers[i] = any(c in piece for c in _CLOSERS)
-            openers[i] = any(c in piece for c in _OPENERS)
-            newlines[i] = b"\n" in piece
-        _CLOSING_MASKS[key] = (closers, openers, newlines)
-    return _CLOSING_MASKS[key]
+    return byte_masks(bridge, (b"".join(_CLOSERS), b"".join(_OPENERS), b"\n"))
 
 
 class _Model:

@@ -26,7 +26,7 @@ from typing import Any
 
 from .choice import can_score, score_candidates
 from .decode import ProgramResult, _Model, start
-from .matcher import Constraint, apply_mask
+from .matcher import Constraint, apply_mask, byte_masks
 
 __all__ = ["Grammar", "as_grammar", "generate_guided"]
 
@@ -34,7 +34,6 @@ log = logging.getLogger("nbagents")
 
 _CLOSE = (b"]", b"}", b")")
 _OPEN = (b"[", b"{", b"(", b",")
-_BIAS_MASKS: dict[int, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -97,23 +96,7 @@ def as_grammar(grammar: Grammar | str | None = None, json_schema: Mapping[str, A
 def _bias_masks(bridge: Any) -> tuple[Any, Any, Any]:
     """Tokens with a quote, tokens that close a bracket, and tokens that open one or go on
     (``,``); cached per tokenizer bridge."""
-    import numpy as np
-
-    key = id(bridge)
-    if key not in _BIAS_MASKS:
-        quotes = np.zeros(bridge.vocab_size, dtype=bool)
-        closers = np.zeros(bridge.vocab_size, dtype=bool)
-        openers = np.zeros(bridge.vocab_size, dtype=bool)
-        for i in range(bridge.vocab_size):
-            try:
-                piece = bytes(bridge.decode_bytes([i]))
-            except Exception:  # ids past the tokenizer's vocabulary
-                continue
-            quotes[i] = b'"' in piece
-            closers[i] = any(c in piece for c in _CLOSE)
-            openers[i] = any(c in piece for c in _OPEN)
-        _BIAS_MASKS[key] = (quotes, closers, openers)
-    return _BIAS_MASKS[key]
+    return byte_masks(bridge, (b'"', b"".join(_CLOSE), b"".join(_OPEN)))
 
 
 def _in_string(text: str) -> bool:

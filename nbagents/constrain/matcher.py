@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import ConfigurationError, EngineError, MissingDependencyError
 
-__all__ = ["Constraint", "GrammarError", "tokenizer_bridge", "apply_mask"]
+__all__ = ["Constraint", "GrammarError", "tokenizer_bridge", "apply_mask", "byte_masks"]
 
 _BRIDGES: dict[tuple[int, int], tuple[Any, Any]] = {}
 _LOCK = threading.Lock()
@@ -67,6 +67,28 @@ def tokenizer_bridge(tokenizer: Any, n_vocab: int | None = None) -> Any:
         for k in [k for k, (r, _) in _BRIDGES.items() if r() is None]:
             del _BRIDGES[k]
         return bridge
+
+
+_BYTE_MASKS: dict[tuple[int, tuple[bytes, ...]], tuple[Any, ...]] = {}
+
+
+def byte_masks(bridge: Any, needles: tuple[bytes, ...]) -> tuple[Any, ...]:
+    """For each needle (a group of bytes), a boolean mask over the vocabulary of the tokens whose
+    text contains any of its bytes; cached per tokenizer bridge and needles."""
+    import numpy as np
+
+    key = (id(bridge), needles)
+    if key not in _BYTE_MASKS:
+        masks = tuple(np.zeros(bridge.vocab_size, dtype=bool) for _ in needles)
+        for i in range(bridge.vocab_size):
+            try:
+                piece = bytes(bridge.decode_bytes([i]))
+            except Exception:  # ids past the tokenizer's vocabulary
+                continue
+            for mask, needle in zip(masks, needles):
+                mask[i] = any(bytes([b]) in piece for b in needle)
+        _BYTE_MASKS[key] = masks
+    return _BYTE_MASKS[key]
 
 
 def apply_mask(logits: Any, mask: Any) -> Any:
