@@ -66,21 +66,13 @@ def _final_answer_tool(holder: dict) -> FunctionTool:
     return FunctionTool(final_answer)
 
 
-def _reads(code: str) -> set[str]:
-    """The names ``code`` reads."""
+def _names(code: str, ctx: type[ast.expr_context]) -> set[str]:
+    """The names ``code`` reads (``ast.Load``) or assigns (``ast.Store``)."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return set()
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-
-
-def _assigns(code: str) -> set[str]:
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return set()
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
 
 
 def step_options(agent: Agent, engine: Any, tools: Mapping[str, Any], inputs: Mapping[str, Any],
@@ -162,10 +154,10 @@ def perform_react(
             t1 = time.perf_counter()
             try:
                 code = parse(completion.text).code
-                unread -= _reads(code)
+                unread -= _names(code, ast.Load)
                 execution = agent.interpreter.run(_ending_with_result(code), tools, state)
                 value, step_prints = execution.value, execution.prints
-                if RESULT_NAME in _assigns(code):  # the next step builds on it
+                if RESULT_NAME in _names(code, ast.Store):  # the next step builds on it
                     unread.add(RESULT_NAME)
             except ParseError as e:
                 error = e

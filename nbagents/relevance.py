@@ -7,8 +7,8 @@ constrained decoding adds the score to a tool's likelihood when the model picks 
 Words match when they are equal or share a stem (``translate`` / ``translator``, ``words`` /
 ``word_count``, ``loud`` / ``loudness``); each task word counts by how rare it is among the
 tools (inverse document frequency), so ``image``, in a dozen tools, says little, and
-``caption``, in one, says a lot. A word in the tool's name counts twice. No model, no network:
-about 50 µs per tool. Words in backticks (argument names) do not count.
+``caption``, in one, says a lot. A word in the tool's name counts twice, and words in backticks
+(argument names) do not count. No model, no network.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["PRIOR_NATS", "expected_tools", "task_prior", "task_words", "tool_relevance", "words_match"]
+__all__ = ["NEXT_TOOL_NATS", "PRIOR_NATS", "choice_prior", "expected_tools", "task_prior", "task_words",
+           "tool_relevance", "words_match"]
 
 # Words that say nothing about which tool to use.
 _STOP = frozenset("""
@@ -55,9 +56,9 @@ def _common_prefix(a: str, b: str) -> int:
 
 
 def words_match(a: str, b: str) -> bool:
-    """``a`` and ``b`` are the same word or share a stem (a prefix of 4+ letters that is a whole
-    word, or a common prefix of 6+ letters: ``summarize`` / ``summary`` does not, ``summarize`` /
-    ``summarizer`` does)."""
+    """``a`` and ``b`` are the same word or share a stem: one is a prefix of 4+ letters of the
+    other (``loud`` / ``loudness``), or they have a common prefix of 6+ letters (``summary`` /
+    ``summarizer``, ``translate`` / ``translator``; not ``transcribe`` / ``translate``)."""
     if a == b:
         return True
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
@@ -99,11 +100,27 @@ def tool_relevance(tools: Mapping[str, Any] | Iterable[Any], task: str) -> dict[
 #: Nats of log-likelihood one unit of relevance is worth when a model picks a tool (tuned on
 #: bench/constrain_bench.py's tasks with the embedded model).
 PRIOR_NATS = 1.5
+#: Extra nats for the next tool the task asks for (:func:`expected_tools`) at a tool choice.
+NEXT_TOOL_NATS = 5.0
 
 
-def task_prior(tools: Mapping[str, Any] | Iterable[Any], task: str, *, weight: float = PRIOR_NATS) -> dict[str, float]:
-    """:func:`tool_relevance` in nats, for constrained decoding's tool choice (zeros left out)."""
-    return {name: weight * score for name, score in tool_relevance(tools, task).items() if score}
+def task_prior(tools: Mapping[str, Any] | Iterable[Any], task: str, *, weight: float = PRIOR_NATS,
+               scores: Mapping[str, float] | None = None) -> dict[str, float]:
+    """:func:`tool_relevance` in nats, for constrained decoding's tool choice (zeros left out);
+    ``scores`` is that relevance when already computed."""
+    scores = tool_relevance(tools, task) if scores is None else scores
+    return {name: weight * score for name, score in scores.items() if score}
+
+
+def choice_prior(prior: Mapping[str, float], expected: Iterable[str], used: Iterable[str]) -> dict[str, float]:
+    """The prior at one tool choice of a program or plan: each tool's own until it is used, and
+    :data:`NEXT_TOOL_NATS` more for the first expected tool not used yet."""
+    used = set(used)
+    out = {n: v for n, v in prior.items() if n not in used}
+    following = next((n for n in expected if n not in used), None)
+    if following is not None:
+        out[following] = out.get(following, 0.0) + NEXT_TOOL_NATS
+    return out
 
 
 _CHAIN = re.compile(r",\s*(?:and|then)\b|,|;|\bthen\b|\band\b|\bafter\b|\bbefore\b|\bfinally\b", re.I)
@@ -120,17 +137,18 @@ def _first_mention(tool: Any, task: str) -> int:
 
 
 def expected_tools(tools: Mapping[str, Any] | Iterable[Any], task: str, *, floor: float = 0.7,
-                   share: float = 0.25) -> tuple[str, ...]:
+                   share: float = 0.25, scores: Mapping[str, float] | None = None) -> tuple[str, ...]:
     """The tools a task asks for one after the other ("Transcribe the audio, then translate
     it"), in the order the task mentions them.
 
     A tool is a candidate when it scores at least ``floor`` of a match of a word found in one
     tool's name alone, and ``share`` of the best score; the best candidates are kept, as many as
     the task has clauses (joined by ``,``, ``;``, "then", "and"...). Two or more must remain;
-    otherwise nothing is expected (one tool is the model's to choose).
+    otherwise nothing is expected (one tool is the model's to choose). ``scores`` is
+    :func:`tool_relevance` when already computed.
     """
     items = {t.name: t for t in (tools.values() if isinstance(tools, Mapping) else tools)}
-    scores = tool_relevance(items, task)
+    scores = tool_relevance(items, task) if scores is None else scores
     top = max(scores.values(), default=0.0)
     unique_name_match = 2.0 * math.log(len(items) + 1)
     candidates = [n for n, v in scores.items() if v >= max(floor * unique_name_match, share * top)]

@@ -838,7 +838,8 @@ def test_the_task_prior_decides_tool_choice_and_is_recorded(tiny_model, tok):
 
 
 def test_expected_tools_are_all_called_in_the_tasks_order(tiny_model, tok):
-    from nbagents.constrain.decode import NEXT_TOOL_NATS, generate_program
+    from nbagents.constrain.decode import generate_program
+    from nbagents.relevance import NEXT_TOOL_NATS
 
     task = "Summarize the text, then translate the summary into French."
     spec = ProgramSpec.for_inputs(TEXT, {"text": "x"}, task=task)
@@ -852,3 +853,29 @@ def test_expected_tools_are_all_called_in_the_tasks_order(tiny_model, tok):
     assert {"summarizer", "translator"} <= set(called)  # the program could not end before both
     first = out.facts["tool_choices"][0]
     assert first["prior"]["summarizer"] >= NEXT_TOOL_NATS  # the first named tool comes first
+
+
+def test_transformers_engine_follows_a_grammar_or_a_json_schema(tiny_model, tok):
+    from nbagents.engines.local import TransformersEngine
+    from nbagents.errors import ConfigurationError
+
+    engine = TransformersEngine(tiny_model, tok, num_threads=1)
+    messages = [{"role": "user", "content": "Pick a color and a size."}]
+    lark = 'start: "color=" COLOR ", size=" SIZE\nCOLOR: "red" | "green" | "blue"\nSIZE: /[1-9][0-9]?/\n'
+    shown: list[str] = []
+    done = engine.generate(messages, max_new_tokens=40, grammar=lark, on_token=shown.append)
+    assert re.fullmatch(r"color=(red|green|blue), size=[1-9][0-9]?", done.text), done.text
+    assert done.facts["constrained"] is True and done.facts["grammar_kind"] == "lark"
+    assert "".join(shown) == done.text
+    schema = {"type": "object", "properties": {"label": {"enum": ["positive", "negative"]},
+                                               "score": {"type": "integer"}},
+              "required": ["label", "score"], "additionalProperties": False}
+    answer = engine.generate(messages, max_new_tokens=60, json_schema=schema)
+    assert answer.facts["grammar_kind"] == "json_schema" and answer.facts["grammar_end"] == "done"
+    value = json.loads(answer.text)  # compact JSON: no whitespace to pad it out
+    assert value["label"] in ("positive", "negative") and isinstance(value["score"], int)
+    assert answer.text == json.dumps(value, separators=(",", ":"))
+    with pytest.raises(ConfigurationError):
+        engine.generate(messages, grammar=lark, json_schema=schema)
+    with pytest.raises(ConfigurationError):
+        engine.generate(messages, grammar=lark, constrained=ProgramSpec.for_inputs(TEXT, {"text": "x"}))

@@ -209,7 +209,7 @@ def test_plans_decoded_under_the_plan_grammar_always_validate(tmp_path):
         for name in inputs:  # every input is used
             assert f"<INPUT>-{name}" in read, run.code
         if task.startswith("Fetch the text, then join"):  # the task names both tools, in this order
-            from nbagents.constrain.decode import NEXT_TOOL_NATS
+            from nbagents.relevance import NEXT_TOOL_NATS
 
             first = run.facts["choices"][0]
             assert first["prior"]['fetch",'] >= NEXT_TOOL_NATS, first  # the first named comes first

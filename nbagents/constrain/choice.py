@@ -15,13 +15,13 @@ the winner's keys and values are sliced out of the result, so forcing it costs n
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..engines._cache import cache_of, forward
 
-__all__ = ["Choice", "can_score", "score_candidates"]
+__all__ = ["Choice", "can_score", "choice_record", "score_candidates"]
 
 
 @dataclass
@@ -121,3 +121,15 @@ def score_candidates(model: Any, cache: Any, logits: Any, candidates: Sequence[S
         layer.values = torch.cat([layer.values[:, :, :context], layer.values[:, :, keep]], dim=2)
     next_logits = out.logits[:, s0 + length - 1, :]
     return Choice(best, scores, chosen, next_logits, 1)
+
+
+def choice_record(names: Sequence[str], scores: Sequence[float], prior: Mapping[str, float],
+                  top: int = 5) -> dict[str, Any]:
+    """The Run's record of one choice: the ``top`` candidates' log-likelihoods (``scores``) and,
+    when a prior was added, their priors, best total first."""
+    ranked = sorted(zip((s + prior.get(n, 0.0) for s, n in zip(scores, names)), scores, names),
+                    reverse=True)[:top]
+    record: dict[str, Any] = {"scores": {n: round(s, 3) for _, s, n in ranked}}
+    if prior:
+        record["prior"] = {n: round(prior.get(n, 0.0), 3) for _, _, n in ranked}
+    return record

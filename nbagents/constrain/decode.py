@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engines._cache import cache_of, forward
-from .choice import can_score, score_candidates
+from ..relevance import choice_prior
+from .choice import can_score, choice_record, score_candidates
 from .grammar import explanation_grammar
 from .matcher import Constraint, apply_mask, byte_masks, tokenizer_bridge
 from .program import ProgramBuilder, ProgramSpec
@@ -24,9 +25,6 @@ from .program import ProgramBuilder, ProgramSpec
 __all__ = ["ProgramResult", "generate_program"]
 
 log = logging.getLogger("nbagents")
-
-#: Extra nats for the next tool the task asks for (``ProgramSpec.expected_tools``) in tool choice.
-NEXT_TOOL_NATS = 5.0
 
 _CLOSERS = (b'"', b")", b"]", b"}", b"\n")
 _OPENERS = (b"(", b"[", b"{")
@@ -280,11 +278,7 @@ class _Run:
             return False
         t = time.perf_counter()
         try:
-            called = set(self.builder.calls)  # a tool's prior counts until it is called
-            prior = {n: v for n, v in self.spec.tool_prior.items() if n not in called}
-            following = self.builder.next_expected()
-            if following is not None:
-                prior[following] = prior.get(following, 0.0) + NEXT_TOOL_NATS
+            prior = choice_prior(self.spec.tool_prior, self.spec.expected_tools, self.builder.calls)
             choice = score_candidates(self.m.model, self.m.cache, logits, [ids for _, ids in candidates],
                                       bonus=[prior.get(n, 0.0) for n, _ in candidates])
         except Exception:  # an attention kernel without custom masks: let the masked sampler pick
@@ -294,13 +288,8 @@ class _Run:
             self.choice_s += time.perf_counter() - t
         self.m.passes += choice.forward_passes
         name, ids = candidates[choice.index]
-        total = [s + prior.get(n, 0.0) for s, (n, _) in zip(choice.scores, candidates)]
-        ranked = sorted(zip(total, choice.scores, (n for n, _ in candidates)), reverse=True)[:5]
-        entry: dict[str, Any] = {"line": len(self.builder.lines), "chosen": name,
-                                 "scores": {n: round(s, 3) for _, s, n in ranked}}
-        if prior:
-            entry["prior"] = {n: round(prior.get(n, 0.0), 3) for _, _, n in ranked}
-        self.tool_choices.append(entry)
+        self.tool_choices.append({"line": len(self.builder.lines), "chosen": name,
+                                  **choice_record([n for n, _ in candidates], choice.scores, prior)})
         self.m.adopt(choice.cache, choice.logits)
         self.push(ids, feed=False)
         return True

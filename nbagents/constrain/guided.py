@@ -16,7 +16,6 @@ engine's sampler picks. Two small additions keep small models on track:
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import time
@@ -24,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .choice import can_score, score_candidates
+from .choice import can_score, choice_record, score_candidates
 from .decode import ProgramResult, _Model, start
 from .matcher import Constraint, apply_mask, byte_masks
 
@@ -56,8 +55,8 @@ class Grammar:
         What the grammar is for (``"plan"``), for the Run's facts.
     then:
         For answers written in segments: once this grammar is complete (nothing more can
-        follow), ``then(text so far)`` (or ``then(text, budget=tokens left)`` when it takes
-        ``budget``) gives the grammar of the next segment, or ``None`` when
+        follow), ``then(text so far, tokens left)`` gives the grammar of the next segment, or
+        ``None`` when
         the answer ends there. A segment's grammar can so depend on what was written before
         (a plan's next task may refer to the earlier tasks' results by type).
     """
@@ -67,7 +66,7 @@ class Grammar:
     choices: Mapping[str, Sequence[str]] = field(default_factory=dict)
     prior: Mapping[str, float] = field(default_factory=dict)
     name: str = ""
-    then: Callable[[str], Grammar | None] | None = field(default=None, compare=False)
+    then: Callable[[str, int], Grammar | None] | None = field(default=None, compare=False)
 
     @classmethod
     def from_json_schema(cls, schema: Mapping[str, Any] | str, **options: Any) -> Grammar:
@@ -75,7 +74,9 @@ class Grammar:
         import llguidance
 
         text = schema if isinstance(schema, str) else json.dumps(schema)
-        return cls(llguidance.LLMatcher.grammar_from_json_schema(text), kind="json_schema", **options)
+        # Compact: with flexible whitespace a small model can pad the JSON until its budget ends.
+        compact = {"whitespace_flexible": False}
+        return cls(llguidance.LLMatcher.grammar_from_json_schema(text, compact), kind="json_schema", **options)
 
 
 def as_grammar(grammar: Grammar | str | None = None, json_schema: Mapping[str, Any] | str | None = None) -> Grammar:
@@ -170,16 +171,9 @@ class _Guided:
                 self._start(following)
 
     def _then(self) -> Grammar | None:
-        """The next segment's grammar (``then(text)``, or ``then(text, budget)`` for a callback
-        that takes the tokens left)."""
+        """The next segment's grammar, from the text so far and the tokens left."""
         then = self.grammar.then
-        if then is None:
-            return None
-        try:
-            takes_budget = "budget" in inspect.signature(then).parameters
-        except (TypeError, ValueError):
-            takes_budget = False
-        return then(self.written(), budget=self.budget()) if takes_budget else then(self.written())
+        return None if then is None else then(self.written(), self.budget())
 
     def step(self) -> bool:
         if self.end is not None:
@@ -276,13 +270,8 @@ class _Guided:
             self.choice_s += time.perf_counter() - t
         self.m.passes += choice.forward_passes
         name, ids = candidates[choice.index]
-        prior = self.grammar.prior
-        ranked = sorted(zip([s + prior.get(n, 0.0) for s, (n, _) in zip(choice.scores, candidates)],
-                            choice.scores, (n for n, _ in candidates)), reverse=True)[:5]
-        entry: dict[str, Any] = {"at": key, "chosen": name, "scores": {n: round(s, 3) for _, s, n in ranked}}
-        if prior:
-            entry["prior"] = {n: round(prior.get(n, 0.0), 3) for _, _, n in ranked}
-        self.choices.append(entry)
+        self.choices.append({"at": key, "chosen": name,
+                             **choice_record([n for n, _ in candidates], choice.scores, self.grammar.prior)})
         self.m.adopt(choice.cache, choice.logits)
         self.push(ids, feed=False)
         return True

@@ -31,8 +31,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..relevance import expected_tools, task_prior
-from .decode import NEXT_TOOL_NATS
+from ..relevance import choice_prior, expected_tools, task_prior, tool_relevance
 from .grammar import MAX_ITEMS, _without, compatible, value_type
 from .guided import Grammar
 
@@ -174,8 +173,9 @@ class PlanBuilder:
         self.tools = dict(tools)
         # The task's words: a prior for each tool name, and the tools it asks for one after the
         # other (the plan may not close before it has them, while it has room).
-        self.prior = task_prior(self.tools, task) if task else {}
-        self.expected = expected_tools(self.tools, task) if task else ()
+        scores = tool_relevance(self.tools, task) if task else {}
+        self.prior = task_prior(self.tools, task, scores=scores)
+        self.expected = expected_tools(self.tools, task, scores=scores) if task else ()
         self.input_types = dict(input_types)
         self.max_tasks = max(1, int(max_tasks))
         self.forbid = tuple(forbid)
@@ -245,16 +245,13 @@ class PlanBuilder:
 
     def _segment(self, start: str, rules: Mapping[str, str], tools: list[str]) -> Grammar:
         lines = [f"start: {start}"] + [f"{k}: {v}" for k, v in rules.items() if v] + self._terminals()
-        used, left = self.used(), self.expected_left()
-        prior = {n: v for n, v in self.prior.items() if n not in used}
-        if left:
-            prior[left[0]] = prior.get(left[0], 0.0) + NEXT_TOOL_NATS
+        prior = choice_prior(self.prior, self.expected, self.used())
         return Grammar("\n".join(lines) + "\n", kind="lark", name="plan",
                        choices={_TASK_KEY: [f'{n}",' for n in dict.fromkeys(tools)]} if tools else {},
                        prior={f'{n}",': v for n, v in prior.items() if n in tools},
                        then=self.advance)
 
-    def advance(self, text: str, budget: int | None = None) -> Grammar | None:
+    def advance(self, text: str, budget: int | None = None) -> Grammar | None:  # Grammar.then
         """Read the tasks written so far from ``text`` (the answer up to here) and give the next
         segment's grammar, or None once the list is closed. With fewer than
         ``TASK_TOKENS`` tokens of ``budget`` left, the plan may close even while an expected

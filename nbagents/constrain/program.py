@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..relevance import expected_tools, task_prior
+from ..relevance import expected_tools, task_prior, tool_relevance
 from .grammar import INDENT, LineState, compatible, literal_type, value_type
 
 __all__ = ["ProgramSpec", "ProgramBuilder", "render_program"]
@@ -88,7 +88,7 @@ class ProgramSpec:
     expected_tools:
         Tools the program must call before it may end, while it has lines left and the tools can
         be called, in the order the task mentions them: the next one gets an extra
-        ``NEXT_TOOL_NATS`` in tool choice (:func:`~nbagents.relevance.expected_tools`: the task
+        ``relevance.NEXT_TOOL_NATS`` in tool choice (:func:`~nbagents.relevance.expected_tools`: the task
         names two or more tools, one after the other); :meth:`for_inputs` with ``task=`` fills it.
     done_lines:
         Lines run before (by earlier ReAct steps). With a ``final_tool``, a line that repeats one
@@ -138,10 +138,12 @@ class ProgramSpec:
         optional variables); with ``task``, tools whose names and descriptions match its words
         get a prior in tool choice."""
         inputs = dict(inputs or {})
-        if task and "tool_prior" not in options:
-            options["tool_prior"] = task_prior(_tool_map(tools), task)
-        if task and "expected_tools" not in options and not options.get("final_tool"):
-            options["expected_tools"] = expected_tools(_tool_map(tools), task)
+        if task:
+            by_name = _tool_map(tools)
+            scores = tool_relevance(by_name, task)
+            options.setdefault("tool_prior", task_prior(by_name, task, scores=scores))
+            if not options.get("final_tool"):
+                options.setdefault("expected_tools", expected_tools(by_name, task, scores=scores))
         variables = {n: value_type(v) for n, v in (state or {}).items()
                      if n not in inputs and n.isidentifier() and not n.startswith("_")}
         return cls(tools=tools, input_types={n: value_type(v) for n, v in inputs.items()},
@@ -205,21 +207,17 @@ class ProgramBuilder:
         spec = self.spec
         if self.force_final or (spec.must_finish and spec.line_cap - len(self.lines) <= 1):
             return {spec.final_tool: spec.tools[spec.final_tool]}
-        left = [n for n in spec.expected_tools if n in self.expected_left()]
+        left = self.expected_left()
         if left and spec.line_cap - len(self.lines) <= len(left):  # the last lines call what is missing
             return {left[0]: spec.tools[left[0]]}
         return dict(spec.tools)
 
-    def expected_left(self) -> set[str]:
-        """Expected tools not called yet that the next line could call."""
+    def expected_left(self) -> list[str]:
+        """Expected tools not called yet that the next line could call, in the task's order."""
         if not self.spec.expected_tools or self.spec.line_cap - len(self.lines) < 1:
-            return set()
+            return []
         callable_names = {t.name for t in self.callable_tools()}
-        return {n for n in self.spec.expected_tools if n not in self.calls and n in callable_names}
-
-    def next_expected(self) -> str | None:
-        """The first expected tool (in the task's order) not called yet."""
-        return next((n for n in self.spec.expected_tools if n not in self.calls), None)
+        return [n for n in self.spec.expected_tools if n not in self.calls and n in callable_names]
 
     def readable(self, name: str) -> bool:
         """Whether some callable tool takes ``name`` in a required parameter."""
