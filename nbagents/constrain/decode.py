@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,45 +89,127 @@ class _Model:
         return getattr(self.model, "device", "cpu")
 
 
-class _Run:
-    """One constrained generation."""
+class _Decoder:
+    """What both constrained loops share: the model state, the constraint of the current
+    grammar (``c``), the tokens and text so far, forced tokens, masked picking, and timings.
+    :class:`_Run` writes a program line by line; :class:`~nbagents.constrain.guided._Guided`
+    follows one grammar (in segments)."""
 
-    def __init__(self, model: _Model, tokenizer: Any, bridge: Any, spec: ProgramSpec, *,
-                 max_new_tokens: int, emit: Callable[[str], bool], eos_ids: set[int],
-                 sampler: Callable[[Any], int] | None, stop: Sequence[str] = ()) -> None:
+    def __init__(self, model: _Model, tokenizer: Any, bridge: Any, *, max_new_tokens: int,
+                 emit: Callable[[str], bool], eos_ids: set[int], sampler: Callable[[Any], int] | None) -> None:
         from ..engines._generation import IncrementalDecoder
 
         self.m = model
         self.tokenizer = tokenizer
         self.bridge = bridge
-        self.spec = spec
         self.max_new_tokens = max_new_tokens
         self.emit = emit
         self.eos_ids = set(eos_ids) | {int(bridge.eos_token)}
         self.sampler = sampler
-        self.builder = ProgramBuilder(spec, forbid=stop)
         self.text = IncrementalDecoder(tokenizer)
         self.tokens: list[int] = []
         self.grammars: list[str] = []
+        self.c: Constraint | None = None
+        self.forced = 0
+        self.constraint_s = 0.0
+        self.choice_s = 0.0
+
+    def _open(self, grammar: str) -> None:
+        t = time.perf_counter()
+        self.c = Constraint(self.bridge, grammar)
+        self.constraint_s += time.perf_counter() - t
+        self.grammars.append(grammar)
+
+    def budget(self) -> int:
+        return self.max_new_tokens - len(self.tokens)
+
+    def _consume(self, tokens: Sequence[int], *, feed: bool) -> bool:
+        """Take ``tokens`` (``feed``: the model has not seen them yet) and stream their text;
+        True when a stop sequence was streamed."""
+        t = time.perf_counter()
+        self.c.consume_many(tokens)
+        self.constraint_s += time.perf_counter() - t
+        self.tokens.extend(int(x) for x in tokens)
+        if feed:
+            self.m.feed(tokens)
+        stopped = False
+        for tok in tokens:
+            stopped = bool(self.emit(self.text.push(tok))) or stopped
+        return stopped
+
+    def _force(self) -> bool:
+        """Push the tokens the grammar forces (within the budget); False when there are none."""
+        t = time.perf_counter()
+        forced = self.c.forced_tokens()
+        self.constraint_s += time.perf_counter() - t
+        if not forced:
+            return False
+        forced = forced[: self.budget()]
+        self.forced += len(forced)
+        self.push(forced)
+        return True
+
+    def push(self, tokens: Sequence[int], *, feed: bool = True) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _take_best(self, logits: Any, candidates: list[tuple[str, list[int]]],
+                   prior: Mapping[str, float]) -> tuple[str, dict[str, Any]] | None:
+        """Score the candidates whole in one batched pass (plus ``prior``), push the best and
+        return its name with the record of the scores; None when they cannot be scored here."""
+        if not can_score(self.m.cache):
+            return None
+        t = time.perf_counter()
+        try:
+            choice = score_candidates(self.m.model, self.m.cache, logits, [ids for _, ids in candidates],
+                                      bonus=[prior.get(n, 0.0) for n, _ in candidates])
+        except Exception:  # an attention kernel without custom masks: let the masked sampler pick
+            log.debug("Scoring candidates failed; picking greedily.", exc_info=True)
+            return None
+        finally:
+            self.choice_s += time.perf_counter() - t
+        self.m.passes += choice.forward_passes
+        name, ids = candidates[choice.index]
+        self.m.adopt(choice.cache, choice.logits)
+        self.push(ids, feed=False)
+        return name, choice_record([n for n, _ in candidates], choice.scores, prior)
+
+    def _pick(self, logits: Any, mask: Any) -> tuple[int, bool]:
+        """The sampler's (or the greedy) token from masked logits, and whether the grammar allows it."""
+        token = int(self.sampler(logits)) if self.sampler is not None else int(logits.argmax(-1))
+        return token, bool(mask[token]) if token < mask.shape[0] else False
+
+
+def _add_bias(logits: Any, bias: Any) -> None:
+    """Add a numpy bias over the vocabulary to ``logits`` ([1, V]; the sizes may differ)."""
+    import torch
+
+    bias = torch.from_numpy(bias).to(logits.device)
+    n = min(bias.shape[0], logits.shape[-1])
+    logits.view(-1)[:n] += bias[:n].to(logits.dtype)
+
+
+class _Run(_Decoder):
+    """One constrained generation."""
+
+    def __init__(self, model: _Model, tokenizer: Any, bridge: Any, spec: ProgramSpec, *,
+                 max_new_tokens: int, emit: Callable[[str], bool], eos_ids: set[int],
+                 sampler: Callable[[Any], int] | None, stop: Sequence[str] = ()) -> None:
+        super().__init__(model, tokenizer, bridge, max_new_tokens=max_new_tokens, emit=emit, eos_ids=eos_ids,
+                         sampler=sampler)
+        self.spec = spec
+        self.builder = ProgramBuilder(spec, forbid=stop)
         self.phase = "explanation"
-        self.constraint: Constraint | None = None
         self.tried_choice = False
         self.line_budget = max_new_tokens
         self.stopped = False  # a stop sequence was streamed
         self.length = False
         self.tool_choices: list[dict[str, Any]] = []
-        self.forced = 0
-        self.constraint_s = 0.0
-        self.choice_s = 0.0
         self._tokenized: dict[str, list[int]] = {}
 
     # --- grammar per phase ----------------------------------------------------------------------
 
     def _start(self, grammar: str) -> None:
-        t = time.perf_counter()
-        self.constraint = Constraint(self.bridge, grammar)
-        self.constraint_s += time.perf_counter() - t
-        self.grammars.append(grammar)
+        self._open(grammar)
         self.tried_choice = False
 
     def start(self) -> None:
@@ -143,7 +225,7 @@ class _Run:
 
     def _line_complete(self) -> None:
         """The constraint is done: close the phase and start the next one (or end)."""
-        text = self.constraint.text()
+        text = self.c.text()
         if self.phase == "explanation":
             self.builder.explanation = text.split("```", 1)[0].rstrip("\n")
             self._next_line()
@@ -153,21 +235,11 @@ class _Run:
 
     # --- the loop ---------------------------------------------------------------------------------
 
-    def budget(self) -> int:
-        return self.max_new_tokens - len(self.tokens)
-
     def push(self, tokens: Sequence[int], *, feed: bool = True) -> None:
+        if self._consume(tokens, feed=feed):
+            self.stopped = True
         t = time.perf_counter()
-        self.constraint.consume_many(tokens)
-        self.constraint_s += time.perf_counter() - t
-        self.tokens.extend(int(x) for x in tokens)
-        if feed:
-            self.m.feed(tokens)
-        for tok in tokens:
-            if self.emit(self.text.push(tok)):
-                self.stopped = True
-        t = time.perf_counter()
-        done = self.constraint.is_done()
+        done = self.c.is_done()
         self.constraint_s += time.perf_counter() - t
         if done:
             self._line_complete()
@@ -176,7 +248,7 @@ class _Run:
         """Advance by at least one token; False once the program is finished."""
         if self.builder.done or self.stopped:
             return False
-        c = self.constraint
+        c = self.c
         if self.budget() <= 0:
             self._out_of_budget()
             return False
@@ -184,13 +256,7 @@ class _Run:
             self.builder.end("length")  # no room for another line
             self.length = True
             return False
-        t = time.perf_counter()
-        forced = c.forced_tokens()
-        self.constraint_s += time.perf_counter() - t
-        if forced:
-            forced = forced[: self.budget()]
-            self.forced += len(forced)
-            self.push(forced)
+        if self._force():
             return True
         if self._choose_tool():
             return True
@@ -199,17 +265,13 @@ class _Run:
         mask = c.allowed_mask()
         apply_mask(logits, mask)
         if self._closing():  # prefer closing quotes, brackets and the newline; avoid opening
-            import torch
-
             closers, openers, newlines = _closing_masks(self.bridge)
             if self.phase == "explanation":
                 closers = newlines
-            bias = torch.from_numpy((closers & mask) * 1e4 - (openers & mask) * 1e3).to(logits.device)
-            n = min(bias.shape[0], logits.shape[-1])
-            logits.view(-1)[:n] += bias[:n].to(logits.dtype)
+            _add_bias(logits, (closers & mask) * 1e4 - (openers & mask) * 1e3)
         self.constraint_s += time.perf_counter() - t
-        token = int(self.sampler(logits)) if self.sampler is not None else int(logits.argmax(-1))
-        if token in self.eos_ids or not bool(mask[token] if token < mask.shape[0] else False):
+        token, allowed = self._pick(logits, mask)
+        if token in self.eos_ids or not allowed:
             if c.is_accepting() and self.phase == "line":
                 self.tokens.append(token)
                 self.builder.end("eos")
@@ -223,7 +285,7 @@ class _Run:
         """Past a line's share of the budget, prefer tokens that close it: the explanation gets
         a quarter of the budget (at most 48 tokens), a line half of what was left at its start
         (at most ``max_line_tokens``)."""
-        c = self.constraint
+        c = self.c
         if self.phase == "explanation":
             return len(c.tokens) >= min(48, max(8, self.max_new_tokens // 4))
         share = min(self.spec.max_line_tokens, max(8, self.line_budget // 2))
@@ -249,7 +311,7 @@ class _Run:
                 continue
             rest = full[len(line):]
             for ids in (self._tokenize(rest), list(self.bridge.tokenize_str(rest))):
-                if ids and self.constraint.validate(ids) == len(ids):
+                if ids and self.c.validate(ids) == len(ids):
                     out.append((name, ids))
                     break
         return out
@@ -257,7 +319,7 @@ class _Run:
     def _choose_tool(self) -> bool:
         if (self.phase != "line" or self.spec.rich or not self.spec.choose_tools or self.tried_choice):
             return False
-        c = self.constraint
+        c = self.c
         line = c.text()
         head = self.builder.tool_head
         if len(line) < len(self.spec.result_name) or not (head.startswith(line) or line.startswith(head)):
@@ -274,24 +336,12 @@ class _Run:
             self.tool_choices.append({"line": len(self.builder.lines), "chosen": name, "scores": {}})
             self.push(ids)
             return True
-        if not can_score(self.m.cache):
+        line = len(self.builder.lines)
+        taken = self._take_best(logits, candidates,
+                                choice_prior(self.spec.tool_prior, self.spec.expected_tools, self.builder.calls))
+        if taken is None:
             return False
-        t = time.perf_counter()
-        try:
-            prior = choice_prior(self.spec.tool_prior, self.spec.expected_tools, self.builder.calls)
-            choice = score_candidates(self.m.model, self.m.cache, logits, [ids for _, ids in candidates],
-                                      bonus=[prior.get(n, 0.0) for n, _ in candidates])
-        except Exception:  # an attention kernel without custom masks: let the masked sampler pick
-            log.debug("Tool choice by likelihood failed; picking greedily.", exc_info=True)
-            return False
-        finally:
-            self.choice_s += time.perf_counter() - t
-        self.m.passes += choice.forward_passes
-        name, ids = candidates[choice.index]
-        self.tool_choices.append({"line": len(self.builder.lines), "chosen": name,
-                                  **choice_record([n for n, _ in candidates], choice.scores, prior)})
-        self.m.adopt(choice.cache, choice.logits)
-        self.push(ids, feed=False)
+        self.tool_choices.append({"line": line, "chosen": taken[0], **taken[1]})
         return True
 
     # --- the result ---------------------------------------------------------------------------
@@ -369,6 +419,21 @@ def start(model: Any, tokenizer: Any, prompt_ids: Sequence[int], *, prefix_cache
     return Start(state, bridge, reused, started, prefill_s, bridge_s)
 
 
+def finished(begun: Start, run: _Decoder, *, text: str, length: bool, facts: dict[str, Any]) -> ProgramResult:
+    """The result of a constrained generation that started with ``begun`` (the tokenizer
+    bridge's time joins ``facts``)."""
+    return ProgramResult(
+        tokens=run.tokens,
+        text=text,
+        finish_reason="length" if length else "stop",
+        cached_prefix_tokens=begun.reused,
+        prefill_s=begun.prefill_s,
+        decode_s=time.perf_counter() - begun.started - begun.prefill_s,
+        forward_passes=1 + begun.state.passes,
+        facts={**facts, "tokenizer_bridge_s": round(begun.bridge_s, 4)},
+    )
+
+
 def generate_program(
     model: Any,
     tokenizer: Any,
@@ -407,15 +472,12 @@ def generate_program(
     """
     begun = start(model, tokenizer, prompt_ids, prefix_cache=prefix_cache, past_key_values=past_key_values,
                   supports_logits_to_keep=supports_logits_to_keep)
-    started, prefill_s, bridge_s, reused = begun.started, begun.prefill_s, begun.bridge_s, begun.reused
-    state, bridge = begun.state, begun.bridge
-    run = _Run(state, tokenizer, bridge, spec, max_new_tokens=max_new_tokens, emit=emit,
+    run = _Run(begun.state, tokenizer, begun.bridge, spec, max_new_tokens=max_new_tokens, emit=emit,
                eos_ids=set(eos_ids), sampler=sampler, stop=stop)
     run.start()
     while run.step():
         pass
     text = run.finish()
-    decode_s = time.perf_counter() - started - prefill_s
     b = run.builder
     facts = {
         "constrained": True,
@@ -430,15 +492,5 @@ def generate_program(
         "tool_choices": run.tool_choices,
         "constraint_s": round(run.constraint_s, 4),
         "tool_choice_s": round(run.choice_s, 4),
-        "tokenizer_bridge_s": round(bridge_s, 4),
     }
-    return ProgramResult(
-        tokens=run.tokens,
-        text=text,
-        finish_reason="length" if run.length else "stop",
-        cached_prefix_tokens=reused,
-        prefill_s=prefill_s,
-        decode_s=decode_s,
-        forward_passes=1 + state.passes,
-        facts=facts,
-    )
+    return finished(begun, run, text=text, length=run.length, facts=facts)

@@ -23,9 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .choice import can_score, choice_record, score_candidates
-from .decode import ProgramResult, _Model, start
-from .matcher import Constraint, apply_mask, byte_masks
+from .decode import ProgramResult, _add_bias, _Decoder, _Model, finished, start
+from .matcher import apply_mask, byte_masks
 
 __all__ = ["Grammar", "as_grammar", "generate_guided"]
 
@@ -113,56 +112,29 @@ def _in_string(text: str) -> bool:
     return inside
 
 
-class _Guided:
+class _Guided(_Decoder):
     def __init__(self, model: _Model, tokenizer: Any, bridge: Any, grammar: Grammar, *, max_new_tokens: int,
                  emit: Callable[[str], bool], eos_ids: set[int], sampler: Callable[[Any], int] | None,
                  reserve: int) -> None:
-        from ..engines._generation import IncrementalDecoder
-
-        self.m = model
-        self.tokenizer = tokenizer
-        self.bridge = bridge
-        self.grammar = grammar
-        self.max_new_tokens = max_new_tokens
-        self.emit = emit
-        self.eos_ids = set(eos_ids) | {int(bridge.eos_token)}
-        self.sampler = sampler
+        super().__init__(model, tokenizer, bridge, max_new_tokens=max_new_tokens, emit=emit, eos_ids=eos_ids,
+                         sampler=sampler)
         self.reserve = reserve
-        self.constraint_s = 0.0
-        self.grammars: list[str] = []
-        self.text = IncrementalDecoder(tokenizer)
-        self.tokens: list[int] = []
         self.end: str | None = None
-        self.forced = 0
         self.choices: list[dict[str, Any]] = []
-        self.choice_s = 0.0
         self._tried: set[int] = set()
         self._start(grammar)
 
     def _start(self, grammar: Grammar) -> None:
-        t = time.perf_counter()
         self.grammar = grammar
-        self.c = Constraint(self.bridge, grammar.text)
-        self.constraint_s += time.perf_counter() - t
-        self.grammars.append(grammar.text)
-
-    def budget(self) -> int:
-        return self.max_new_tokens - len(self.tokens)
+        self._open(grammar.text)
 
     def written(self) -> str:
         """All the text so far (every segment), exactly as the tokens decode."""
         return bytes(self.bridge.decode_bytes(self.tokens)).decode("utf-8", errors="replace")
 
     def push(self, tokens: Sequence[int], *, feed: bool = True) -> None:
-        t = time.perf_counter()
-        self.c.consume_many(tokens)
-        self.constraint_s += time.perf_counter() - t
-        self.tokens.extend(int(x) for x in tokens)
-        if feed:
-            self.m.feed(tokens)
-        for tok in tokens:
-            if self.emit(self.text.push(tok)) and self.end is None:
-                self.end = "stop"
+        if self._consume(tokens, feed=feed) and self.end is None:
+            self.end = "stop"
         if self.end is None and self.c.is_done():
             following = self._then()
             if following is None:
@@ -181,13 +153,7 @@ class _Guided:
         if self.budget() <= 0:
             self.end = "length"
             return False
-        t = time.perf_counter()
-        forced = self.c.forced_tokens()
-        self.constraint_s += time.perf_counter() - t
-        if forced:
-            forced = forced[: self.budget()]
-            self.forced += len(forced)
-            self.push(forced)
+        if self._force():
             return True
         if self.grammar.choices and self._choose():
             return True
@@ -198,8 +164,7 @@ class _Guided:
         if self.budget() <= self.reserve:
             self._prefer_closing(logits, mask)
         self.constraint_s += time.perf_counter() - t
-        token = int(self.sampler(logits)) if self.sampler is not None else int(logits.argmax(-1))
-        allowed = bool(mask[token]) if token < mask.shape[0] else False
+        token, allowed = self._pick(logits, mask)
         if token in self.eos_ids or not allowed:
             if self.c.is_accepting():
                 self.tokens.append(token)
@@ -214,16 +179,11 @@ class _Guided:
     def _prefer_closing(self, logits: Any, mask: Any) -> None:
         """Near the end of the budget: inside a string prefer tokens with a quote (they close
         it); outside, prefer closing brackets and avoid quotes, commas and opening brackets."""
-        import torch
-
         quotes, closers, openers = _bias_masks(self.bridge)
         if _in_string(self.written()):
-            bias = (quotes & mask) * 1e4
+            _add_bias(logits, (quotes & mask) * 1e4)
         else:
-            bias = (closers & mask) * 1e4 - ((openers | quotes) & mask) * 1e3
-        bias = torch.from_numpy(bias).to(logits.device)
-        n = min(bias.shape[0], logits.shape[-1])
-        logits.view(-1)[:n] += bias[:n].to(logits.dtype)
+            _add_bias(logits, (closers & mask) * 1e4 - ((openers | quotes) & mask) * 1e3)
 
     # --- choice points ---------------------------------------------------------------------------
 
@@ -257,23 +217,10 @@ class _Guided:
             self.choices.append({"at": key, "chosen": candidates[0][0], "scores": {}})
             self.push(candidates[0][1])
             return True
-        if not can_score(self.m.cache):
+        taken = self._take_best(logits, candidates, self.grammar.prior)
+        if taken is None:
             return False
-        t = time.perf_counter()
-        try:
-            choice = score_candidates(self.m.model, self.m.cache, logits, [ids for _, ids in candidates],
-                                      bonus=[self.grammar.prior.get(n, 0.0) for n, _ in candidates])
-        except Exception:  # an attention kernel without custom masks: let the masked sampler pick
-            log.debug("Scoring the choice failed; picking greedily.", exc_info=True)
-            return False
-        finally:
-            self.choice_s += time.perf_counter() - t
-        self.m.passes += choice.forward_passes
-        name, ids = candidates[choice.index]
-        self.choices.append({"at": key, "chosen": name,
-                             **choice_record([n for n, _ in candidates], choice.scores, self.grammar.prior)})
-        self.m.adopt(choice.cache, choice.logits)
-        self.push(ids, feed=False)
+        self.choices.append({"at": key, "chosen": taken[0], **taken[1]})
         return True
 
 
@@ -304,9 +251,7 @@ def generate_guided(
     grammar = as_grammar(grammar)
     begun = start(model, tokenizer, prompt_ids, prefix_cache=prefix_cache, past_key_values=past_key_values,
                   supports_logits_to_keep=supports_logits_to_keep)
-    started, prefill_s, bridge_s, reused = begun.started, begun.prefill_s, begun.bridge_s, begun.reused
-    state, bridge = begun.state, begun.bridge
-    run = _Guided(state, tokenizer, bridge, grammar, max_new_tokens=max_new_tokens, emit=emit,
+    run = _Guided(begun.state, tokenizer, begun.bridge, grammar, max_new_tokens=max_new_tokens, emit=emit,
                   eos_ids=set(eos_ids), sampler=sampler, reserve=reserve)
     while run.step():
         pass
@@ -326,15 +271,5 @@ def generate_guided(
         "choices": run.choices,
         "constraint_s": round(run.constraint_s, 4),
         "choice_s": round(run.choice_s, 4),
-        "tokenizer_bridge_s": round(bridge_s, 4),
     }
-    return ProgramResult(
-        tokens=run.tokens,
-        text=run.text.text,
-        finish_reason="length" if run.end == "length" else "stop",
-        cached_prefix_tokens=reused,
-        prefill_s=prefill_s,
-        decode_s=time.perf_counter() - started - prefill_s,
-        forward_passes=1 + state.passes,
-        facts=facts,
-    )
+    return finished(begun, run, text=run.text.text, length=run.end == "length", facts=facts)
