@@ -21,8 +21,9 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+from ..grammar.constraint import Constraint
 from .decode import ProgramResult, _add_bias, _Decoder, _Model, finished, start
 from .matcher import apply_mask, byte_masks
 
@@ -35,7 +36,7 @@ _OPEN = (b"[", b"{", b"(", b",")
 
 
 @dataclass(frozen=True)
-class Grammar:
+class Grammar(Constraint):
     """A grammar for the whole answer.
 
     Parameters

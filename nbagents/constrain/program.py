@@ -20,8 +20,9 @@ import ast
 import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+from ..grammar.constraint import Constraint
 from ..relevance import expected_tools, task_prior, tool_relevance
 from .grammar import INDENT, LineState, compatible, literal_type, value_type
 
@@ -47,7 +48,7 @@ def _tool_map(tools: Any) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class ProgramSpec:
+class ProgramSpec(Constraint):
     """What the model may write: passed as ``engine.generate(..., constrained=spec)``.
 
     Parameters
@@ -96,6 +97,8 @@ class ProgramSpec:
         tool (a small model that repeats itself has nothing new to do); without, the program
         ends there.
     """
+
+    kind: ClassVar[str] = "program"
 
     tools: Mapping[str, Any] = field(default_factory=dict)
     input_types: Mapping[str, str] = field(default_factory=dict)

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+from ..errors import ConfigurationError
+from ..grammar.constraint import Constraint
 
 __all__ = [
     "Completion",
     "Engine",
+    "Sampling",
     "Message",
     "StopCutter",
     "cut_at_stop",
@@ -54,6 +58,54 @@ class Completion:
     finish_reason: str | None = None
     stop_sequence: str | None = None
     facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How to pick tokens; ``None`` fields take the engine's own setting.
+
+    ``do_sample=False`` (the default of every engine) is greedy decoding; ``temperature``,
+    ``top_k``, ``top_p`` and ``seed`` apply when sampling. Engines pass on what their backend
+    takes (remote servers take no ``top_k``; TGI and local models do).
+    """
+
+    do_sample: bool | None = None
+    temperature: float | None = None
+    top_k: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.temperature is not None and not self.temperature > 0:
+            raise ConfigurationError(f"temperature must be above 0, not {self.temperature}.",
+                                     hint="For greedy decoding leave do_sample off.")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise ConfigurationError(f"top_p must be in (0, 1], not {self.top_p}.")
+        if self.top_k is not None and (not isinstance(self.top_k, int) or self.top_k < 1):
+            raise ConfigurationError(f"top_k must be a positive whole number, not {self.top_k!r}.")
+
+    @classmethod
+    def of(cls, value: Sampling | Mapping[str, Any] | None = None, **options: Any) -> Sampling:
+        """A Sampling from a Sampling, a mapping or keywords; unknown keys are a clear error."""
+        if isinstance(value, Sampling) and not options:
+            return value
+        given = {**(dict(value) if isinstance(value, Mapping) else
+                    {f.name: getattr(value, f.name) for f in fields(cls)} if isinstance(value, Sampling)
+                    else {}), **options}
+        if value is not None and not isinstance(value, (Sampling, Mapping)):
+            raise ConfigurationError(f"sampling must be a Sampling or a dict, not {type(value).__name__}.")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise ConfigurationError(
+                f"Unknown sampling option(s): {', '.join(unknown)}.",
+                hint="Sampling takes: " + ", ".join(sorted(known)) + ".")
+        return cls(**given)
+
+    def merged_over(self, defaults: Mapping[str, Any]) -> dict[str, Any]:
+        """The engine's ``defaults`` with this call's set fields on top."""
+        return {**defaults, **{f.name: getattr(self, f.name) for f in fields(self)
+                               if getattr(self, f.name) is not None}}
 
 
 def normalize_messages(prompt: str | Sequence[Message]) -> list[dict[str, str]]:
@@ -150,8 +202,8 @@ class Engine(ABC):
     model_id: str = ""
     #: Maximum tokens the model takes (prompt + generated), or None when unknown.
     context_length: int | None = None
-    #: Whether generate() accepts a ``grammar=`` argument (constrained decoding).
-    supports_grammar: bool = False
+    #: The most tokens per answer when a call does not say.
+    max_new_tokens: int = 256
     #: Whether the engine formats chat messages itself (chat template / chat route).
     is_chat: bool = True
 
@@ -163,6 +215,14 @@ class Engine(ABC):
         """Facts about the engine for the Run and the status bar (no secrets)."""
         return {"spec": self.spec, "model_id": self.model_id, "context_length": self.context_length}
 
+    def accepts(self, constraint: Constraint) -> bool:
+        """Whether this engine (and the server behind it) can honour ``constraint``.
+
+        Modes ask before every constrained request; an engine that cannot honour one gets the
+        request without it. The base engine honours none.
+        """
+        return False
+
     @property
     def loaded(self) -> bool:
         """Whether the model behind the engine is ready (local engines load lazily)."""
@@ -173,9 +233,11 @@ class Engine(ABC):
         prompt: str | Sequence[Message],
         *,
         stop: Sequence[str] = (),
-        max_new_tokens: int = 256,
+        max_new_tokens: int | None = None,
         on_token: TokenCallback | None = None,
-        **options: Any,
+        constraint: Constraint | None = None,
+        sampling: Sampling | Mapping[str, Any] | None = None,
+        stream: bool | None = None,
     ) -> Completion:
         """Generate a completion.
 
@@ -186,10 +248,30 @@ class Engine(ABC):
         stop:
             Stop sequences; the output ends before the first one and never contains it.
         max_new_tokens:
-            The most tokens to generate.
+            The most tokens to generate (default: the engine's ``max_new_tokens``).
         on_token:
             Called with each new piece of text as it is produced (stop sequences held back).
+        constraint:
+            What the model may write (:mod:`nbagents.grammar`); only one this engine
+            :meth:`accepts` (ask first: a refused one is a :class:`ConfigurationError`).
+        sampling:
+            A :class:`Sampling` (or a dict of its fields) for this call.
+        stream:
+            Ask a remote server for a streamed reply (default: the engine's setting); local
+            engines always stream to ``on_token``.
         """
+        if constraint is not None:
+            if not isinstance(constraint, Constraint):
+                raise ConfigurationError(
+                    f"constraint must be a nbagents.grammar Constraint, not {type(constraint).__name__}.",
+                    hint="Use ProgramSpec, Grammar or JsonSchema from nbagents.grammar.")
+            if not self.accepts(constraint):
+                raise ConfigurationError(
+                    f"{type(self).__name__} ({self.spec or self.model_id}) cannot honour a "
+                    f"{constraint.kind!r} constraint.",
+                    hint="Ask engine.accepts(constraint) first and send the request without it "
+                         "when it says no (the agent's modes do).")
+        sampling = Sampling.of(sampling)
         messages = normalize_messages(prompt)
         cutter = StopCutter(stop)
 
@@ -201,13 +283,18 @@ class Engine(ABC):
             return cutter.stopped is not None
 
         completion = self._generate(
-            messages, stop=tuple(stop), max_new_tokens=max_new_tokens, emit=emit, **options
+            messages, stop=tuple(stop), max_new_tokens=max_new_tokens or self.max_new_tokens, emit=emit,
+            constraint=constraint, sampling=sampling, stream=stream,
         )
         tail = cutter.flush()
         if tail and on_token is not None:
             on_token(tail)
         text, found = cut_at_stop(completion.text, stop)
         found = found or cutter.stopped or completion.stop_sequence
+        facts = dict(completion.facts)
+        facts.setdefault("constrained", constraint is not None)
+        if constraint is not None:
+            facts.setdefault("constraint", constraint.kind)
         return Completion(
             text=text,
             prompt_text=completion.prompt_text,
@@ -215,7 +302,7 @@ class Engine(ABC):
             completion_tokens=completion.completion_tokens,
             finish_reason="stop" if found else completion.finish_reason,
             stop_sequence=found,
-            facts=dict(completion.facts),
+            facts=facts,
         )
 
     @abstractmethod
@@ -226,11 +313,17 @@ class Engine(ABC):
         stop: tuple[str, ...],
         max_new_tokens: int,
         emit: Callable[[str], bool],
-        **options: Any,
+        constraint: Constraint | None,
+        sampling: Sampling,
+        stream: bool | None,
     ) -> Completion:
         """Produce the completion. Call ``emit(piece)`` for each new piece of text when streaming;
         when it returns True a stop sequence was produced and generation should end now.
-        The returned ``text`` may include the stop sequence or text after it (the base cuts it)."""
+        The returned ``text`` may include the stop sequence or text after it (the base cuts it).
+
+        ``constraint`` is one that :meth:`accepts` said yes to, or ``None``. Set
+        ``facts["constrained"] = False`` when the server turned the constraint down and the
+        answer was written freely."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.spec or self.model_id!r}>"

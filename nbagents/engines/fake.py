@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError, EngineError
-from .base import Completion, Engine, flatten_messages
+from ..grammar.constraint import Constraint
+from .base import Completion, Engine, Sampling, flatten_messages
 
 __all__ = ["ScriptedEngine", "EngineCall"]
 
@@ -24,7 +25,8 @@ class EngineCall:
     prompt_text: str
     stop: tuple[str, ...]
     max_new_tokens: int
-    options: dict
+    constraint: Constraint | None = None
+    sampling: Sampling = Sampling()
 
 
 class ScriptedEngine(Engine):
@@ -39,6 +41,9 @@ class ScriptedEngine(Engine):
         Stream replies in pieces of this many characters (``on_token`` sees each piece).
     context_length:
         Pretend context window, to exercise prompt fitting.
+    accepts:
+        The constraint kinds it claims to honour (``{"program", "json_schema"}``), to exercise the
+        constrained request path; it records the constraint and answers with the queued reply.
 
     Examples
     --------
@@ -56,7 +61,9 @@ class ScriptedEngine(Engine):
         chunk: int = 4,
         context_length: int | None = None,
         model_id: str = "scripted",
+        accepts: Iterable[str] = (),
     ) -> None:
+        self.accepted_kinds = frozenset(accepts)
         self.replies: deque = deque(replies)
         self.calls: list[EngineCall] = []
         self.chunk = max(1, chunk)
@@ -100,10 +107,13 @@ class ScriptedEngine(Engine):
         # Whitespace-separated words: deterministic and easy to reason about in tests.
         return len(text.split())
 
-    def _generate(self, messages, *, stop, max_new_tokens, emit, **options) -> Completion:
+    def accepts(self, constraint: Constraint) -> bool:
+        return constraint.kind in self.accepted_kinds
+
+    def _generate(self, messages, *, stop, max_new_tokens, emit, constraint, sampling, stream) -> Completion:
         prompt_text = flatten_messages(messages)
         self.calls.append(
-            EngineCall(tuple(dict(m) for m in messages), prompt_text, stop, max_new_tokens, options)
+            EngineCall(tuple(dict(m) for m in messages), prompt_text, stop, max_new_tokens, constraint, sampling)
         )
         if not self.replies:
             raise EngineError(
