@@ -11,46 +11,21 @@ from typing import Any
 
 from .engines.base import Engine
 from .engines.registry import load_engine
-from .errors import ConfigurationError, EngineError, NbAgentsError
-from .parsing import parse
-from .prompts import PromptTemplate, Turn, build_prompt
-from .results import wrap
-from .runs import ErrorInfo, Run, describe_value
+from .errors import ConfigurationError
+from .modes import (
+    Settings,
+    Stages,
+    describe_inputs,
+    execute_plan,
+    perform_code,
+    perform_plan,
+    perform_react,
+)
+from .prompts import PromptTemplate, Turn
+from .runs import Run
 from .tools.base import Toolbox
 
 __all__ = ["Agent"]
-
-RESULT_NAME = "result"
-
-
-def _ending_with_result(code: str) -> str:
-    """The prompt asks for the answer in ``result``: when the program assigns it at top level but
-    ends with another statement (often a ``print``), its value is still the program's result."""
-    import ast
-
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return code  # the interpreter reports it with the line
-    if not tree.body:
-        return code
-
-    def stores_result(node: ast.AST) -> bool:
-        targets = []
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-            targets = [node.target]
-        return any(isinstance(n, ast.Name) and n.id == RESULT_NAME for t in targets for n in ast.walk(t))
-
-    top_level = [n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    if not any(stores_result(n) for n in top_level):
-        return code
-    last = tree.body[-1]
-    if stores_result(last) or (isinstance(last, ast.Expr) and isinstance(last.value, ast.Name)
-                               and last.value.id == RESULT_NAME):
-        return code
-    return code.rstrip("\n") + f"\n{RESULT_NAME}"
 
 log = logging.getLogger("nbagents")
 
@@ -268,9 +243,9 @@ class Agent:
         """
         started = time.perf_counter()
         state = self.chat_state if chat else {}
-        run = Run(task=task, kind="execute", inputs=self._describe(inputs), code=code, parent=parent,
+        run = Run(task=task, kind="execute", inputs=describe_inputs(inputs), code=code, parent=parent,
                   engine="", model_id="")
-        run = self._execute_stage(run, code, dict(self.toolbox), state, inputs)
+        run = self._stages().execute(run, code, dict(self.toolbox), state, inputs)
         run = run.with_changes(timings={**run.timings, "total": time.perf_counter() - started})
         return self._record(run)
 
@@ -280,11 +255,21 @@ class Agent:
 
         With a ``task`` and ``respond=True`` the model writes the final response from the results.
         """
-        from .plan import execute_plan
-
-        return self._record(execute_plan(self, plan, inputs, task=task, parent=parent, respond=respond))
+        return self._record(execute_plan(self._stages(), plan, inputs, task=task, parent=parent,
+                                         respond=respond))
 
     # --- the pipeline --------------------------------------------------------------------------
+
+    def _stages(self, *, on_token: TokenCallback | None = None, max_new_tokens: int | None = None,
+                max_steps: int | None = None, constrained: bool | None = None) -> Stages:
+        """The stages of one call, over this agent's engine (loaded on first use), toolbox and
+        interpreter, with its settings (the call's overrides on top)."""
+        settings = Settings(
+            max_new_tokens=max_new_tokens or self.max_new_tokens,
+            constrained=self.constrained if constrained is None else constrained,
+            rich_grammar=self.rich_grammar, repair=self.repair, max_steps=max_steps or self.max_steps)
+        return Stages(engine=lambda: self.engine, toolbox=self.toolbox, interpreter=lambda: self.interpreter,
+                      settings=settings, on_token=on_token)
 
     def perform(
         self,
@@ -303,155 +288,25 @@ class Agent:
 
         ``mode``, ``max_steps`` and ``constrained`` override the agent's own for this call.
         """
-        constrained = self.constrained if constrained is None else constrained
         mode = mode or self.mode
         if mode not in ("code", "react", "plan"):
             raise ConfigurationError(f"mode must be 'code', 'react' or 'plan', not {mode!r}.")
         if not isinstance(task, str) or not task.strip():
             raise ConfigurationError("The task is empty.", hint="Describe what the agent should do.")
         inputs = dict(inputs or {})
-        started = time.perf_counter()
-        max_new = max_new_tokens or self.max_new_tokens
+        describe_inputs(inputs)  # a bad input name is the caller's error, raised here
+        stages = self._stages(on_token=on_token, max_new_tokens=max_new_tokens, max_steps=max_steps,
+                              constrained=constrained)
         if mode == "react" and not chat and execute:
-            from .react import perform_react
-
-            return self._record(perform_react(
-                self, task, inputs, max_steps=max_steps or self.max_steps, on_token=on_token,
-                max_new_tokens=max_new, template=PromptTemplate.load(None, default="react")))
-        if mode == "plan" and not chat:
-            from .plan import perform_plan
-
-            return self._record(perform_plan(self, task, inputs, execute=execute, on_token=on_token,
-                                             max_new_tokens=max_new))
-        kind = "chat" if chat else ("run" if execute else "generate")
-        run = Run(task=task, kind=kind, inputs=self._describe(inputs))
-        timings: dict[str, float] = {}
-        try:
-            engine = self.engine
-            run = run.with_changes(engine=engine.spec, model_id=engine.model_id)
-            t = time.perf_counter()
-            template = self.chat_prompt_template if chat else self.run_prompt_template
-            prompt = build_prompt(
-                task, self.toolbox, inputs, template=template, engine=engine, max_new_tokens=max_new,
-                history=self.chat_turns if chat else (),
-                state_names=sorted(self.chat_state) if chat else (),
-            )
-            timings["prompt"] = time.perf_counter() - t
-            run = run.with_changes(prompt=prompt.text, stop=prompt.stop, prompt_tokens=prompt.token_count,
-                                   dropped=prompt.dropped)
-
-            tools = {name: self.toolbox[name] for name in prompt.tools if name in self.toolbox}
-            state = self.chat_state if chat else {}
-            options = self._generation_options(engine, tools, inputs, chat=chat, constrained=constrained,
-                                               task=task)
-            t = time.perf_counter()
-            try:
-                completion = engine.generate(list(prompt.messages), stop=prompt.stop,
-                                             max_new_tokens=max_new, on_token=on_token, **options)
-            except NbAgentsError:
-                raise
-            except Exception as e:  # a backend failure that is not ours: keep it typed by stage
-                raise EngineError(f"The engine failed: {type(e).__name__}: {e}") from e
-            timings["generate"] = time.perf_counter() - t
-            facts = {**completion.facts,
-                     "constrained": completion.facts.get("constrained", bool(options))}
-            if completion.completion_tokens and timings["generate"] > 0:
-                facts.setdefault("tokens_per_s", round(completion.completion_tokens / timings["generate"], 2))
-            run = run.with_changes(
-                prompt=completion.prompt_text or prompt.text,
-                raw_output=completion.text,
-                prompt_tokens=completion.prompt_tokens or prompt.token_count,
-                completion_tokens=completion.completion_tokens,
-                facts=facts,
-            )
-            run = self._parse_and_execute(run, timings, execute, tools, state, inputs)
-            if self.repair and run.error is not None and run.error.stage in ("parse", "interpreter"):
-                run = self._repair(run, prompt, engine, timings, execute, tools, state, inputs,
-                                   on_token=on_token, max_new_tokens=max_new, options=options)
-            if chat and execute and run.code:
-                outcome = f"Result: {run.result_summary()}" if run.ok else f"Error: {run.error.message}"
-                self.chat_turns.append(Turn(task, run.code, outcome[:300]))
-        except NbAgentsError as e:
-            run = run.with_changes(error=ErrorInfo.from_exception(e), exception=e)
-        run = run.with_changes(timings={**timings, **run.timings, "total": time.perf_counter() - started})
+            run = perform_react(stages, task, inputs, template=PromptTemplate.load(None, default="react"))
+        elif mode == "plan" and not chat:
+            run = perform_plan(stages, task, inputs, execute=execute)
+        elif chat:
+            run = perform_code(stages, task, inputs, template=self.chat_prompt_template, execute=execute,
+                               chat_state=self.chat_state, chat_turns=self.chat_turns)
+        else:
+            run = perform_code(stages, task, inputs, template=self.run_prompt_template, execute=execute)
         return self._record(run)
-
-    def _generation_options(self, engine: Engine, tools: Mapping[str, Any], inputs: Mapping[str, Any], *,
-                            chat: bool, constrained: bool, task: str = "") -> dict[str, Any]:
-        """``constrained=ProgramSpec`` for engines that decode under a grammar, else nothing."""
-        if not constrained or not getattr(engine, "supports_grammar", False):
-            return {}
-        from .constrain import ProgramSpec
-
-        return {"constrained": ProgramSpec.for_inputs(tools, inputs, state=self.chat_state if chat else None,
-                                                      rich=self.rich_grammar, task=task)}
-
-    def _parse_and_execute(self, run: Run, timings: dict, execute: bool, tools: Mapping[str, Any],
-                           state: dict, inputs: Mapping[str, Any]) -> Run:
-        t = time.perf_counter()
-        try:
-            parsed = parse(run.raw_output)
-        except NbAgentsError as e:
-            return run.with_changes(error=ErrorInfo.from_exception(e), exception=e)
-        finally:
-            timings["parse"] = time.perf_counter() - t
-        run = run.with_changes(explanation=parsed.explanation, code=parsed.code)
-        if execute:
-            run = self._execute_stage(run, parsed.code, tools, state, inputs)
-        elif tools:
-            try:  # refuse code that could never run before showing it as the answer
-                self.interpreter.check(parsed.code, tools)
-            except NbAgentsError as e:
-                run = run.with_changes(error=ErrorInfo.from_exception(e), exception=e)
-        return run
-
-    def _repair(self, run: Run, prompt: Any, engine: Engine, timings: dict, execute: bool,
-                tools: Mapping[str, Any], state: dict, inputs: Mapping[str, Any], *,
-                on_token: TokenCallback | None, max_new_tokens: int, options: Mapping[str, Any]) -> Run:
-        """Send the error back once and run the corrected program; the first try becomes a Step."""
-        from .runs import Step
-
-        first = Step(index=0, prompt=run.prompt, raw_output=run.raw_output, code=run.code,
-                     observation=f"Error: {run.error}", error=run.error, timings=dict(timings))
-        messages = list(prompt.messages) + [
-            {"role": "assistant", "content": run.raw_output},
-            {"role": "user", "content": f"That failed.\nError: {run.error}\n"
-                                        "Write the corrected code in a ```py block."},
-        ]
-        t = time.perf_counter()
-        try:
-            completion = engine.generate(messages, stop=prompt.stop, max_new_tokens=max_new_tokens,
-                                         on_token=on_token, **options)
-        except NbAgentsError:
-            return run.with_changes(steps=(first,))
-        timings["repair"] = time.perf_counter() - t
-        if state is not self.chat_state:  # a one-shot run starts again from its inputs
-            state.clear()
-        state.update(inputs)
-        repaired = run.with_changes(
-            prompt=completion.prompt_text or run.prompt, raw_output=completion.text, error=None,
-            exception=None, explanation="", code="", steps=(first,),
-            completion_tokens=(run.completion_tokens or 0) + (completion.completion_tokens or 0),
-        )
-        return self._parse_and_execute(repaired, timings, execute, tools, state, inputs)
-
-    def _execute_stage(self, run: Run, code: str, tools: Mapping[str, Any], state: dict,
-                       inputs: Mapping[str, Any]) -> Run:
-        state.update(inputs)
-        t = time.perf_counter()
-        try:
-            execution = self.interpreter.run(_ending_with_result(code), tools, state)
-        except NbAgentsError as e:
-            return run.with_changes(error=ErrorInfo.from_exception(e), exception=e,
-                                    timings={**run.timings, "execute": time.perf_counter() - t})
-        result = wrap(execution.value)
-        return run.with_changes(
-            result=result,
-            prints=execution.prints,
-            timings={**run.timings, "execute": time.perf_counter() - t},
-            facts={**run.facts, "operations": execution.operations,
-                   "tool_calls": [name for name, _ in execution.tool_calls]},
-        )
 
     def _record(self, run: Run) -> Run:
         self.history.append(run)
@@ -461,16 +316,6 @@ class Agent:
             except Exception:  # history is a convenience; never fail a run because of it
                 log.warning("Could not write the run to the history store.", exc_info=True)
         return run
-
-    @staticmethod
-    def _describe(inputs: Mapping[str, Any]) -> dict[str, str]:
-        for name in inputs:
-            if not name.isidentifier() or name.startswith("_"):
-                raise ConfigurationError(
-                    f"The input name {name!r} cannot be a variable in agent code.",
-                    hint="Use plain identifiers that do not start with an underscore.",
-                )
-        return {name: describe_value(value) for name, value in inputs.items()}
 
     def __repr__(self) -> str:
         return f"<Agent engine={self.engine_spec!r} mode={self.mode!r} tools={len(self.toolbox)}>"

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 
 from .errors import ParseError
 
-__all__ = ["Parsed", "parse"]
+__all__ = ["RESULT_NAME", "Parsed", "ending_with_result", "parse"]
+
+#: The variable a program leaves its answer in.
+RESULT_NAME = "result"
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:```|\Z)", re.S)
 _CODE_LANGS = {"", "py", "python", "python3", "py3", "ipython"}
@@ -93,3 +96,33 @@ def _dedent(code: str) -> str:
     import textwrap
 
     return textwrap.dedent(code)
+
+
+def ending_with_result(code: str, name: str = RESULT_NAME) -> str:
+    """The prompt asks for the answer in ``result``: when the program assigns it at top level but
+    ends with another statement (often a ``print``), its value is still the program's result, so
+    ``result`` is appended as the last line. Code that does not parse comes back unchanged (the
+    interpreter reports it with the line)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    if not tree.body:
+        return code
+
+    def stores_result(node: ast.AST) -> bool:
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        return any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t))
+
+    top_level = [n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if not any(stores_result(n) for n in top_level):
+        return code
+    last = tree.body[-1]
+    if stores_result(last) or (isinstance(last, ast.Expr) and isinstance(last.value, ast.Name)
+                               and last.value.id == name):
+        return code
+    return code.rstrip("\n") + f"\n{name}"

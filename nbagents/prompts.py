@@ -78,6 +78,14 @@ class PromptTemplate:
             f"A prompt template must be a string, a path or a PromptTemplate, not {type(source).__name__}."
         )
 
+    def messages(self, values: Mapping[str, str]) -> list[dict[str, str]]:
+        """The system and user messages with ``{{name}}`` placeholders filled from ``values``."""
+        out = []
+        if self.system.strip():
+            out.append({"role": "system", "content": _fill(self.system, values).strip()})
+        out.append({"role": "user", "content": _fill(self.user, values).strip()})
+        return out
+
 
 @dataclass(frozen=True)
 class Prompt:

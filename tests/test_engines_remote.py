@@ -518,10 +518,16 @@ def test_missing_client_libraries_name_the_extra(monkeypatch):
 
 
 def test_unknown_generate_options_are_refused(server):
-    with pytest.raises(ConfigurationError, match="does not take grammar"):
-        make("tgi-generate", server).generate("hi", grammar="x")
-    with pytest.raises(ConfigurationError, match="does not take bogus"):
-        make("openai", server).generate("hi", bogus=1)
+    from nbagents.grammar import Grammar
+
+    with pytest.raises(ConfigurationError, match="cannot honour a 'lark' constraint"):
+        make("tgi-generate", server).generate("hi", constraint=Grammar('start: "x"'))
+    with pytest.raises(ConfigurationError, match="Unknown sampling option.*bogus"):
+        make("openai", server).generate("hi", sampling={"bogus": 1})
+    with pytest.raises(ConfigurationError, match="does not take top_k"):
+        make("openai", server).generate("hi", sampling={"top_k": 5})
+    with pytest.raises(ConfigurationError, match="does not take top_k"):
+        make("tgi-generate", server).generate("hi", sampling={"top_k": 5})
 
 
 # --- KeyboardInterrupt ---------------------------------------------------------------------------

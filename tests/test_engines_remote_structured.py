@@ -113,7 +113,7 @@ def sent_prompt(body: dict) -> str:
 def test_conforming_json_becomes_the_program_the_agent_runs(flavour):
     with FakeServer(FREE_TEXT, info=dict(TGI_INFO), structured_reply=GOOD) as server:
         engine = make(flavour, server)
-        assert engine.supports_grammar
+        assert engine.structured_output
         streamed: list[str] = []
         run = agent_for(engine).perform("Shout the sentence and count the words", {"sentence": "a b c"},
                                         on_token=streamed.append)
@@ -151,7 +151,7 @@ def test_whole_replies_are_rendered_too(flavour):
     with FakeServer(FREE_TEXT, info=dict(TGI_INFO), structured_reply=GOOD) as server:
         engine = make(flavour, server, stream=False)
         seen: list[str] = []
-        c = engine.generate("Shout and count", constrained=spec(), on_token=seen.append)
+        c = engine.generate("Shout and count", constraint=spec(), on_token=seen.append)
         assert c.text == PROGRAM and seen == [GOOD] and c.facts["streamed"] is False
         assert c.facts["constrained"] is True and server.last.structure is not None
 
@@ -179,26 +179,26 @@ def test_tgi_auto_follows_the_version_and_route():
         for version, route, on in cases:
             server.info["version"] = version
             engine = EndpointEngine(server.url, route=route, **FAST)
-            assert engine.supports_grammar is on, (version, route)
+            assert engine.structured_output is on, (version, route)
             assert engine.describe()["structured"] is on
         server.info["version"] = "2.4.0"
-        assert not EndpointEngine(server.url, structured=False, **FAST).supports_grammar
+        assert not EndpointEngine(server.url, structured=False, **FAST).structured_output
         server.info = None  # an endpoint without /info: nothing says it takes a grammar
-        assert not EndpointEngine(server.url, **FAST).supports_grammar
-        assert EndpointEngine(server.url, structured=True, **FAST).supports_grammar
-    assert not EndpointEngine("owner/model", token=False).supports_grammar  # serverless: not probed
+        assert not EndpointEngine(server.url, **FAST).structured_output
+        assert EndpointEngine(server.url, structured=True, **FAST).structured_output
+    assert not EndpointEngine("owner/model", token=False).structured_output  # serverless: not probed
 
 
 def test_openai_engines_auto():
-    assert OpenAIEngine("gpt-4o-mini", api_key="sk-unit-0000000000000000").supports_grammar
-    assert not OpenAIEngine("m", base_url="http://127.0.0.1:9/v1", api="completions").supports_grammar
-    assert not OpenAIEngine("m", base_url="http://127.0.0.1:9/v1", structured=False).supports_grammar
+    assert OpenAIEngine("gpt-4o-mini", api_key="sk-unit-0000000000000000").structured_output
+    assert not OpenAIEngine("m", base_url="http://127.0.0.1:9/v1", api="completions").structured_output
+    assert not OpenAIEngine("m", base_url="http://127.0.0.1:9/v1", structured=False).structured_output
     azure = {"api_key": "azure-test-key-0000", "azure_endpoint": "https://r.openai.azure.com"}
-    assert AzureOpenAIEngine("dep", **azure).supports_grammar  # 2024-10-21
-    assert AzureOpenAIEngine("dep", api_version="2024-08-01-preview", **azure).supports_grammar
-    assert AzureOpenAIEngine("dep", api_version="preview", **azure).supports_grammar
-    assert not AzureOpenAIEngine("dep", api_version="2024-06-01", **azure).supports_grammar
-    assert AzureOpenAIEngine("dep", api_version="2024-06-01", structured=True, **azure).supports_grammar
+    assert AzureOpenAIEngine("dep", **azure).structured_output  # 2024-10-21
+    assert AzureOpenAIEngine("dep", api_version="2024-08-01-preview", **azure).structured_output
+    assert AzureOpenAIEngine("dep", api_version="preview", **azure).structured_output
+    assert not AzureOpenAIEngine("dep", api_version="2024-06-01", **azure).structured_output
+    assert AzureOpenAIEngine("dep", api_version="2024-06-01", structured=True, **azure).structured_output
 
 
 def test_bad_options_are_refused():
@@ -224,14 +224,15 @@ def test_a_refusal_falls_back_once_without_it_and_is_remembered(flavour, engine_
     with FakeServer(FREE_TEXT, info=dict(TGI_INFO), structured="reject", rejection=rejection,
                     structured_reply=GOOD) as server:
         engine = make(flavour, server, **engine_options)
-        assert engine.supports_grammar
-        c = engine.generate("Count the words", constrained=spec())
+        assert engine.structured_output
+        c = engine.generate("Count the words", constraint=spec())
         assert c.text == FREE_TEXT  # the same request without the parameter: free text
         assert [s is not None for s in server.structures()] == [True, False]
         assert words in c.facts["structured_fallback"] and c.facts["constrained"] is False
         assert c.facts["retries"] == 0
-        assert not engine.supports_grammar  # remembered: the Agent stops asking
-        c = engine.generate("Count the words", constrained=spec())
+        assert not engine.structured_output  # remembered: the Agent stops asking
+        assert not engine.accepts(spec())
+        c = engine.generate("Count the words")
         assert server.structures()[2:] == [None] and "structured_fallback" not in c.facts
         first, second = (sent_prompt(r.json) for r in server.generation_requests()[:2])
         assert "Answer with JSON" in first and "Answer with JSON" not in second  # the plain prompt
@@ -271,7 +272,7 @@ def test_tgi_schema_it_cannot_compile_falls_back_too():
     cannot = Fault(status=422, body={"error": "Input validation error: cannot compile regex from schema: "
                                               "Unsupported JSON Schema structure", "error_type": "validation"})
     with FakeServer(FREE_TEXT, info=dict(TGI_INFO), structured="reject", rejection=cannot) as server:
-        c = make("tgi-generate", server).generate("Count", constrained=spec())
+        c = make("tgi-generate", server).generate("Count", constraint=spec())
         assert c.text == FREE_TEXT and "cannot compile regex" in c.facts["structured_fallback"]
         assert [s is not None for s in server.structures()] == [True, False]
 
@@ -284,8 +285,8 @@ def test_other_client_errors_are_not_taken_for_a_refusal():
         engine = make("openai", server)
         server.push(context)
         with pytest.raises(PromptTooLongError):
-            engine.generate("Count", constrained=spec())
-        assert len(server.generation_requests()) == 1 and engine.supports_grammar
+            engine.generate("Count", constraint=spec())
+        assert len(server.generation_requests()) == 1 and engine.structured_output
 
 
 def test_openai_refusal_is_free_text():
@@ -299,13 +300,17 @@ def test_openai_refusal_is_free_text():
 
     engine = OpenAIEngine("m", base_url="http://127.0.0.1:9/v1", stream=False,
                           http_client=httpx.Client(transport=httpx.MockTransport(handler)))
-    c = engine.generate("Count", constrained=spec())
+    c = engine.generate("Count", constraint=spec())
     assert c.text == "I can't help with that." and c.facts["structured_answer"] == "free text"
 
 
 def test_no_tools_no_grammar():
     with FakeServer(FREE_TEXT, info=dict(TGI_INFO), structured_reply=GOOD) as server:
-        make("tgi-generate", server).generate("hi", constrained=ProgramSpec())
+        engine = make("tgi-generate", server)
+        assert not engine.accepts(ProgramSpec())  # no tools: no program to constrain
+        with pytest.raises(ConfigurationError, match="cannot honour a 'program' constraint"):
+            engine.generate("hi", constraint=ProgramSpec())
+        engine.generate("hi")
         assert server.structures() == [None]
 
 

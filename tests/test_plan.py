@@ -10,7 +10,7 @@ from PIL import Image
 from nbagents import Agent, AgentImage, ScriptedEngine, tool
 from nbagents.errors import PlanError, ToolError
 from nbagents.results import AgentGroup
-from nbagents.taskgraph import parse_plan, run_plan, validate_plan
+from nbagents.modes.taskgraph import parse_plan, run_plan, validate_plan
 
 _events = []
 _lock = threading.Lock()

@@ -282,7 +282,7 @@ class PlanBuilder:
 
 
 def _reads(value: Any) -> set[str]:
-    from ..taskgraph import _references
+    from ..modes.taskgraph import references as _references
 
     generated, inputs = _references(value)
     return {f"task:{k}" for k in generated} | {f"input:{n}" for n in inputs}

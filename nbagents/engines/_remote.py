@@ -30,6 +30,7 @@ from ..errors import (
     PromptTooLongError,
     RateLimitError,
 )
+from ..grammar.constraint import JsonSchema
 from ..redaction import redact, register_secret
 
 __all__ = [
@@ -479,30 +480,42 @@ _FENCED = re.compile(r"```[ \t]*(?:json)?[ \t]*\n(.*?)\n?```\s*", re.S | re.I)
 
 @dataclass(frozen=True)
 class Structure:
-    """One structured request: the :class:`~nbagents.constrain.ProgramSpec`, the grammar sent
-    (``kind`` ``"json"``: a JSON schema; ``"regex"``: a regular expression over the program text),
-    where it goes (``param``: ``"parameters.grammar"`` or ``"response_format"``) and its value."""
+    """One structured request: the constraint (a :class:`~nbagents.grammar.ProgramSpec`, or a
+    :class:`~nbagents.grammar.JsonSchema` sent as it is), the grammar sent (``kind`` ``"json"``: a
+    JSON schema; ``"regex"``: a regular expression over the program text), where it goes
+    (``param``: ``"parameters.grammar"`` or ``"response_format"``) and its value."""
 
-    spec: Any
+    constraint: Any
     kind: str
     param: str
     value: Mapping[str, Any]
     hint: bool = True
 
+    @property
+    def is_program(self) -> bool:
+        """A tool program (the answer is rendered to code), not a schema passed through."""
+        return not isinstance(self.constraint, JsonSchema)
+
     @classmethod
-    def tgi(cls, spec: Any, kind: str, *, param: str, hint: bool = True) -> Structure:
+    def tgi(cls, constraint: Any, kind: str, *, param: str, hint: bool = True) -> Structure:
         """TGI's ``{"type": "json" | "regex", "value": ...}`` (``parameters.grammar`` on the generate
-        route, ``response_format`` on the Messages API)."""
+        route, ``response_format`` on the Messages API). A JSON schema always goes as ``"json"``."""
+        if isinstance(constraint, JsonSchema):
+            return cls(constraint, "json", param, {"type": "json", "value": dict(constraint.schema)}, hint)
         from ..constrain.remote import tgi_grammar
 
-        return cls(spec, kind, param, tgi_grammar(spec, kind=kind), hint)
+        return cls(constraint, kind, param, tgi_grammar(constraint, kind=kind), hint)
 
     @classmethod
-    def openai(cls, spec: Any, *, hint: bool = True) -> Structure:
+    def openai(cls, constraint: Any, *, hint: bool = True) -> Structure:
         """OpenAI's ``response_format={"type": "json_schema", "json_schema": {..., "strict": true}}``."""
+        if isinstance(constraint, JsonSchema):
+            value = {"type": "json_schema", "json_schema": {"name": constraint.name, "strict": True,
+                                                            "schema": dict(constraint.schema)}}
+            return cls(constraint, "json", "response_format", value, hint)
         from ..constrain.remote import openai_response_format
 
-        return cls(spec, "json", "response_format", openai_response_format(spec), hint)
+        return cls(constraint, "json", "response_format", openai_response_format(constraint), hint)
 
     @property
     def grammar(self) -> str:
@@ -514,11 +527,17 @@ class Structure:
 
     def messages(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
         """The messages with one sentence about the JSON shape added to the last user message: the
-        prompt asks for a ```py block, and a server like TGI does not show the schema to the model.
-        (A regex describes the prompt's own shape: nothing is added.)"""
+        prompt asks for a ```py block (or a plan's bare list), and a server like TGI does not show
+        the schema to the model. (A regex describes the prompt's own shape: nothing is added.)"""
         if self.kind != "json" or not self.hint:
             return messages
-        hint = _JSON_HINT.format(explanation='"explanation": "<one sentence>", ' if self.spec.explanation else "")
+        if self.is_program:
+            hint = _JSON_HINT.format(
+                explanation='"explanation": "<one sentence>", ' if self.constraint.explanation else "")
+        else:
+            hint = self.constraint.hint
+        if not hint:
+            return messages
         out = [dict(m) for m in messages]
         for m in reversed(out):
             if m["role"] == "user":
@@ -527,20 +546,25 @@ class Structure:
         return out
 
     def facts(self) -> dict[str, Any]:
-        return {"constrained": True, "grammar_kind": self.kind, "grammar": self.grammar,
-                "program_spec": self.spec.describe(), "structured_param": self.param,
+        described = ({"program_spec": self.constraint.describe()} if self.is_program
+                     else {"json_schema_name": self.constraint.name})
+        return {"constrained": True, "constraint": self.constraint.kind, "grammar_kind": self.kind,
+                "grammar": self.grammar, **described, "structured_param": self.param,
                 "structured_hint": self.kind == "json" and self.hint}
 
     def render(self, text: str) -> tuple[str, dict[str, Any]]:
-        """The program text the agent's parser reads, from the server's answer, and facts.
+        """The text the agent's parser reads, from the server's answer, and facts.
 
-        JSON that fits becomes ``explanation`` + a ```py block of ``result = tool(...)`` lines
+        A JSON schema's answer is passed through. For a tool program, JSON that fits becomes
+        ``explanation`` + a ```py block of ``result = tool(...)`` lines
         (:func:`~nbagents.constrain.remote.render_calls`). JSON that does not fit (a name that is
         not defined yet, a cut-off answer) comes back as the reason, then the JSON in a ```json
         block: no Python code, so the agent's parser raises its ParseError and the agent's one
         repair sends the reason back. Text that is not JSON at all (a server that ignored the
         parameter) is returned as it is, for the agent's lenient parser.
         """
+        if not self.is_program:
+            return text, {"structured_answer": "json"}
         if self.kind == "regex":
             return text, {"structured_answer": "program"}
         candidate = _json_candidate(text)
@@ -550,7 +574,7 @@ class Structure:
         from ..errors import ParseError
 
         try:
-            program = render_calls(candidate, self.spec)
+            program = render_calls(candidate, self.constraint)
         except ParseError as e:
             reason = " ".join(e.message.split("\nThe model wrote:", 1)[0].split())
             shown = text.strip().replace("```", "` ` `")

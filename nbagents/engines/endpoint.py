@@ -17,8 +17,9 @@ Two routes:
 to ``generate`` once if the server has no chat route or the model no chat template; a server
 without ``/info`` gets ``generate``; a bare model id (the serverless API) gets ``chat``.
 
-Structured output (``generate(..., constrained=ProgramSpec)``, which the Agent passes when
-``supports_grammar`` is true): TGI's grammar, ``{"type": "json" | "regex", "value": ...}``, goes in
+Structured output (``generate(..., constraint=...)`` with a constraint the engine
+:meth:`~EndpointEngine.accepts`: a :class:`~nbagents.grammar.ProgramSpec` or a
+:class:`~nbagents.grammar.JsonSchema`; not a Lark grammar): TGI's grammar, ``{"type": "json" | "regex", "value": ...}``, goes in
 ``parameters.grammar`` on the generate route and in ``response_format`` on the Messages API.
 ``structured="auto"`` turns it on for TGI 1.4.3 or newer on the generate route (where TGI added
 grammars) and 2.2 or newer on the chat route (``response_format`` came to the Messages API later);
@@ -37,12 +38,13 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from ..deps import require
 from ..errors import (
     ConfigurationError,
     EngineResponseError,
-    MissingDependencyError,
     PromptTooLongError,
 )
+from ..grammar import Constraint, JsonSchema, ProgramSpec
 from ..redaction import register_secret
 from ._remote import (
     Attempts,
@@ -74,7 +76,6 @@ SERVERLESS_URL = "https://router.huggingface.co/hf-inference/models/{model_id}"
 _CREDENTIAL_HELP = ("Pass token=..., set HF_TOKEN, or log in with `hf auth login`; for a gated model, "
                     "accept its licence on the Hub first.")
 _ROUTES = ("auto", "generate", "chat")
-_CALL_OPTIONS = frozenset({"stream", "do_sample", "temperature", "top_p", "seed", "constrained"})
 #: The first TGI versions that take a grammar: on /generate (1.4.3), in the Messages API's
 #: response_format (2.2; it came in mid-2024, the exact release is not pinned, so stay on the safe side).
 _GRAMMAR_SINCE = {"generate": (1, 4, 3), "chat": (2, 2, 0)}
@@ -83,11 +84,7 @@ _SUFFIXES = (("/v1/chat/completions", "chat"), ("/generate_stream", "generate"),
 
 
 def _httpx():
-    try:
-        import httpx
-    except ImportError as e:
-        raise MissingDependencyError("httpx", "remote", "The endpoint engine") from e
-    return httpx
+    return require("httpx", extra="remote", purpose="The endpoint engine")
 
 
 class _NoChatRoute(Exception):
@@ -285,10 +282,16 @@ class EndpointEngine(Engine):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "url": self.url, "route": self._route(), "server": self.server,
-                "token_source": self.credential.source, "structured": self.supports_grammar}
+                "token_source": self.credential.source, "structured": self.structured_output}
+
+    def accepts(self, constraint: Constraint) -> bool:
+        """A tool program (with tools) or a JSON schema, while the route in use takes a grammar."""
+        if isinstance(constraint, ProgramSpec) and not constraint.tools:
+            return False  # no tools: no program to constrain
+        return isinstance(constraint, (ProgramSpec, JsonSchema)) and self.structured_output
 
     @property
-    def supports_grammar(self) -> bool:  # type: ignore[override]
+    def structured_output(self) -> bool:
         """Whether constrained requests get a grammar on the route in use (see ``structured``)."""
         if self.structured is not False:
             self._probe()
@@ -304,11 +307,11 @@ class EndpointEngine(Engine):
         version = _full_version(self._info.get("version"))
         return version is not None and version >= _GRAMMAR_SINCE[route]
 
-    def _structure(self, route: str, spec: Any) -> Structure | None:
-        if spec is None or not spec.tools or not self._structured_on(route):
-            return None  # (no tools: no program to constrain)
+    def _structure(self, route: str, constraint: Any) -> Structure | None:
+        if constraint is None or not self._structured_on(route):
+            return None  # (the route changed to one without grammars)
         param = "response_format" if route == "chat" else "parameters.grammar"
-        return Structure.tgi(spec, self.grammar_kind, param=param, hint=self.structured_hint)
+        return Structure.tgi(constraint, self.grammar_kind, param=param, hint=self.structured_hint)
 
     def _probe(self, *, again: bool = False) -> Exception | None:
         """Ask ``GET /info`` once (TGI); an unreachable server is asked again by the next generate.
@@ -376,14 +379,13 @@ class EndpointEngine(Engine):
 
     # --- generation --------------------------------------------------------------------------
 
-    def _generate(self, messages, *, stop, max_new_tokens, emit, **options) -> Completion:
-        unknown = set(options) - _CALL_OPTIONS
-        if unknown:
-            raise ConfigurationError(
-                f"The endpoint engine does not take {', '.join(sorted(unknown))}.",
-                hint="It takes: " + ", ".join(sorted(_CALL_OPTIONS)) + ".")
-        spec = options.pop("constrained", None)  # a nbagents.constrain.ProgramSpec
-        settings = {**self.defaults, **options}
+    def _generate(self, messages, *, stop, max_new_tokens, emit, constraint, sampling, stream) -> Completion:
+        if sampling.top_k is not None:
+            raise ConfigurationError("The endpoint engine does not take top_k.",
+                                     hint="It takes: do_sample, temperature, top_p, seed.")
+        settings = sampling.merged_over(self.defaults)
+        if stream is not None:
+            settings["stream"] = stream
         unreachable = self._probe(again=True)
         if unreachable is not None:  # do not wait for a second connect timeout
             raise transport_error(unreachable, server=f"the server at {self.url}",
@@ -392,7 +394,7 @@ class EndpointEngine(Engine):
         route = self._route()
         extra: dict[str, Any] = {}
         while True:  # at most three tries: chat -> generate once, with -> without the grammar once
-            structure = self._structure(route, spec)
+            structure = self._structure(route, constraint)
             try:
                 completion = self._request(route, messages, stop, max_new_tokens, emit, settings,
                                            structure)

@@ -6,9 +6,12 @@ and ``api-version`` included), parses SSE and types the errors. Its own retries 
 (``max_retries=0``) so that every engine retries the same way (:mod:`nbagents.engines._remote`):
 ``Retry-After`` honoured, bounded backoff, a cap on the total wait, retries counted in the facts.
 
-Structured output (``generate(..., constrained=ProgramSpec)``, which the Agent passes when
-``supports_grammar`` is true): ``response_format={"type": "json_schema", "json_schema": {...,
-"strict": true}}`` on the chat API, and the JSON answer is rendered into the program text. On by
+Structured output (``generate(..., constraint=...)`` with a constraint the engine
+:meth:`~OpenAIEngine.accepts`: a :class:`~nbagents.grammar.ProgramSpec` or a
+:class:`~nbagents.grammar.JsonSchema`): ``response_format={"type": "json_schema", "json_schema":
+{..., "strict": true}}`` on the chat API; a tool program's JSON answer is rendered into the program
+text, a schema's answer passed through. Lark grammars (a local engine's plan grammar) are not
+accepted: the agent asks for the plan's JSON schema instead. On by
 default for OpenAI and OpenAI-compatible servers (vLLM, llama.cpp, Ollama take it), and for Azure
 from api-version 2024-08-01 on. A server that refuses the parameter (HTTP 400/422 naming it) gets
 the same request once more without it, and the engine remembers; a server that ignores it answers
@@ -25,16 +28,17 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from ..deps import require
 from ..errors import (
     ConfigurationError,
     EngineAuthError,
     EngineConnectionError,
     EngineResponseError,
     EngineTimeoutError,
-    MissingDependencyError,
     NbAgentsError,
     PromptTooLongError,
 )
+from ..grammar import Constraint, JsonSchema, ProgramSpec
 from ..redaction import register_secret
 from ._remote import (
     Attempts,
@@ -63,15 +67,12 @@ log = logging.getLogger("nbagents.engines")
 
 OPENAI_URL = "https://api.openai.com/v1"
 _APIS = ("chat", "completions")
-_CALL_OPTIONS = frozenset({"stream", "temperature", "top_p", "seed", "constrained"})
+#: The sampling fields the API takes (``Sampling.top_k`` and ``do_sample`` it does not).
+_SAMPLING = ("temperature", "top_p", "seed")
 
 
 def _openai():
-    try:
-        import openai
-    except ImportError as e:
-        raise MissingDependencyError("openai", "openai", "The OpenAI engine") from e
-    return openai
+    return require("openai", extra="openai", purpose="The OpenAI engine")
 
 
 class OpenAIEngine(Engine):
@@ -189,17 +190,23 @@ class OpenAIEngine(Engine):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "url": self.url, "route": self.api, "server": self.server,
-                "token_source": self.credential.source, "structured": self.supports_grammar}
+                "token_source": self.credential.source, "structured": self.structured_output}
 
     @property
-    def supports_grammar(self) -> bool:  # type: ignore[override]
-        """Whether constrained requests get ``response_format`` (see ``structured``)."""
+    def structured_output(self) -> bool:
+        """Whether constrained requests get ``response_format`` now (see ``structured``)."""
         if self.structured is False or self._structured_refused is not None or self.api != "chat":
             return False
         return self.structured is True or self._auto_structured()
 
     def _auto_structured(self) -> bool:
         return True
+
+    def accepts(self, constraint: Constraint) -> bool:
+        """A tool program (with tools) or a JSON schema, while structured output is on."""
+        if isinstance(constraint, ProgramSpec):
+            return bool(constraint.tools) and self.structured_output
+        return isinstance(constraint, JsonSchema) and self.structured_output
 
     # --- the SDK client ----------------------------------------------------------------------
 
@@ -242,7 +249,7 @@ class OpenAIEngine(Engine):
             args["prompt"] = flatten_messages(messages)
         if stop:
             args["stop"] = list(stop[:4])  # the API takes at most 4; the rest are cut client-side
-        for name in ("temperature", "top_p", "seed"):
+        for name in _SAMPLING:
             if settings[name] is not None:
                 args[name] = settings[name]
         if settings["stream"]:
@@ -251,17 +258,18 @@ class OpenAIEngine(Engine):
                 args["stream_options"] = {"include_usage": True}
         return args
 
-    def _generate(self, messages, *, stop, max_new_tokens, emit, **options) -> Completion:
-        unknown = set(options) - _CALL_OPTIONS
-        if unknown:
+    def _generate(self, messages, *, stop, max_new_tokens, emit, constraint, sampling, stream) -> Completion:
+        refused = [name for name in ("do_sample", "top_k") if getattr(sampling, name) is not None]
+        if refused:
             raise ConfigurationError(
-                f"The OpenAI engine does not take {', '.join(sorted(unknown))}.",
-                hint="It takes: " + ", ".join(sorted(_CALL_OPTIONS)) + ".")
-        spec = options.pop("constrained", None)  # a nbagents.constrain.ProgramSpec
+                f"The OpenAI engine does not take {', '.join(refused)}.",
+                hint="It takes: " + ", ".join(_SAMPLING) + " (the API always samples; "
+                     "temperature=... sets how much).")
         self._check_credentials()
-        settings = {**self.defaults, **options}
-        structure = (Structure.openai(spec, hint=self.structured_hint)
-                     if spec is not None and spec.tools and self.supports_grammar else None)
+        settings = sampling.merged_over(self.defaults)
+        if stream is not None:
+            settings["stream"] = stream
+        structure = Structure.openai(constraint, hint=self.structured_hint) if constraint is not None else None
         try:
             return self._call(messages, stop, max_new_tokens, emit, settings, structure)
         except StructureRejected as e:

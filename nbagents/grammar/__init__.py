@@ -9,7 +9,9 @@ the whole answer: a plan, a ReAct step's free text) or a :class:`JsonSchema`.
 from __future__ import annotations
 
 from ..constrain.guided import Grammar
+from ..constrain.plan_grammar import plan_grammar
 from ..constrain.program import ProgramSpec
 from .constraint import Constraint, JsonSchema
+from .plan_schema import plan_schema
 
-__all__ = ["Constraint", "Grammar", "JsonSchema", "ProgramSpec"]
+__all__ = ["Constraint", "Grammar", "JsonSchema", "ProgramSpec", "plan_grammar", "plan_schema"]

@@ -29,11 +29,14 @@ class Constraint:
 class JsonSchema(Constraint):
     """The answer is JSON that validates against ``schema`` (a dict, or its JSON text).
 
-    ``name`` says what it is for (``"plan"``), for the Run's facts and the server's schema name.
+    ``name`` says what it is for (``"plan"``), for the Run's facts and the server's schema name;
+    ``hint`` is one sentence on the answer's shape, added to the prompt for servers that do not
+    show the schema to the model.
     """
 
     schema: Mapping[str, Any] = field(default_factory=dict)
     name: str = "answer"
+    hint: str = ""
 
     kind: ClassVar[str] = "json_schema"
 

@@ -4,32 +4,30 @@ The interpreter's variables carry across steps; what a step prints (or the error
 the value it left in ``result``) is the observation the model reads before the next step, so it
 can correct itself. Each step is a :class:`~nbagents.runs.Step` inside the Run.
 
-On engines that decode under a grammar (local models), each step is written under a
-:class:`~nbagents.constrain.ProgramSpec`: ``Thought: <one line>``, then a program of tool calls
-(the tools and ``final_answer``) that reads only the inputs and the variables of earlier steps,
-with their types; a call of ``final_answer`` ends the step, and on the last allowed step the
-program can end only with it. Other engines write freely.
+On engines that accept one, each step is written under a :class:`~nbagents.grammar.ProgramSpec`:
+``Thought: <one line>``, then a program of tool calls (the tools and ``final_answer``) that reads
+only the inputs and the variables of earlier steps, with their types; a call of ``final_answer``
+ends the step, and on the last allowed step the program can end only with it. Other engines write
+freely (a server that takes a JSON schema gets the step as one).
 """
 
 from __future__ import annotations
 
 import ast
 import time
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
-from .agent import RESULT_NAME, _ending_with_result
-from .errors import EngineError, NbAgentsError, ParseError, StepLimitError
-from .parsing import parse
-from .prompts import PromptTemplate, build_prompt
-from .results import wrap
-from .runs import ErrorInfo, Run, Step, describe_value
-from .tools.base import FunctionTool
+from ..errors import NbAgentsError, ParseError, StepLimitError
+from ..grammar import ProgramSpec
+from ..parsing import RESULT_NAME, ending_with_result, parse
+from ..prompts import PromptTemplate
+from ..results import wrap
+from ..runs import ErrorInfo, Run, Step, describe_value
+from ..tools.base import FunctionTool
+from .stages import Stages, describe_inputs, failed
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .agent import Agent
-
-__all__ = ["perform_react", "observation_text"]
+__all__ = ["FINAL_TOOL", "THOUGHT", "observation_text", "perform_react", "step_spec"]
 
 _MAX_OBSERVATION = 2000
 _NOT_SET = object()
@@ -75,10 +73,10 @@ def _names(code: str, ctx: type[ast.expr_context]) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
 
 
-def step_options(agent: Agent, engine: Any, tools: Mapping[str, Any], inputs: Mapping[str, Any],
-                 state: Mapping[str, Any], *, unread: set[str], last: bool, constrained: bool,
-                 done: list[str] = (), task: str = "") -> dict[str, Any]:
-    """``constrained=ProgramSpec`` for one step on engines that decode under a grammar, else nothing.
+def step_spec(tools: Mapping[str, Any], inputs: Mapping[str, Any], state: Mapping[str, Any], *,
+              unread: set[str], last: bool, rich: bool = False, done: list[str] = (),
+              task: str = "") -> ProgramSpec:
+    """The :class:`ProgramSpec` of one step.
 
     The ``unread`` names (the inputs no step has read yet, and the ``result`` the last step left)
     must be read (the data-flow rule); the other variables may be, typed by their values;
@@ -86,38 +84,20 @@ def step_options(agent: Agent, engine: Any, tools: Mapping[str, Any], inputs: Ma
     that repeats one of the ``done`` steps' code is dropped and the step goes on to
     ``final_answer``.
     """
-    if not constrained or not getattr(engine, "supports_grammar", False):
-        return {}
-    from .constrain import ProgramSpec
-
     state = {**inputs, **state}
     must = {n: state[n] for n in sorted(unread) if n in state}
     variables = {n: v for n, v in state.items() if n not in must}
-    spec = ProgramSpec.for_inputs(tools, must, state=variables,
-                                  rich=agent.rich_grammar, explanation_prefix=THOUGHT, final_tool=FINAL_TOOL,
-                                  must_finish=last, task=task,
+    return ProgramSpec.for_inputs(tools, must, state=variables, rich=rich, explanation_prefix=THOUGHT,
+                                  final_tool=FINAL_TOOL, must_finish=last, task=task,
                                   done_lines={line + "\n" for code in done for line in code.splitlines()})
-    return {"constrained": spec}
 
 
-def perform_react(
-    agent: Agent,
-    task: str,
-    inputs: Mapping[str, Any],
-    *,
-    max_steps: int,
-    on_token: Callable[[str], None] | None = None,
-    max_new_tokens: int,
-    template: PromptTemplate,
-    constrained: bool | None = None,
-) -> Run:
-    """Run the ReAct loop; ``constrained`` (default: the agent's) decodes each step under a
-    program grammar on engines that support one."""
-    constrained = agent.constrained if constrained is None else constrained
+def perform_react(stages: Stages, task: str, inputs: Mapping[str, Any], *,
+                  template: PromptTemplate) -> Run:
+    """Run the ReAct loop (at most ``stages.settings.max_steps`` steps); returns the Run."""
+    max_steps = stages.settings.max_steps
     started = time.perf_counter()
-    engine = agent.engine
-    run = Run(task=task, kind="react", inputs=agent._describe(inputs), engine=engine.spec,
-              model_id=engine.model_id)
+    run = Run(task=task, kind="react", inputs=describe_inputs(inputs))
     holder: dict[str, Any] = {"answer": _NOT_SET}
     final = _final_answer_tool(holder)
     state: dict[str, Any] = dict(inputs)
@@ -127,26 +107,21 @@ def perform_react(
     unread = set(inputs)
     facts: dict[str, Any] = {}
     try:
-        prompt = build_prompt(task, agent.toolbox, inputs, template=template, engine=engine,
-                              max_new_tokens=max_new_tokens, examples=[])
-        tools = {name: agent.toolbox[name] for name in prompt.tools}
+        engine = stages.engine
+        run = run.with_changes(engine=engine.spec, model_id=engine.model_id)
+        prompt = stages.prompt(task, inputs, template=template, examples=[])
+        tools = stages.tools_of(prompt)
         tools[FINAL_TOOL] = final
         messages = list(prompt.messages)
         run = run.with_changes(stop=prompt.stop, dropped=prompt.dropped, prompt=prompt.text)
         for index in range(max_steps):
-            options = step_options(agent, engine, tools, inputs, state, unread=unread,
-                                   last=index == max_steps - 1, constrained=constrained, done=codes,
-                                   task=task)
+            constraint = stages.constraint(lambda index=index, unread=unread: step_spec(
+                tools, inputs, state, unread=unread, last=index == max_steps - 1,
+                rich=stages.settings.rich_grammar, done=codes, task=task))
             t0 = time.perf_counter()
-            try:
-                completion = engine.generate(messages, stop=prompt.stop, max_new_tokens=max_new_tokens,
-                                             on_token=on_token, **options)
-            except NbAgentsError:
-                raise
-            except Exception as e:
-                raise EngineError(f"The engine failed: {type(e).__name__}: {e}") from e
+            completion = stages.generate(messages, stop=prompt.stop, constraint=constraint)
             t_gen = time.perf_counter() - t0
-            facts = {**completion.facts, "constrained": bool(options)}
+            facts = dict(completion.facts)
             error: NbAgentsError | None = None
             code = ""
             value = None
@@ -155,7 +130,7 @@ def perform_react(
             try:
                 code = parse(completion.text).code
                 unread -= _names(code, ast.Load)
-                execution = agent.interpreter.run(_ending_with_result(code), tools, state)
+                execution = stages.interpreter.run(ending_with_result(code), tools, state)
                 value, step_prints = execution.value, execution.prints
                 if RESULT_NAME in _names(code, ast.Store):  # the next step builds on it
                     unread.add(RESULT_NAME)
@@ -185,7 +160,7 @@ def perform_react(
             last = steps[-1].observation if steps else ""
             raise StepLimitError(max_steps, last)
     except NbAgentsError as e:
-        run = run.with_changes(error=ErrorInfo.from_exception(e), exception=e)
+        run = failed(run, e)
     last_step = steps[-1] if steps else None
     return run.with_changes(
         facts=facts,
@@ -195,6 +170,7 @@ def perform_react(
         prompt=last_step.prompt if last_step and last_step.prompt else run.prompt,
         prints="".join(prints),
         timings={
+            "prompt": stages.timings.get("prompt", 0.0),
             "generate": sum(s.timings.get("generate", 0.0) for s in steps),
             "execute": sum(s.timings.get("execute", 0.0) for s in steps),
             "total": time.perf_counter() - started,

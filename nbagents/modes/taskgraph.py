@@ -14,15 +14,20 @@ import json
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import NbAgentsError, PlanError, closest_names
-from .runs import ErrorInfo
+from ..errors import NbAgentsError, PlanError, closest_names
+from ..runs import ErrorInfo
 
-__all__ = ["PlanTask", "TaskOutcome", "parse_plan", "validate_plan", "run_plan", "plan_to_json"]
+__all__ = ["PlanTask", "TaskOutcome", "ToolCaller", "parse_plan", "plan_to_json", "references", "run_plan",
+           "validate_plan"]
+
+#: How a plan calls one tool: ``caller(name, tool, kwargs) -> value``; raises an NbAgentsError
+#: (the interpreter's tool-call path: the same errors, limits and approvals as in a program).
+ToolCaller = Callable[[str, Any, Mapping[str, Any]], Any]
 
 _GENERATED = re.compile(r"^<GENERATED>-(\d+)$")
 _INPUT = re.compile(r"^<INPUT>-([A-Za-z][A-Za-z0-9_]*)$")
@@ -102,13 +107,15 @@ def parse_plan(raw: str) -> list[PlanTask]:
         args = item.get("args", {})
         if not isinstance(args, Mapping):
             raise PlanError(f"\"args\" must be an object, got {args!r}.", task_id=tid)
-        tasks.append(PlanTask(tid, item["task"], tuple(d for d in dep if d != -1), dict(args)))
+        # null leaves an optional parameter out (what a strict JSON schema writes for it)
+        args = {k: v for k, v in args.items() if v is not None}
+        tasks.append(PlanTask(tid, item["task"], tuple(d for d in dep if d != -1), args))
     if not tasks:
         raise PlanError("The plan is empty.")
     return tasks
 
 
-def _references(value: Any) -> tuple[set[int], set[str]]:
+def references(value: Any) -> tuple[set[int], set[str]]:
     gen: set[int] = set()
     inp: set[str] = set()
     if isinstance(value, str):
@@ -120,12 +127,12 @@ def _references(value: Any) -> tuple[set[int], set[str]]:
             inp.add(m.group(1))
     elif isinstance(value, list):
         for v in value:
-            g, i = _references(v)
+            g, i = references(v)
             gen |= g
             inp |= i
     elif isinstance(value, Mapping):
         for v in value.values():
-            g, i = _references(v)
+            g, i = references(v)
             gen |= g
             inp |= i
     return gen, inp
@@ -159,7 +166,7 @@ def validate_plan(tasks: list[PlanTask], tools: Mapping[str, Any], inputs: Mappi
         if missing:
             raise PlanError(f"{t.task} needs the argument {', '.join(map(repr, missing))}; "
                             f"it takes {tool.signature(short=True)}.", task_id=t.id)
-        gen, inp = _references(dict(t.args))
+        gen, inp = references(dict(t.args))
         dangling = sorted((gen | set(t.dep)) - known)
         if dangling:
             raise PlanError(f"It refers to task {', '.join(map(str, dangling))}, which is not in the plan.",
@@ -214,8 +221,12 @@ def _resolve(value: Any, results: Mapping[int, Any], inputs: Mapping[str, Any]) 
 
 
 def run_plan(tasks: list[PlanTask], tools: Mapping[str, Any], inputs: Mapping[str, Any], *,
-             max_workers: int = 4) -> list[TaskOutcome]:
-    """Run validated tasks: each as soon as its dependencies are done, independent ones in parallel."""
+             caller: ToolCaller, max_workers: int = 4) -> list[TaskOutcome]:
+    """Run validated tasks: each as soon as its dependencies are done, independent ones in parallel.
+
+    Every tool call goes through ``caller`` (the interpreter's :meth:`call_tool`), so a failing
+    tool gives the same typed error as in a program. A tool that is not ``thread_safe`` runs one
+    call at a time."""
     locks = {name: threading.Lock() for name in {t.task for t in tasks}}
     pending = {t.id: t for t in tasks}
     results: dict[int, Any] = {}
@@ -228,16 +239,12 @@ def run_plan(tasks: list[PlanTask], tools: Mapping[str, Any], inputs: Mapping[st
         kwargs = {k: _resolve(v, results, inputs) for k, v in t.args.items()}
         try:
             if getattr(tool, "thread_safe", True):
-                value = tool(**kwargs)
+                value = caller(t.task, tool, kwargs)
             else:
                 with locks[t.task]:
-                    value = tool(**kwargs)
+                    value = caller(t.task, tool, kwargs)
         except NbAgentsError as e:
             return TaskOutcome(t.id, t.task, "failed", error=ErrorInfo.from_exception(e), started=start,
-                               finished=time.perf_counter() - origin)
-        except Exception as e:  # a tool's own failure: message only
-            info = ErrorInfo(type(e).__name__, "tool", f"The tool {t.task!r} failed: {type(e).__name__}: {e}")
-            return TaskOutcome(t.id, t.task, "failed", error=info, started=start,
                                finished=time.perf_counter() - origin)
         return TaskOutcome(t.id, t.task, "done", result=value, started=start, finished=time.perf_counter() - origin)
 
