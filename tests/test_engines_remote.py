@@ -30,7 +30,8 @@ from servers import (
 
 from nbagents import Agent, AzureOpenAiAgent, HfAgent, OpenAiAgent, tool
 from nbagents.engines import load_engine
-from nbagents.engines._remote import (
+from nbagents.engines.endpoint import EndpointEngine, sse_events
+from nbagents.engines.http import (
     Attempts,
     HTTPFailure,
     RetryPolicy,
@@ -39,7 +40,6 @@ from nbagents.engines._remote import (
     safe_url,
     server_message,
 )
-from nbagents.engines.endpoint import EndpointEngine, sse_events
 from nbagents.engines.openai import AzureOpenAIEngine, OpenAIEngine
 from nbagents.errors import (
     ConfigurationError,

@@ -24,8 +24,8 @@ from nbagents.constrain.remote import (
     program_schema,
     tgi_grammar,
 )
-from nbagents.engines._remote import Structure
 from nbagents.engines.endpoint import EndpointEngine
+from nbagents.engines.http import Structure
 from nbagents.engines.openai import AzureOpenAIEngine, OpenAIEngine
 from nbagents.errors import ConfigurationError, ParseError, PromptTooLongError
 from nbagents.parsing import parse

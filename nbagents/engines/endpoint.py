@@ -46,7 +46,8 @@ from ..errors import (
 )
 from ..grammar import Constraint, JsonSchema, ProgramSpec
 from ..redaction import register_secret
-from ._remote import (
+from .base import Completion, Engine, flatten_messages
+from .http import (
     Attempts,
     HTTPFailure,
     RetryPolicy,
@@ -65,7 +66,6 @@ from ._remote import (
     structure_rejected,
     transport_error,
 )
-from .base import Completion, Engine, flatten_messages
 
 __all__ = ["EndpointEngine", "SERVERLESS_URL"]
 

@@ -40,7 +40,8 @@ from ..errors import (
 )
 from ..grammar import Constraint, JsonSchema, ProgramSpec
 from ..redaction import register_secret
-from ._remote import (
+from .base import Completion, Engine, flatten_messages
+from .http import (
     Attempts,
     HTTPFailure,
     RetryPolicy,
@@ -59,7 +60,6 @@ from ._remote import (
     structure_rejected,
     transport_error,
 )
-from .base import Completion, Engine, flatten_messages
 
 __all__ = ["OpenAIEngine", "AzureOpenAIEngine"]
 

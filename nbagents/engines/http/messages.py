@@ -1,0 +1,87 @@
+"""URLs safe to show, the servers' error messages, and ``Retry-After``."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Mapping
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from ...redaction import redact, register_secret
+
+log = logging.getLogger("nbagents.engines")
+T = TypeVar("T")
+
+
+# --- URLs and server messages -----------------------------------------------------------------
+
+
+def safe_url(url: str) -> str:
+    """``url`` without user info or query string (both may carry credentials)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact(url)
+    if parts.username or parts.password:
+        register_secret(parts.password)
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts._replace(query="", fragment=""))
+
+
+def server_message(body: Any, *, limit: int = 500) -> str:
+    """The human part of an error body: TGI ``{"error": "..."}``, OpenAI ``{"error": {"message"}}``,
+    FastAPI ``{"detail": ...}``, or the text itself; redacted and shortened."""
+    if isinstance(body, (bytes, bytearray)):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            pass
+    message: Any = body
+    if isinstance(body, Mapping):
+        message = body.get("error") or body.get("message") or body.get("detail") or body
+        if isinstance(message, Mapping):
+            message = message.get("message") or message
+    if not isinstance(message, str):
+        message = json.dumps(message, default=str) if message is not None else ""
+    message = re.sub(r"\s+", " ", message).strip()
+    if len(message) > limit:
+        message = message[:limit] + "…"
+    return redact(message)
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None, body: Any = None) -> float | None:
+    """Seconds the server asked us to wait: ``Retry-After`` (seconds or HTTP date),
+    ``retry-after-ms``, or HF's ``estimated_time`` while a model loads."""
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value:
+        try:
+            seconds = float(value)
+            return max(0.0, seconds) if math.isfinite(seconds) else None
+        except ValueError:
+            parsed = email.utils.parsedate_tz(value)
+            if parsed is not None:
+                return max(0.0, email.utils.mktime_tz(parsed) - time.time())
+    if isinstance(body, (str, bytes)):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            body = None
+    if isinstance(body, Mapping) and isinstance(body.get("estimated_time"), (int, float)):
+        return max(0.0, float(body["estimated_time"]))
+    return None
