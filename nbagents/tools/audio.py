@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import ToolError
 from ..results import AgentAudio
 from .base import Tool
+from .builtin import builtin_tool
 from .text import readable_path, writable_path
 
 __all__ = [
@@ -193,6 +194,4 @@ _FUNCTIONS = (load_audio, trim_audio, concatenate_audio, change_volume, make_ton
 
 def audio_tools() -> list[Tool]:
     """Fresh instances of the audio tools."""
-    from .loading import builtin_tool
-
     return [builtin_tool(f) for f in _FUNCTIONS]

@@ -17,6 +17,7 @@ from PIL import Image, ImageColor, ImageDraw, ImageFont, ImageOps
 from ..errors import ToolError
 from ..results import AgentImage
 from .base import Tool
+from .builtin import builtin_tool
 from .text import readable_path
 
 __all__ = [
@@ -228,6 +229,4 @@ _FUNCTIONS = (load_image, resize_image, crop_image, rotate_image, flip_image, gr
 
 def image_tools() -> list[Tool]:
     """Fresh instances of the image tools."""
-    from .loading import builtin_tool
-
     return [builtin_tool(f) for f in _FUNCTIONS]

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import ToolError
 from ..results import output_dir
 from .base import Tool
+from .builtin import builtin_tool
 
 __all__ = [
     "MAX_TEXT_BYTES",
@@ -127,6 +128,4 @@ _FUNCTIONS = (read_text_file, word_count)
 
 def text_tools() -> list[Tool]:
     """Fresh instances of the text tools."""
-    from .loading import builtin_tool
-
     return [builtin_tool(f) for f in _FUNCTIONS]

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from ..errors import ToolError
 from .base import Tool
+from .builtin import builtin_tool
 from .text import decode_text
 
 __all__ = ["MAX_BYTES", "TIMEOUT", "html_to_text", "check_url", "fetch", "text_downloader", "web_tools"]
@@ -181,6 +182,4 @@ _FUNCTIONS = (text_downloader,)
 
 def web_tools() -> list[Tool]:
     """Fresh instances of the web tools."""
-    from .loading import builtin_tool
-
     return [builtin_tool(f) for f in _FUNCTIONS]
