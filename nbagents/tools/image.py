@@ -21,6 +21,7 @@ from .builtin import builtin_tool
 from .text import readable_path
 
 __all__ = [
+    "FUNCTIONS",
     "MAX_SIDE",
     "as_image",
     "load_image",
@@ -223,10 +224,11 @@ def image_size(image: Image.Image) -> list:
     return [image.width, image.height]
 
 
-_FUNCTIONS = (load_image, resize_image, crop_image, rotate_image, flip_image, grayscale_image,
+# the tool functions of this module, in the order the toolbox lists them
+FUNCTIONS = (load_image, resize_image, crop_image, rotate_image, flip_image, grayscale_image,
               draw_text, side_by_side, thumbnail, make_image, image_size)
 
 
 def image_tools() -> list[Tool]:
     """Fresh instances of the image tools."""
-    return [builtin_tool(f) for f in _FUNCTIONS]
+    return [builtin_tool(f) for f in FUNCTIONS]

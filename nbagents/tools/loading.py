@@ -41,7 +41,7 @@ def offline_tool_factories() -> dict[str, Callable[[], Tool]]:
     """Name -> factory of every tool that needs no model."""
     from . import audio, image, text, web  # imported on use: PIL and numpy
 
-    functions = (*image._FUNCTIONS, *audio._FUNCTIONS, *text._FUNCTIONS, *web._FUNCTIONS)
+    functions = (*image.FUNCTIONS, *audio.FUNCTIONS, *text.FUNCTIONS, *web.FUNCTIONS)
     return {f.__name__: (lambda f=f: builtin_tool(f)) for f in functions}
 
 

@@ -23,7 +23,8 @@ from .base import Tool
 from .builtin import builtin_tool
 from .text import decode_text
 
-__all__ = ["MAX_BYTES", "TIMEOUT", "html_to_text", "check_url", "fetch", "text_downloader", "web_tools"]
+__all__ = ["FUNCTIONS", "MAX_BYTES", "TIMEOUT", "html_to_text", "check_url", "fetch", "text_downloader",
+           "web_tools"]
 
 MAX_BYTES = 2_000_000
 TIMEOUT = 20.0
@@ -177,9 +178,10 @@ def text_downloader(url: str) -> str:
     return text + (f"\n[truncated: the page is longer than {MAX_BYTES:,} bytes]" if truncated else "")
 
 
-_FUNCTIONS = (text_downloader,)
+# the tool functions of this module, in the order the toolbox lists them
+FUNCTIONS = (text_downloader,)
 
 
 def web_tools() -> list[Tool]:
     """Fresh instances of the web tools."""
-    return [builtin_tool(f) for f in _FUNCTIONS]
+    return [builtin_tool(f) for f in FUNCTIONS]
