@@ -17,7 +17,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .errors import MissingDependencyError, ToolError
+from .deps import require
+from .errors import ToolError
 
 __all__ = [
     "AgentType",
@@ -43,19 +44,11 @@ def _new_path(suffix: str) -> Path:
 
 
 def _pil():
-    try:
-        from PIL import Image
-    except ImportError as e:  # pragma: no cover - pillow is a dependency
-        raise MissingDependencyError("pillow", "all", "Image results") from e
-    return Image
+    return require("PIL.Image", extra="all", purpose="Image results", package="pillow")
 
 
 def _soundfile():
-    try:
-        import soundfile
-    except ImportError as e:  # pragma: no cover - soundfile is a dependency
-        raise MissingDependencyError("soundfile", "all", "Audio results") from e
-    return soundfile
+    return require("soundfile", extra="all", purpose="Audio results")
 
 
 class AgentType:

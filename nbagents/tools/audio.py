@@ -16,9 +16,11 @@ import numpy as np
 from ..errors import ToolError
 from ..results import AgentAudio
 from .base import Tool
+from .builtin import builtin_tool
 from .text import readable_path, writable_path
 
 __all__ = [
+    "FUNCTIONS",
     "MAX_SECONDS",
     "as_audio",
     "resample",
@@ -187,12 +189,11 @@ def audio_duration(audio: AgentAudio) -> float:
     return float(as_audio(audio).duration)
 
 
-_FUNCTIONS = (load_audio, trim_audio, concatenate_audio, change_volume, make_tone, save_audio,
+# the tool functions of this module, in the order the toolbox lists them
+FUNCTIONS = (load_audio, trim_audio, concatenate_audio, change_volume, make_tone, save_audio,
               audio_duration)
 
 
 def audio_tools() -> list[Tool]:
     """Fresh instances of the audio tools."""
-    from .loading import builtin_tool
-
-    return [builtin_tool(f) for f in _FUNCTIONS]
+    return [builtin_tool(f) for f in FUNCTIONS]

@@ -40,7 +40,7 @@ def _mode(model_tools: bool | str | None) -> str:
 
 
 def _model_tools() -> list[Tool]:
-    from .models import TASKS, task_class
+    from .tasks import TASKS, task_class
 
     return [task_class(name)() for name in TASKS]
 

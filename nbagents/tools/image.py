@@ -17,9 +17,11 @@ from PIL import Image, ImageColor, ImageDraw, ImageFont, ImageOps
 from ..errors import ToolError
 from ..results import AgentImage
 from .base import Tool
+from .builtin import builtin_tool
 from .text import readable_path
 
 __all__ = [
+    "FUNCTIONS",
     "MAX_SIDE",
     "as_image",
     "load_image",
@@ -222,12 +224,11 @@ def image_size(image: Image.Image) -> list:
     return [image.width, image.height]
 
 
-_FUNCTIONS = (load_image, resize_image, crop_image, rotate_image, flip_image, grayscale_image,
+# the tool functions of this module, in the order the toolbox lists them
+FUNCTIONS = (load_image, resize_image, crop_image, rotate_image, flip_image, grayscale_image,
               draw_text, side_by_side, thumbnail, make_image, image_size)
 
 
 def image_tools() -> list[Tool]:
     """Fresh instances of the image tools."""
-    from .loading import builtin_tool
-
-    return [builtin_tool(f) for f in _FUNCTIONS]
+    return [builtin_tool(f) for f in FUNCTIONS]

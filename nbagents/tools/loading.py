@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import json
 import os
 import re
 import sys
@@ -24,35 +23,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..deps import require
 from ..errors import ToolError, closest_names
-from .base import FunctionTool, Tool
-from .models import TASKS, task_class
-from .pipeline import save_declaration
+from .base import Tool
+from .builtin import BuiltinFunctionTool, builtin_tool
+from .declaration import read_declaration
+from .tasks import TASKS, task_class
 
+# BuiltinFunctionTool and builtin_tool live in .builtin; named here too.
 __all__ = ["load_tool", "load_tool_from_folder", "load_tool_from_hub", "offline_tool_factories",
            "BuiltinFunctionTool", "builtin_tool"]
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-_DECLARATIONS = ("tool.json", "tool_config.json")
-
-
-class BuiltinFunctionTool(FunctionTool):
-    """A tool of nbagents that needs no model; ``save()`` writes its name, not its code."""
-
-    def save(self, folder: str | os.PathLike) -> Path:
-        return save_declaration(self, folder, builtin=self.name)
-
-
-def builtin_tool(fn: Callable) -> BuiltinFunctionTool:
-    """A :class:`BuiltinFunctionTool` from one of nbagents' own tool functions."""
-    return BuiltinFunctionTool(fn)
 
 
 def offline_tool_factories() -> dict[str, Callable[[], Tool]]:
     """Name -> factory of every tool that needs no model."""
-    from . import audio, image, text, web
+    from . import audio, image, text, web  # imported on use: PIL and numpy
 
-    functions = (*image._FUNCTIONS, *audio._FUNCTIONS, *text._FUNCTIONS, *web._FUNCTIONS)
+    functions = (*image.FUNCTIONS, *audio.FUNCTIONS, *text.FUNCTIONS, *web.FUNCTIONS)
     return {f.__name__: (lambda f=f: builtin_tool(f)) for f in functions}
 
 
@@ -120,21 +109,6 @@ def _task_tool(name: str, model_repo_id: str | None, remote: bool, token: str | 
     return cls(**kwargs)
 
 
-def _read_declaration(folder: Path) -> dict[str, Any]:
-    for name in _DECLARATIONS:
-        path = folder / name
-        if path.is_file():
-            try:
-                decl = json.loads(path.read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, UnicodeDecodeError) as e:
-                raise ToolError(f"{path} is not valid JSON: {e}") from e
-            if not isinstance(decl, dict):
-                raise ToolError(f"{path} must hold a JSON object.")
-            return decl
-    raise ToolError(f"{folder} holds no tool: it has no tool.json.",
-                    hint="Save a tool with tool.save(folder), which writes tool.json (and tool.py).")
-
-
 def _inputs_mapping(inputs: Any) -> Any:
     if isinstance(inputs, list):
         return {i["name"]: {k: v for k, v in i.items() if k != "name"} for i in inputs}
@@ -146,7 +120,7 @@ def load_tool_from_folder(folder: str | os.PathLike, *, trust_remote_code: bool 
                           remote: bool = False, **kwargs: Any) -> Tool:
     """Load the tool saved in ``folder`` (see :func:`load_tool`)."""
     folder = Path(folder).resolve()
-    decl = _read_declaration(folder)
+    decl = read_declaration(folder)
     code = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.py"))
     task = decl.get("task")
     if not code and decl.get("endpoint_url"):
@@ -220,19 +194,15 @@ def _import_tool_object(folder: Path, decl: dict[str, Any]) -> Any:
 def load_tool_from_hub(repo_id: str, *, trust_remote_code: bool = False, token: str | None = None,
                        repo_type: str | None = None, **kwargs: Any) -> Tool:
     """Download a saved tool from the Hub (a Space, then a model repo) and load it as a folder."""
-    try:
-        from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import RepositoryNotFoundError
-    except ImportError as e:  # pragma: no cover - a transformers dependency
-        from ..errors import MissingDependencyError
-
-        raise MissingDependencyError("huggingface_hub", "remote", "Loading tools from the Hub") from e
+    purpose = "Loading tools from the Hub"
+    hub = require("huggingface_hub", extra="remote", purpose=purpose)
+    hub_errors = require("huggingface_hub.errors", extra="remote", purpose=purpose)
     last: Exception | None = None
     for kind in [repo_type] if repo_type else ["space", "model"]:
         try:
-            folder = snapshot_download(repo_id, repo_type=kind, token=token,
-                                       allow_patterns=["*.json", "*.py", "*.txt", "*.md"])
-        except RepositoryNotFoundError as e:
+            folder = hub.snapshot_download(repo_id, repo_type=kind, token=token,
+                                           allow_patterns=["*.json", "*.py", "*.txt", "*.md"])
+        except hub_errors.RepositoryNotFoundError as e:
             last = e
             continue
         except Exception as e:  # offline, connection, HTTP errors

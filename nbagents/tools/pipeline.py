@@ -19,29 +19,25 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..deps import require
 from ..errors import MissingDependencyError, ToolError
 from .base import Tool
+from .declaration import save_declaration
+from .payloads import default_payload, default_result
+from .tasks import TASKS
 
 __all__ = ["PipelineTool", "resolve_device", "resolve_dtype", "checkpoint_cached", "load_failure",
-           "save_declaration", "is_registered_task"]
+           "is_registered_task"]
 
 logger = logging.getLogger(__name__)
 
 
 def _torch():
-    try:
-        import torch
-    except ImportError as e:  # pragma: no cover - torch is a dependency
-        raise MissingDependencyError("torch", "all", "Model-backed tools") from e
-    return torch
+    return require("torch", extra="all", purpose="Model-backed tools")
 
 
 def _transformers():
-    try:
-        import transformers
-    except ImportError as e:  # pragma: no cover - transformers is a dependency
-        raise MissingDependencyError("transformers", "all", "Model-backed tools") from e
-    return transformers
+    return require("transformers", extra="all", purpose="Model-backed tools")
 
 
 def resolve_device(device: Any = None) -> Any:
@@ -75,10 +71,7 @@ def quantization_config(quantization: Any) -> Any:
     kind = quantization.lower().replace("-", "").replace("_", "")
     if kind not in ("8bit", "4bit", "int8", "int4", "nf4"):
         raise ToolError(f"Unknown quantization {quantization!r}.", hint="Use '8bit' or '4bit'.")
-    try:
-        import bitsandbytes  # noqa: F401
-    except ImportError as e:
-        raise MissingDependencyError("bitsandbytes", "quant", f"quantization={quantization!r}") from e
+    require("bitsandbytes", extra="quant", purpose=f"quantization={quantization!r}")
     transformers = _transformers()
     if kind in ("8bit", "int8"):
         return transformers.BitsAndBytesConfig(load_in_8bit=True)
@@ -126,20 +119,7 @@ def load_failure(tool_name: str, checkpoint: str, error: BaseException) -> ToolE
 
 def is_registered_task(tool: Tool) -> bool:
     """Whether ``tool`` is an instance of the built-in class of its task (not a subclass)."""
-    from .models import TASKS
-
     return TASKS.get(tool.name) == f"{type(tool).__module__}:{type(tool).__qualname__}"
-
-
-def save_declaration(tool: Tool, folder: str | os.PathLike, **extra: Any) -> Path:
-    """Write ``tool.json`` only (no code): the declaration plus ``extra`` (task, model, endpoint)."""
-    import json
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    decl = {**tool.to_dict(), **{k: v for k, v in extra.items() if v not in (None, {}, "")}}
-    (folder / "tool.json").write_text(json.dumps(decl, indent=2, default=str), encoding="utf-8")
-    return folder
 
 
 def _dtype_kwarg() -> str:
@@ -361,15 +341,11 @@ class PipelineTool(Tool):
     @classmethod
     def remote_payload(cls, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """The JSON body an inference endpoint expects for these arguments (see RemoteTool)."""
-        from .remote import default_payload
-
         return default_payload(arguments)
 
     @classmethod
     def remote_result(cls, data: Any) -> Any:
         """The tool's result from an inference endpoint's JSON answer (see RemoteTool)."""
-        from .remote import default_result
-
         return default_result(data, cls.output_type)
 
     def __repr__(self) -> str:

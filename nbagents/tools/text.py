@@ -18,8 +18,10 @@ from pathlib import Path
 from ..errors import ToolError
 from ..results import output_dir
 from .base import Tool
+from .builtin import builtin_tool
 
 __all__ = [
+    "FUNCTIONS",
     "MAX_TEXT_BYTES",
     "readable_path",
     "writable_path",
@@ -122,11 +124,10 @@ def word_count(text: str) -> int:
     return len(_WORD.findall(str(text)))
 
 
-_FUNCTIONS = (read_text_file, word_count)
+# the tool functions of this module, in the order the toolbox lists them
+FUNCTIONS = (read_text_file, word_count)
 
 
 def text_tools() -> list[Tool]:
     """Fresh instances of the text tools."""
-    from .loading import builtin_tool
-
-    return [builtin_tool(f) for f in _FUNCTIONS]
+    return [builtin_tool(f) for f in FUNCTIONS]

@@ -20,9 +20,11 @@ from urllib.parse import urlsplit
 
 from ..errors import ToolError
 from .base import Tool
+from .builtin import builtin_tool
 from .text import decode_text
 
-__all__ = ["MAX_BYTES", "TIMEOUT", "html_to_text", "check_url", "fetch", "text_downloader", "web_tools"]
+__all__ = ["FUNCTIONS", "MAX_BYTES", "TIMEOUT", "html_to_text", "check_url", "fetch", "text_downloader",
+           "web_tools"]
 
 MAX_BYTES = 2_000_000
 TIMEOUT = 20.0
@@ -176,11 +178,10 @@ def text_downloader(url: str) -> str:
     return text + (f"\n[truncated: the page is longer than {MAX_BYTES:,} bytes]" if truncated else "")
 
 
-_FUNCTIONS = (text_downloader,)
+# the tool functions of this module, in the order the toolbox lists them
+FUNCTIONS = (text_downloader,)
 
 
 def web_tools() -> list[Tool]:
     """Fresh instances of the web tools."""
-    from .loading import builtin_tool
-
-    return [builtin_tool(f) for f in _FUNCTIONS]
+    return [builtin_tool(f) for f in FUNCTIONS]

@@ -19,18 +19,19 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from nbagents.errors import MissingDependencyError, ToolError
+from nbagents.deps import require
+from nbagents.errors import ToolError
 from nbagents.tools.base import Tool
+from nbagents.tools.declaration import save_declaration
 from nbagents.tools.image import as_image
+from nbagents.tools.payloads import encode_value
 from nbagents.tools.pipeline import (
     checkpoint_cached,
     is_registered_task,
     load_failure,
     resolve_device,
     resolve_dtype,
-    save_declaration,
 )
-from nbagents.tools.remote import encode_value
 
 __all__ = ["DiffusersTool", "ImageGenerationTool", "ImageTransformationTool", "diffusers_available"]
 
@@ -94,10 +95,7 @@ class DiffusersTool(Tool):
         if not isinstance(self.model, (str, os.PathLike)):  # a pipeline object, already loaded
             self.pipeline = self.model
             return
-        try:
-            import diffusers
-        except ImportError as e:
-            raise MissingDependencyError("diffusers", "diffusers", f"The tool {self.name!r}") from e
+        diffusers = require("diffusers", extra="diffusers", purpose=f"The tool {self.name!r}")
         device = resolve_device(self.device)
         dtype = resolve_dtype(self.dtype)
         if dtype is None:

@@ -22,8 +22,8 @@ import numpy as np
 from nbagents.errors import ToolError
 from nbagents.results import AgentAudio
 from nbagents.tools.audio import as_audio, resample
+from nbagents.tools.payloads import raw_media
 from nbagents.tools.pipeline import PipelineTool
-from nbagents.tools.remote import raw_media
 
 __all__ = ["SpeechToTextTool", "TextToSpeechTool", "default_speaker_embedding", "split_sentences"]
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from nbagents.errors import ToolError
 from nbagents.tools.image import as_image
+from nbagents.tools.payloads import encode_value, raw_media
 from nbagents.tools.pipeline import PipelineTool
-from nbagents.tools.remote import encode_value, raw_media
 
 __all__ = ["DocumentQuestionAnsweringTool", "ImageCaptioningTool", "ImageQuestionAnsweringTool",
            "ImageSegmentationTool"]
