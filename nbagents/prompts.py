@@ -20,6 +20,7 @@ from typing import Any
 
 from .engines.base import Engine, flatten_messages
 from .errors import ConfigurationError, PromptTooLongError
+from .kinds import kind_of
 from .relevance import tool_relevance
 
 __all__ = ["PromptTemplate", "Prompt", "Turn", "build_prompt", "input_type_name", "load_examples"]
@@ -135,21 +136,12 @@ def load_examples() -> list[Example]:
 
 
 def input_type_name(value: Any) -> str:
-    """How an input's type is shown to the model (``str``, ``Image``, ``Audio``, ``list``...)."""
-    from .results import AgentAudio, AgentImage, AgentText
-
-    if isinstance(value, (AgentText, str)):
-        return "str"
-    if isinstance(value, AgentImage) or (type(value).__module__.startswith("PIL.") and hasattr(value, "size")):
-        return "Image"
-    if isinstance(value, AgentAudio):
-        return "Audio"
-    if isinstance(value, bool):
-        return "bool"
-    for t in (int, float, list, dict, tuple, bytes):
-        if isinstance(value, t):
-            return t.__name__
-    return type(value).__name__
+    """How an input's type is shown to the model (``str``, ``Image``, ``Audio``, ``list``...):
+    its kind's shown name (:mod:`nbagents.kinds`), else its class name (``tuple`` for tuples)."""
+    kind = kind_of(value)
+    if kind is not None:
+        return kind.display
+    return "tuple" if isinstance(value, tuple) else type(value).__name__
 
 
 def _fill(template: str, values: Mapping[str, str]) -> str:

@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .kinds import data_words
+
 __all__ = ["NEXT_TOOL_NATS", "PRIOR_NATS", "choice_prior", "expected_tools", "task_prior", "task_words",
            "tool_relevance", "words_match"]
 
@@ -28,8 +30,8 @@ of on one or out please put so some than that the their them then there these th
 two use using via was what when where which while who with you your make made new
 """.split())
 _MIN_STEM = 4
-# Words that name the data rather than what to do with it ("the text", "the image"): a quarter.
-_DATA = frozenset({"text", "image", "images", "audio"})
+# Words that name the data rather than what to do with it ("the text", "the image": each kind's
+# ``words`` in nbagents.kinds) count a quarter.
 _DATA_WEIGHT = 0.25
 
 
@@ -79,6 +81,7 @@ def tool_relevance(tools: Mapping[str, Any] | Iterable[Any], task: str) -> dict[
     n = len(docs)
     if n == 0:
         return scores
+    data = data_words()
     for word in task_words(task):
         hits = {}
         for name, (name_words, desc_words) in docs.items():
@@ -88,7 +91,7 @@ def tool_relevance(tools: Mapping[str, Any] | Iterable[Any], task: str) -> dict[
                 hits[name] = 1.0
         if not hits:
             continue
-        idf = math.log((n + 1) / len(hits)) * (_DATA_WEIGHT if word in _DATA else 1.0)
+        idf = math.log((n + 1) / len(hits)) * (_DATA_WEIGHT if word in data else 1.0)
         for name, weight in hits.items():
             scores[name] += weight * idf
     for t in items:  # a task that names the tool

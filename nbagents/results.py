@@ -19,6 +19,7 @@ from typing import Any
 
 from .deps import require
 from .errors import ToolError
+from .kinds import kind_named, kind_of
 
 __all__ = [
     "AgentType",
@@ -261,32 +262,24 @@ class AgentAudio(AgentType):
         return f"<AgentAudio {self.summary()}>"
 
 
-_KINDS = {"text": AgentText, "str": AgentText, "image": AgentImage, "audio": AgentAudio}
-
-
-def _looks_like_image(value: Any) -> bool:
-    mod = type(value).__module__
-    return mod.startswith("PIL.") and hasattr(value, "save") and hasattr(value, "size")
-
-
 def wrap(value: Any, output_type: str | None = None) -> Any:
     """Wrap a plain value as an agent type where one fits (str → AgentText, PIL image → AgentImage).
 
     ``output_type`` (a tool's declared output) forces the type: ``"image"``, ``"audio"``, ``"text"``.
-    Other values (numbers, lists, dicts, None) are returned unchanged.
+    Other values (numbers, lists, dicts, None) are returned unchanged. Which result class holds
+    which kind of value is the kind registry's (:mod:`nbagents.kinds`).
     """
     if isinstance(value, AgentType) or value is None:
         return value
-    cls = _KINDS.get(output_type or "")
+    declared = kind_named(output_type) if output_type else None
+    cls = declared.result_class() if declared is not None else None
     if cls is AgentText:
         return AgentText(value) if isinstance(value, str) else value
     if cls is not None:
         return cls(value)
-    if isinstance(value, str):
-        return AgentText(value)
-    if _looks_like_image(value):
-        return AgentImage(value)
-    return value
+    found = kind_of(value)
+    cls = found.result_class() if found is not None else None
+    return cls(value) if cls is not None else value
 
 
 def unwrap(value: Any) -> Any:

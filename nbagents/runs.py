@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from .errors import NbAgentsError
+from .kinds import kind_of
 from .redaction import redact
 
 __all__ = ["Run", "ErrorInfo", "Step", "describe_value"]
@@ -21,9 +22,10 @@ def describe_value(value: Any) -> str:
 
     if isinstance(value, AgentType):
         return value.summary() if value.kind != "text" else "str"
-    mod = type(value).__module__
-    if mod.startswith("PIL.") and hasattr(value, "size"):
-        return f"image {value.size[0]}x{value.size[1]}"
+    kind = kind_of(value)
+    media = kind.result_class() if kind is not None and kind.media else None
+    if media is not None:  # a raw PIL image: described as its result would be
+        return media(value).summary()
     if isinstance(value, (list, tuple, dict, set)):
         return f"{type(value).__name__}[{len(value)}]"
     return type(value).__name__

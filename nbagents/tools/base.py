@@ -18,62 +18,20 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError, ToolError
+from ..kinds import display_names, kind_of_annotation
 from ..results import unwrap, wrap
 
 __all__ = ["Tool", "ToolInput", "FunctionTool", "Toolbox", "tool", "TYPE_NAMES", "type_of", "literal_choices"]
 
-# Internal type names and how they are shown to the model (Python-like, short).
-TYPE_NAMES: dict[str, str] = {
-    "str": "str",
-    "int": "int",
-    "float": "float",
-    "bool": "bool",
-    "list": "list",
-    "dict": "dict",
-    "image": "Image",
-    "audio": "Audio",
-    "bytes": "bytes",
-    "any": "Any",
-}
+#: Internal type names and how they are shown to the model (Python-like, short): a live view
+#: of the kind registry (:mod:`nbagents.kinds`).
+TYPE_NAMES: Mapping[str, str] = display_names()
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 def type_of(annotation: Any) -> str:
     """Map a Python annotation (or a type name) to one of :data:`TYPE_NAMES`."""
-    if annotation is inspect.Parameter.empty or annotation is None or annotation is Any:
-        return "any"
-    if isinstance(annotation, str):
-        low = annotation.strip().lower().replace("pil.image.image", "image")
-        aliases = {"text": "str", "string": "str", "integer": "int", "number": "float",
-                   "boolean": "bool", "agentimage": "image", "agentaudio": "audio",
-                   "agenttext": "str", "image.image": "image"}
-        low = aliases.get(low, low)
-        return low if low in TYPE_NAMES else "any"
-    origin = typing.get_origin(annotation)
-    if origin is typing.Literal:
-        kinds = {type_of(type(a)) for a in typing.get_args(annotation)}
-        return kinds.pop() if len(kinds) == 1 else "any"
-    if origin is not None:
-        if origin in (list, tuple, set, frozenset, Iterable):
-            return "list"
-        if origin in (dict, Mapping):
-            return "dict"
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:  # Optional[X]
-            return type_of(args[0])
-        return "any"
-    for cls, name in ((bool, "bool"), (int, "int"), (float, "float"), (str, "str"), (bytes, "bytes"),
-                      (list, "list"), (tuple, "list"), (dict, "dict")):
-        if annotation is cls:
-            return name
-    qual = f"{getattr(annotation, '__module__', '')}.{getattr(annotation, '__qualname__', '')}".lower()
-    if "image" in qual:
-        return "image"
-    if "audio" in qual:
-        return "audio"
-    if "agenttext" in qual:
-        return "str"
-    return "any"
+    return kind_of_annotation(annotation).name
 
 
 def literal_choices(annotation: Any) -> tuple:
