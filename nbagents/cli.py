@@ -12,10 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main"]
+from .kinds import is_media, kind_for_extension
 
-_IMAGE = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
-_AUDIO = {".wav", ".flac", ".ogg", ".mp3"}
+__all__ = ["main"]
 
 
 def _load_input(spec: str) -> tuple[str, Any]:
@@ -25,15 +24,10 @@ def _load_input(spec: str) -> tuple[str, Any]:
     path = Path(value).expanduser()
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"--input {name}: no file at {value!r}")
-    suffix = path.suffix.lower()
-    if suffix in _IMAGE:
-        from .results import AgentImage
-
-        return name, AgentImage(path)
-    if suffix in _AUDIO:
-        from .results import AgentAudio
-
-        return name, AgentAudio(path)
+    kind = kind_for_extension(path.suffix)
+    media = kind.result_class() if kind is not None and kind.media else None
+    if media is not None:
+        return name, media(path)
     return name, path.read_text(encoding="utf-8", errors="replace")
 
 
@@ -57,9 +51,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _emit(result: Any, output_dir: Path) -> str:
-    from .results import AgentAudio, AgentImage
+    from .results import AgentType
 
-    if isinstance(result, (AgentImage, AgentAudio)):
+    if isinstance(result, AgentType) and is_media(result):
         output_dir.mkdir(parents=True, exist_ok=True)
         source = Path(result.to_string())
         target = output_dir / source.name

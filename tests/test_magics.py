@@ -749,11 +749,11 @@ def test_bad_mode_options(shell, engine, line, message):
 
 
 def test_free_turns_constrained_decoding_off_for_the_cell(shell, engine):
-    engine.supports_grammar = True  # pretend to be a local engine: the agent sends a ProgramSpec
+    engine.accepted_kinds = frozenset({"program"})  # like a local engine: the agent sends a ProgramSpec
     engine.queue(reply("result = 1"), reply("result = 2"))
     assert run(shell, "%%agent\nOne.").result == 1
-    assert "constrained" in engine.last_call.options
+    assert engine.last_call.constraint is not None and engine.last_call.constraint.kind == "program"
     assert get_agent(shell).last_run.facts["constrained"] is True
     assert run(shell, "%%agent --free\nTwo.").result == 2
-    assert "constrained" not in engine.last_call.options
+    assert engine.last_call.constraint is None
     assert get_agent(shell).last_run.facts["constrained"] is False

@@ -15,8 +15,9 @@ from typing import Any
 
 from ..errors import NbAgentsError, PlanError, ToolError
 from ..grammar.plan_schema import plan_schema
+from ..kinds import is_media
 from ..prompts import Prompt, PromptTemplate
-from ..results import AgentAudio, AgentGroup, AgentImage, AgentText, AgentType, wrap
+from ..results import AgentGroup, AgentText, AgentType, wrap
 from ..runs import Run, Step
 from .stages import Stages, describe_inputs, failed, retry_messages
 from .taskgraph import (
@@ -139,7 +140,7 @@ def _execute(stages: Stages, run: Run, tasks: list[PlanTask], tools: Mapping[str
         err = ToolError(report, hint="See the failed task's message; the inspector shows every task.")
         return failed(run, err).with_changes(timings={**timings, "total": time.perf_counter() - started})
     results = [wrap(o.result) for o in outcomes]
-    media = [r for r in results if isinstance(r, (AgentImage, AgentAudio))]
+    media = [r for r in results if is_media(r)]
     response = ""
     if respond:
         template = PromptTemplate.load(None, default="response")
