@@ -13,10 +13,10 @@ import collections
 import datetime
 
 from ..errors import RefusedConstructError
+from .active import current_line
 from .iteration import charge_result, materialize
 from .limits import check_strftime, limit_error
 from .reprs import safe_text
-from .runtime import current_line
 from .values import (
     CONTAINERS,
     SANDBOX_OBJECTS,
@@ -353,7 +353,7 @@ def get_attribute(m, obj: object, name: str):
         return _data_value(obj, name)
     if kind == VALUE:
         return impl
-    return MethodRef(obj, name, kind, impl)
+    return MethodRef(obj, name, kind, impl, call_entry)
 
 
 def call_method(m, obj: object, name: str, args, kwargs):

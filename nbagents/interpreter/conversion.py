@@ -5,8 +5,8 @@ builtin types, handles for the rest), tool arguments back to host objects, and t
 from __future__ import annotations
 
 from ..errors import RefusedConstructError
+from .active import current_line
 from .reprs import safe_text
-from .runtime import current_line
 from .values import (
     COLLECTIONS,
     CONTAINERS,
