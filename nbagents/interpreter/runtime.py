@@ -109,6 +109,7 @@ class Machine:
         self.tool_calls: list = []
         self.last_value = None
         self.interrupted = False
+        self.refusal: BaseException | None = None  # what the approval hook raised, this run
         self._previous = None
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -130,6 +131,7 @@ class Machine:
         self.tool_calls = []
         self.last_value = None
         self.interrupted = False
+        self.refusal = None
         self._paused = 0.0
         self._paused_at = None
         self._previous = activate(self)
