@@ -11,8 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from nbagents.errors import NbAgentsError, RefusedConstructError, ToolError, ToolExecutionError
-from nbagents.interpreter import Handle, Interpreter, Limits
-from nbagents.interpreter.toolcall import ToolCall, ToolRequest
+from nbagents.interpreter import Handle, Interpreter, Limits, ToolCall, ToolRequest
 
 
 @pytest.fixture(scope="module", params=["none", "process"])
