@@ -313,3 +313,10 @@ def test_process_isolation_same_api():
         assert execution.value == (1, True, 2)
     finally:
         interpreter.close()
+
+
+def test_interpreter_modules_import_no_cycle():
+    # Every import counts, lazy ones inside functions too (as import-linter sees them).
+    grimp = pytest.importorskip("grimp")
+    graph = grimp.build_graph("nbagents")
+    assert graph.nominate_cycle_breakers("nbagents.interpreter") == set()

@@ -30,6 +30,7 @@ Differences from CPython that programs may notice:
 
 from .limits import Execution, Limits
 from .sandbox import Interpreter, run
+from .toolcall import ToolCall, ToolRequest
 from .values import Handle
 
-__all__ = ["Interpreter", "Limits", "Execution", "Handle", "run"]
+__all__ = ["Interpreter", "Limits", "Execution", "Handle", "ToolCall", "ToolRequest", "run"]

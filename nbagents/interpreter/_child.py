@@ -14,7 +14,7 @@ import sys
 from ..errors import InterpreterError, NbAgentsError, ToolExecutionError
 from .builtins import BUILTINS
 from .codec import Unencodable, decode, encode
-from .conversion import to_result
+from .conversion import to_host, to_result
 from .facades import make_facade
 from .limits import Limits
 from .reprs import safe_text
@@ -106,6 +106,8 @@ def main() -> None:
         return decode(data, handle, lambda name: make_facade(machine, name), BUILTINS.__getitem__)
 
     def call_tool(m, ref, args, kwargs):
+        for value in (*args, *kwargs.values()):
+            to_host(value)  # refuses what the kernel's call refuses (sandbox functions, modules...)
         try:
             message = {"op": "tool", "name": ref.name, "args": encode(list(args)), "kwargs": encode(dict(kwargs))}
         except Unencodable as exc:

@@ -13,10 +13,10 @@ import collections
 import datetime
 
 from ..errors import RefusedConstructError
+from .active import current_line
 from .iteration import charge_result, materialize
 from .limits import check_strftime, limit_error
 from .reprs import safe_text
-from .runtime import current_line
 from .values import (
     CONTAINERS,
     SANDBOX_OBJECTS,
@@ -41,6 +41,7 @@ __all__ = [
     "call_method",
     "call_value",
     "call_entry",
+    "entries",
 ]
 
 PLAIN, SCAN, CHECKED, DATA, VALUE = range(5)
@@ -52,7 +53,8 @@ BLOCKED_ATTRIBUTES = frozenset(
 )
 
 
-def _entries(cls: type, names: str, kind: int) -> dict:
+def entries(cls: type, names: str, kind: int) -> dict:
+    """Allow-list entries ``{name: (kind, method)}`` for the listed methods ``cls`` has."""
     return {n: (kind, getattr(cls, n)) for n in names.split() if hasattr(cls, n)}
 
 
@@ -192,7 +194,7 @@ _STR_SCAN = (
 
 
 def _text_table(cls: type) -> dict:
-    table = _entries(cls, _STR_SCAN, SCAN)
+    table = entries(cls, _STR_SCAN, SCAN)
     for name in ("center", "ljust", "rjust", "zfill"):
         table[name] = (CHECKED, _padding(getattr(cls, name)))
     for name in ("split", "rsplit", "splitlines"):
@@ -207,8 +209,8 @@ def _text_table(cls: type) -> dict:
 
 
 _DICT = {
-    **_entries(dict, "get keys values items pop popitem setdefault clear", PLAIN),
-    **_entries(dict, "copy", SCAN),
+    **entries(dict, "get keys values items pop popitem setdefault clear", PLAIN),
+    **entries(dict, "copy", SCAN),
     "update": (CHECKED, _update),
 }
 _SET_ITER = "difference intersection isdisjoint issubset issuperset symmetric_difference union"
@@ -222,61 +224,61 @@ TABLES: dict[type, dict] = {
     str: _text_table(str),
     bytes: _text_table(bytes),
     list: {
-        **_entries(list, "append clear insert pop", PLAIN),
-        **_entries(list, "copy count index remove reverse", SCAN),
+        **entries(list, "append clear insert pop", PLAIN),
+        **entries(list, "copy count index remove reverse", SCAN),
         "extend": (CHECKED, _extend),
         "sort": (CHECKED, _sort),
     },
-    tuple: _entries(tuple, "count index", SCAN),
+    tuple: entries(tuple, "count index", SCAN),
     dict: _DICT,
     set: {
-        **_entries(set, "add clear discard pop remove", PLAIN),
-        **_entries(set, "copy", SCAN),
+        **entries(set, "add clear discard pop remove", PLAIN),
+        **entries(set, "copy", SCAN),
         **{n: (CHECKED, _with_iterables(getattr(set, n))) for n in (_SET_ITER + " " + _SET_MUT).split()},
     },
     frozenset: {
-        **_entries(frozenset, "copy", SCAN),
+        **entries(frozenset, "copy", SCAN),
         **{n: (CHECKED, _with_iterables(getattr(frozenset, n))) for n in _SET_ITER.split()},
     },
-    int: {**_entries(int, _NUMBER, PLAIN), **_data("real imag numerator denominator"), "to_bytes": (CHECKED, _to_bytes)},
-    bool: {**_entries(bool, _NUMBER, PLAIN), **_data("real imag numerator denominator")},
-    float: {**_entries(float, _NUMBER, PLAIN), **_data("real imag")},
-    complex: {**_entries(complex, "conjugate", PLAIN), **_data("real imag")},
-    range: {**_entries(range, "count index", PLAIN), **_data("start stop step")},
+    int: {**entries(int, _NUMBER, PLAIN), **_data("real imag numerator denominator"), "to_bytes": (CHECKED, _to_bytes)},
+    bool: {**entries(bool, _NUMBER, PLAIN), **_data("real imag numerator denominator")},
+    float: {**entries(float, _NUMBER, PLAIN), **_data("real imag")},
+    complex: {**entries(complex, "conjugate", PLAIN), **_data("real imag")},
+    range: {**entries(range, "count index", PLAIN), **_data("start stop step")},
     type({}.keys()): _VIEW,
     type({}.items()): _VIEW,
     type({}.values()): {},
     datetime.date: {
-        **_entries(datetime.date, _DATE, PLAIN),
+        **entries(datetime.date, _DATE, PLAIN),
         **_data("year month day"),
         "strftime": (CHECKED, _strftime),
         "isocalendar": (CHECKED, _isocalendar),
     },
     datetime.datetime: {
-        **_entries(datetime.datetime, _DATE + " date time timetz timestamp astimezone utcoffset tzname dst", PLAIN),
+        **entries(datetime.datetime, _DATE + " date time timetz timestamp astimezone utcoffset tzname dst", PLAIN),
         **_data("year month day " + _TIME_FIELDS),
         "strftime": (CHECKED, _strftime),
         "isocalendar": (CHECKED, _isocalendar),
     },
     datetime.time: {
-        **_entries(datetime.time, "isoformat replace utcoffset tzname dst", PLAIN),
+        **entries(datetime.time, "isoformat replace utcoffset tzname dst", PLAIN),
         **_data(_TIME_FIELDS),
         "strftime": (CHECKED, _strftime),
     },
-    datetime.timedelta: {**_entries(datetime.timedelta, "total_seconds", PLAIN), **_data("days seconds microseconds")},
-    datetime.timezone: _entries(datetime.timezone, "utcoffset tzname dst", PLAIN),
+    datetime.timedelta: {**entries(datetime.timedelta, "total_seconds", PLAIN), **_data("days seconds microseconds")},
+    datetime.timezone: entries(datetime.timezone, "utcoffset tzname dst", PLAIN),
     collections.Counter: {
         **_DICT,
-        **_entries(collections.Counter, "most_common total", SCAN),
+        **entries(collections.Counter, "most_common total", SCAN),
         "elements": (CHECKED, _elements),
         "update": (CHECKED, _with_iterables(collections.Counter.update)),
         "subtract": (CHECKED, _with_iterables(collections.Counter.subtract)),
     },
-    collections.OrderedDict: {**_DICT, **_entries(collections.OrderedDict, "move_to_end popitem", PLAIN)},
+    collections.OrderedDict: {**_DICT, **entries(collections.OrderedDict, "move_to_end popitem", PLAIN)},
     collections.defaultdict: {**_DICT, **_data("default_factory")},
     collections.deque: {
-        **_entries(collections.deque, "append appendleft pop popleft clear insert", PLAIN),
-        **_entries(collections.deque, "copy count index remove reverse rotate", SCAN),
+        **entries(collections.deque, "append appendleft pop popleft clear insert", PLAIN),
+        **entries(collections.deque, "copy count index remove reverse rotate", SCAN),
         **_data("maxlen"),
         "extend": (CHECKED, _extend),
         "extendleft": (CHECKED, _extendleft),
@@ -353,7 +355,7 @@ def get_attribute(m, obj: object, name: str):
         return _data_value(obj, name)
     if kind == VALUE:
         return impl
-    return MethodRef(obj, name, kind, impl)
+    return MethodRef(obj, name, kind, impl, call_entry)
 
 
 def call_method(m, obj: object, name: str, args, kwargs):

@@ -13,6 +13,7 @@ import base64
 import collections
 import datetime
 
+from .builtins import BUILTINS
 from .values import Facade, Handle, TypeValue
 
 __all__ = ["Unencodable", "encode", "decode"]
@@ -76,7 +77,7 @@ def _encode_compound(obj, t, active):
         return {"$": "deque", "v": [encode(v, active) for v in obj], "max": obj.maxlen}
     if t is collections.defaultdict:
         factory = obj.default_factory
-        if factory is not None and (type(factory) is not TypeValue or factory.name not in _builtin_types()):
+        if factory is not None and (type(factory) is not TypeValue or factory.name not in BUILTINS):
             raise Unencodable("a defaultdict whose factory is a function")
         return {
             "$": "defaultdict",
@@ -85,15 +86,9 @@ def _encode_compound(obj, t, active):
         }
     if t is Facade:
         return {"$": "module", "v": obj.name}
-    if t is TypeValue and obj.name in _builtin_types():
+    if t is TypeValue and obj.name in BUILTINS:
         return {"$": "type", "v": obj.name}
     raise Unencodable(f"a {t.__name__} value")
-
-
-def _builtin_types() -> dict:
-    from .builtins import BUILTINS
-
-    return BUILTINS
 
 
 def decode(data, handle, facade, type_value):

@@ -5,8 +5,8 @@ builtin types, handles for the rest), tool arguments back to host objects, and t
 from __future__ import annotations
 
 from ..errors import RefusedConstructError
+from .active import current_line
 from .reprs import safe_text
-from .runtime import current_line
 from .values import (
     COLLECTIONS,
     CONTAINERS,
@@ -19,7 +19,7 @@ from .values import (
     type_name,
 )
 
-__all__ = ["to_sandbox", "to_host", "to_result"]
+__all__ = ["to_sandbox", "to_host", "to_result", "host_value"]
 
 
 
@@ -141,6 +141,13 @@ def to_host(obj: object, memo=None):
         line=current_line(),
         hint="Tools take plain data (numbers, strings, lists, dicts...) and handles.",
     )
+
+
+def host_value(obj: object):
+    """A host value as a tool receives it after passing through a program: plain data copied
+    into exact builtin types, handles unwrapped, any other object as it is. Thread-safe (the
+    handles it makes are its own and gone when it returns)."""
+    return to_host(to_sandbox(obj, HandleRegistry()))
 
 
 def to_result(obj: object, memo=None, *, keep_handles: bool = False):

@@ -18,7 +18,7 @@ import string
 
 from ..errors import RefusedConstructError
 from .builtins import source
-from .capabilities import CHECKED, DATA, PLAIN, TABLES, _entries
+from .capabilities import CHECKED, DATA, PLAIN, TABLES, entries
 from .iteration import materialize
 from .limits import limit_error
 from .operators import add, mul
@@ -366,12 +366,12 @@ def _re(m) -> dict:
         return ChargedIter(m, pattern.finditer(*args, **kwargs), "callable_iterator")
 
     TABLES.setdefault(re.Pattern, {
-        **_entries(re.Pattern, "search match fullmatch findall sub subn split", PLAIN),
+        **entries(re.Pattern, "search match fullmatch findall sub subn split", PLAIN),
         "finditer": (CHECKED, pattern_finditer),
         "pattern": (DATA, None), "flags": (DATA, None), "groups": (DATA, None),
     })  # fmt: skip
     TABLES.setdefault(re.Match, {
-        **_entries(re.Match, "group groups groupdict start end span expand", PLAIN),
+        **entries(re.Match, "group groups groupdict start end span expand", PLAIN),
         **{n: (DATA, None) for n in "string pos endpos lastindex lastgroup re".split()},
     })  # fmt: skip
     members = _native(re, "compile search match fullmatch findall sub subn split escape")

@@ -46,6 +46,7 @@ from .conversion import to_host, to_result, to_sandbox
 from .facades import make_facade
 from .limits import Execution, Limits, limit_error
 from .runtime import Machine
+from .toolcall import BeforeToolCall, clean, run_tool
 from .validate import parse, validate
 from .values import CONTAINERS, Handle, HandleRegistry
 
@@ -70,6 +71,14 @@ class _Timeout(Exception):
 
 class _Crash(Exception):
     pass
+
+
+class _Refused(Exception):
+    """The approval hook refused a tool call; ``error`` is what it raised."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
 
 
 def _grace(limits: Limits) -> float:
@@ -211,7 +220,11 @@ class ChildProcess:
 
     # --- one run ---------------------------------------------------------------------------
 
-    def run(self, code: str, tools: dict, state: dict, on_print) -> Execution:
+    def run(
+        self, code: str, tools: dict, state: dict, on_print, *, before_tool_call: BeforeToolCall | None = None
+    ) -> Execution:
+        """One run in the child; ``before_tool_call`` is asked (here, in the kernel) before
+        each tool call; a refusal stops the child's run and is raised here."""
         validate(parse(code, self.limits), tuple(tools), self.limits, process=True)
         sent = {}
         allowed: dict[int, Handle] = {}
@@ -232,6 +245,7 @@ class ChildProcess:
             "stream": on_print is not None,
         }
         tool_calls: list = []
+        refusal: BaseException | None = None
         tool_time = [0.0]
         start = time.monotonic()
         budget = self.limits.timeout_s + _grace(self.limits)
@@ -253,16 +267,29 @@ class ChildProcess:
                         on_print(str(message.get("text", "")))
                 elif op == "tool":
                     began = time.monotonic()
+                    called = refusal is None
                     try:
-                        reply = self._call_tool(tools, message, allowed)
+                        if refusal is not None:  # no tool runs after a refusal
+                            reply = {"op": "stop"}
+                        else:
+                            reply = self._call_tool(tools, message, allowed, before_tool_call)
+                    except _Refused as refused:
+                        refusal, called = refused.error, False
+                        reply = {"op": "stop"}  # the child's run stops (uncatchable there)
                     finally:
                         spent = time.monotonic() - began
                         tool_time[0] += spent
-                        tool_calls.append((str(message.get("name")), spent))
+                        if called:
+                            tool_calls.append((str(message.get("name")), spent))
                     self._send(reply)
                 elif op == "done":
-                    return self._finish(message, state, allowed, tool_calls)
+                    execution = self._finish(message, state, allowed, tool_calls)
+                    if refusal is not None:
+                        raise clean(refusal)
+                    return execution
                 elif op == "error":
+                    if refusal is not None:
+                        raise clean(refusal)
                     raise _rebuild(message.get("error") or {})
         except _Timeout:
             self.close()
@@ -284,7 +311,7 @@ class ChildProcess:
 
         return decode(data, handle, lambda name: make_facade(self._facades, name), BUILTINS.__getitem__)
 
-    def _call_tool(self, tools: dict, message: dict, allowed: dict) -> dict:
+    def _call_tool(self, tools: dict, message: dict, allowed: dict, before: BeforeToolCall | None) -> dict:
         name = message.get("name")
         fn = tools.get(name)
         try:
@@ -294,16 +321,21 @@ class ChildProcess:
             raise _Crash from None
         if fn is None or type(args) is not list or type(kwargs) is not dict:
             raise _Crash
+        try:  # the child refuses what to_host refuses (as in the kernel) before it asks
+            host_args = [to_host(a) for a in args]
+            host_kwargs = {str(k): to_host(v) for k, v in kwargs.items()}
+        except RefusedConstructError:
+            raise _Crash from None
+        line = message.get("line") if type(message.get("line")) is int else None
         try:
-            result = fn(*[to_host(a) for a in args], **{str(k): to_host(v) for k, v in kwargs.items()})
+            call = run_tool(str(name), fn, host_args, host_kwargs, line=line, before=before)
         except KeyboardInterrupt:
             raise
-        except BaseException as exc:  # noqa: BLE001 - a tool failure becomes a ToolExecutionError
-            try:
-                text = str(exc)[:2000]
-            except Exception:  # noqa: BLE001
-                text = "(no message)"
-            return {"op": "tool_error", "detail": f"{type(exc).__name__}: {text}"}
+        except BaseException as exc:  # noqa: BLE001 - the hook refused the call
+            raise _Refused(exc) from None
+        if call.error is not None:
+            return {"op": "tool_error", "detail": call.error.detail}
+        result = call.value
         value = to_sandbox(result, self.handles)
         try:
             encoded = encode(value)

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import LimitExceededError
+from .active import current_line
 
 __all__ = ["Limits", "Execution", "limit_error"]
 
@@ -87,8 +88,6 @@ _HINTS = {
 def limit_error(limit: str, value: object, line: int | None = None) -> LimitExceededError:
     """A ``LimitExceededError`` naming the ``Limits`` field and how to raise it."""
     if line is None:
-        from .runtime import current_line
-
         line = current_line()
     why = _HINTS.get(limit, "")
     hint = f"{why} If the program is right, raise the limit: Limits({limit}=...)."

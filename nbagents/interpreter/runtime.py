@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable
 
 from ..errors import InterpreterError
+from .active import activate
 from .limits import Limits, limit_error
 
-__all__ = ["Machine", "Frame", "active_machine", "current_line", "BREAK", "CONTINUE", "RETURN"]
+__all__ = ["Machine", "Frame", "BREAK", "CONTINUE", "RETURN"]
 
 _POLL = 4096  # operations between clock reads when no poke arrives
 _TRUNCATED = "\n[... output truncated: the program printed more than {} characters]\n"
@@ -39,20 +40,6 @@ class Frame:
         self.parent = parent
         self.g = g
         self.ret = None
-
-
-_local = threading.local()
-
-
-def active_machine() -> Machine | None:
-    """The machine running in this thread, if any."""
-    return getattr(_local, "machine", None)
-
-
-def current_line() -> int | None:
-    """The line being run in this thread (for errors raised outside compiled code)."""
-    m = getattr(_local, "machine", None)
-    return None if m is None else m.line
 
 
 class _Watchdog:
@@ -122,6 +109,7 @@ class Machine:
         self.tool_calls: list = []
         self.last_value = None
         self.interrupted = False
+        self.refusal: BaseException | None = None  # what the approval hook raised, this run
         self._previous = None
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -143,10 +131,10 @@ class Machine:
         self.tool_calls = []
         self.last_value = None
         self.interrupted = False
+        self.refusal = None
         self._paused = 0.0
         self._paused_at = None
-        self._previous = active_machine()
-        _local.machine = self
+        self._previous = activate(self)
         self.running = True
         self._t0 = time.monotonic()
         watchdog.watch(self)
@@ -154,7 +142,7 @@ class Machine:
     def stop(self) -> None:
         watchdog.unwatch(self)
         self.running = False
-        _local.machine = self._previous
+        activate(self._previous)
         self._previous = None
 
     # --- budget and clock -------------------------------------------------------------------

@@ -2,30 +2,30 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from ..errors import (
     ConfigurationError,
     InterpreterError,
     NbAgentsError,
     SandboxRuntimeError,
-    ToolExecutionError,
 )
-from .conversion import to_host, to_result, to_sandbox
+from .conversion import host_value, to_host, to_result, to_sandbox
 from .evaluator import Compiler
 from .facades import PROCESS_ONLY
 from .limits import Execution, Limits, limit_error
 from .reprs import safe_str
 from .runtime import Frame, Machine
+from .toolcall import MESSAGE_CAP, BeforeToolCall, ToolCall, capped, clean, run_tool
 from .validate import parse, validate
 from .values import Facade, HandleRegistry, ToolRef
 
-__all__ = ["Interpreter", "run", "execute"]
+__all__ = ["Interpreter", "run", "execute", "call_tool"]
 
-_MESSAGE_CAP = 2_000
 _ISOLATIONS = ("none", "process")
 
 
@@ -40,6 +40,17 @@ class Interpreter:
         ``"none"``: in the kernel's process (a guard rail against accidents and casual
         injection). ``"process"``: in a child process with rlimits, killed at the deadline (the
         security boundary); tools still run in the kernel.
+
+    Attributes
+    ----------
+    before_tool_call:
+        ``None``, or a callable given a :class:`~.toolcall.ToolRequest` before every tool call,
+        in programs (both isolations) and through :meth:`call_tool`; it runs in the kernel,
+        with the interpreter clock paused. Raising (an ``NbAgentsError``, say a
+        ``ToolError``) refuses the call: the tool does not run, the program stops (its
+        ``except`` cannot catch a refusal, and it makes no further tool call) and
+        :meth:`run` or :meth:`call_tool` raises that same error. The hook point of a later
+        approval step.
 
     Notes
     -----
@@ -57,6 +68,7 @@ class Interpreter:
             raise ConfigurationError(f"isolation must be one of {_ISOLATIONS}, not {isolation!r}")
         self.limits = limits or Limits()
         self.isolation = isolation
+        self.before_tool_call: BeforeToolCall | None = None
         self._machine = Machine(self.limits)
         self._machine.handles = HandleRegistry()
         self._lock = threading.Lock()
@@ -94,10 +106,48 @@ class Interpreter:
             )
         try:
             if self._child is not None:
-                return self._child.run(code, dict(tools), state, on_print)
-            return execute(self._machine, code, tools, state, on_print)
+                return self._child.run(code, dict(tools), state, on_print, before_tool_call=self.before_tool_call)
+            caller = functools.partial(call_tool, before=self.before_tool_call)
+            return execute(self._machine, code, tools, state, on_print, tool_caller=caller)
         finally:
             self._lock.release()
+
+    def call_tool(
+        self,
+        name: str,
+        tool: Callable,
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        args: Sequence = (),
+    ) -> ToolCall:
+        """Call one tool the way a program's call does, for callers outside a program.
+
+        The arguments reach the tool as they would after passing through a program (plain
+        data copied into exact builtin types, handles unwrapped, other objects as they are);
+        :attr:`before_tool_call` is asked first; a tool's exception becomes the same
+        message-only :class:`~nbagents.errors.ToolExecutionError` (``"The tool 'x' failed:
+        ValueError: ..."``). The tool runs in this process whatever the isolation. Needs no
+        running program and may be called from several threads at once (the caller
+        serialises tools that are not thread-safe).
+
+        Returns
+        -------
+        ToolCall
+            ``value`` is the tool's result, unchanged; ``duration_s`` how long the tool ran.
+
+        Raises
+        ------
+        ToolExecutionError
+            The tool raised.
+        NbAgentsError
+            Whatever ``before_tool_call`` raised to refuse the call (the tool did not run).
+        """
+        host_args = tuple(host_value(a) for a in args)
+        host_kwargs = {k: host_value(v) for k, v in (kwargs or {}).items()}
+        call = run_tool(name, tool, host_args, host_kwargs, before=self.before_tool_call)
+        if call.error is not None:
+            raise call.error
+        return call
 
     def close(self) -> None:
         """Stop the child process of process isolation (a later run starts a new one)."""
@@ -125,7 +175,11 @@ def run(
 
 
 def execute(m: Machine, code: str, tools: Mapping, state: dict, on_print, *, tool_caller=None, process=False, raw_value=False):
-    """Run ``code`` on machine ``m``; used in the kernel and in the isolated child."""
+    """Run ``code`` on machine ``m``; used in the kernel and in the isolated child.
+
+    ``tool_caller(m, ref, args, kwargs)`` runs the program's tool calls (default
+    :func:`call_tool`, without an approval hook).
+    """
     tree = parse(code, m.limits)
     validate(tree, tuple(tools), m.limits, process=process)
     for key, value in list(state.items()):
@@ -160,6 +214,8 @@ def execute(m: Machine, code: str, tools: Mapping, state: dict, on_print, *, too
         m.stop()
         if sys.getrecursionlimit() != old_limit:
             sys.setrecursionlimit(old_limit)
+    if m.refusal is not None:  # a refused tool call ends the run, even when the program went on
+        error = m.refusal
     if error is not None:
         raise clean(error)
     return Execution(
@@ -180,23 +236,9 @@ def _stack_depth() -> int:
     return depth
 
 
-def clean(error: BaseException) -> BaseException:
-    """The error without traceback, cause or context (nothing of the sandbox's frames)."""
-    error.__cause__ = None
-    error.__context__ = None
-    error.__suppress_context__ = True
-    return error.with_traceback(None)
-
-
-def capped(text: str) -> str:
-    if len(text) > _MESSAGE_CAP:
-        return text[:_MESSAGE_CAP] + f"... [{len(text) - _MESSAGE_CAP} more characters]"
-    return text
-
-
 def exception_message(exc: BaseException) -> str:
     try:
-        return capped(safe_str(None, exc, _MESSAGE_CAP))
+        return capped(safe_str(None, exc, MESSAGE_CAP))
     except Exception:  # noqa: BLE001 - a message must never fail
         return "(no message)"
 
@@ -211,29 +253,28 @@ def convert_error(m: Machine, exc: BaseException) -> NbAgentsError:
     return SandboxRuntimeError(type(exc).__name__, exception_message(exc), line=m.line)
 
 
-def call_tool(m: Machine, ref: ToolRef, args: tuple, kwargs: dict):
-    """Call a tool in this process: handles unwrapped, clock paused, errors message-only."""
+def call_tool(m: Machine, ref: ToolRef, args: tuple, kwargs: dict, *, before: BeforeToolCall | None = None):
+    """Call a tool in this process: handles unwrapped, clock paused, errors message-only.
+
+    ``before`` is the approval hook: when it raises, the run stops with that error (kept in
+    ``m.refusal``; raised here as an :class:`InterpreterError`, which ``except`` cannot catch),
+    and every later tool call of the run is refused too.
+    """
     host_args = [to_host(a) for a in args]
     host_kwargs = {k: to_host(v) for k, v in kwargs.items()}
-    error = None
+    if m.refusal is not None:
+        raise InterpreterError(f"The call of the tool {ref.name!r} was refused.", line=m.line)
     m.pause()
-    start = time.monotonic()
     try:
-        result = ref.fn(*host_args, **host_kwargs)
+        call = run_tool(ref.name, ref.fn, host_args, host_kwargs, line=m.line, before=before)
     except KeyboardInterrupt:
         raise
-    except BaseException as exc:  # noqa: BLE001 - a tool failure becomes a ToolExecutionError
-        error = ToolExecutionError(ref.name, f"{type(exc).__name__}: {_tool_message(exc)}", line=m.line)
+    except BaseException as exc:  # noqa: BLE001 - the hook refused: the run stops with its error
+        m.refusal = exc
+        raise InterpreterError(f"The call of the tool {ref.name!r} was refused.", line=m.line) from None
     finally:
-        m.tool_calls.append((ref.name, time.monotonic() - start))
         m.resume()
-    if error is not None:
-        raise clean(error)
-    return to_sandbox(result, m.handles)
-
-
-def _tool_message(exc: BaseException) -> str:
-    try:
-        return capped(str(exc))
-    except Exception:  # noqa: BLE001
-        return "(no message)"
+    m.tool_calls.append((ref.name, call.duration_s))
+    if call.error is not None:
+        raise call.error
+    return to_sandbox(call.value, m.handles)

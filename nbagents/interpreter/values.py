@@ -13,7 +13,7 @@ import datetime
 import weakref
 
 from ..errors import InterpreterError
-from .runtime import active_machine
+from .active import active_machine
 
 __all__ = [
     "Handle",
@@ -180,20 +180,23 @@ class TypeValue(Builtin):
 
 
 class MethodRef:
-    """A method read as a value (``f = xs.append``), resolved through the allow-list."""
+    """A method read as a value (``f = xs.append``), resolved through the allow-list.
 
-    __slots__ = ("obj", "name", "kind", "impl")
+    ``invoke(machine, obj, kind, impl, args, kwargs)`` calls it: the capability model's
+    ``call_entry``, passed in by :mod:`.capabilities` (which builds every method value).
+    """
 
-    def __init__(self, obj, name: str, kind: int, impl) -> None:
+    __slots__ = ("obj", "name", "kind", "impl", "invoke")
+
+    def __init__(self, obj, name: str, kind: int, impl, invoke) -> None:
         self.obj = obj
         self.name = name
         self.kind = kind
         self.impl = impl
+        self.invoke = invoke
 
     def __call__(self, *args, **kwargs):
-        from .capabilities import call_entry
-
-        return call_entry(_machine(), self.obj, self.kind, self.impl, args, kwargs)
+        return self.invoke(_machine(), self.obj, self.kind, self.impl, args, kwargs)
 
     def __repr__(self) -> str:
         return f"<built-in method {self.name} of {type_name(self.obj)} object>"
