@@ -92,7 +92,7 @@ def test_plan_mode_with_structured_output_gets_the_plan_schema(flavour):
         run = agent.perform(TASK, INPUTS)
         assert run.error is None, run.error
         assert run.kind == "plan" and str(run.result) == RESPONSE
-        assert [s.observation for s in run.steps] == ["'A B C!'", "3"]
+        assert [s.observation for s in run.steps] == ["A B C!", "3"]
         sent = server.structures()
         assert sent[0] is not None and sent[1:] == [None]  # the plan constrained, the response free
         schema = sent[0].get("value") or sent[0]["json_schema"]["schema"]

@@ -9,6 +9,7 @@ from PIL import Image
 
 from nbagents import Agent, AgentImage, ScriptedEngine, tool
 from nbagents.errors import PlanError, ToolError
+from nbagents.interpreter import Interpreter
 from nbagents.results import AgentGroup
 from nbagents.modes.taskgraph import parse_plan, run_plan, validate_plan
 
@@ -179,7 +180,9 @@ def test_non_thread_safe_tools_do_not_overlap():
 
     tasks = validate_plan(parse_plan(json.dumps([{"task": "exclusive", "id": i, "args": {"n": i}} for i in range(4)])),
                           {"exclusive": exclusive}, {})
-    outcomes = run_plan(tasks, {"exclusive": exclusive}, {})
+    interpreter = Interpreter()
+    outcomes = run_plan(tasks, {"exclusive": exclusive}, {},
+                        caller=lambda name, t, kwargs: interpreter.call_tool(name, t, kwargs).value)
     assert [o.result for o in outcomes] == [0, 1, 2, 3]
     assert max(peak) == 1
 

@@ -124,7 +124,12 @@ def _call_text(task: PlanTask) -> str:
 def _execute(stages: Stages, run: Run, tasks: list[PlanTask], tools: Mapping[str, Any],
              inputs: Mapping[str, Any], *, started: float, respond: bool = True) -> Run:
     t = time.perf_counter()
-    outcomes: list[TaskOutcome] = run_plan(tasks, tools, inputs, caller=stages.interpreter.call_tool)
+    interpreter = stages.interpreter
+
+    def call(name: str, tool: Any, kwargs: Mapping[str, Any]) -> Any:
+        return interpreter.call_tool(name, tool, kwargs).value
+
+    outcomes: list[TaskOutcome] = run_plan(tasks, tools, inputs, caller=call)
     execute_time = time.perf_counter() - t
     by_id = {task.id: task for task in tasks}
     steps = tuple(
