@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 from .agent import Agent
 from .compat import AzureOpenAiAgent, HfAgent, LocalAgent, OpenAiAgent
-from .engines import Completion, Engine, ScriptedEngine, load_engine
+from .engines import Completion, Engine, Sampling, ScriptedEngine, load_engine
 from .errors import (
     ConfigurationError,
     EngineError,
@@ -47,6 +47,7 @@ __all__ = [
     "PromptTemplate",
     "PromptTooLongError",
     "Run",
+    "Sampling",
     "ScriptedEngine",
     "Tool",
     "ToolError",
