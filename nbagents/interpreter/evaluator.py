@@ -8,7 +8,10 @@ mixins by what the nodes do (operators come from tables):
 * :mod:`.operations`: ``BinOp``, ``UnaryOp``, ``BoolOp``, ``Compare``, ``IfExp``;
 * :mod:`.calls`: ``Attribute``, ``Subscript``, ``Slice``, ``Call``;
 * :mod:`.comprehensions`: ``ListComp``, ``SetComp``, ``DictComp``, ``GeneratorExp``;
-* :mod:`.statements`: every statement kind and function bodies.
+* :mod:`.statements`: blocks, expression statements, ``pass``, ``assert``, imports, ``def``
+  and function bodies; :mod:`.assignments`: assignment targets, ``=``, annotated and
+  augmented assignments, ``del``; :mod:`.control`: ``if``, ``while``, ``for``, ``break``/
+  ``continue``/``return``, ``try`` and ``raise``.
 
 A closure takes the current :class:`Frame` and returns the value. Leaves (names, constants)
 are folded into the operation count of the statement or sub-expression that evaluates them, so
@@ -21,9 +24,11 @@ from __future__ import annotations
 import ast
 
 from ..errors import RefusedConstructError, UndefinedNameError, UnknownToolError
+from .assignments import AssignmentCompiler
 from .builtins import BUILTINS, FORBIDDEN_BUILTINS
 from .calls import CallCompiler
 from .comprehensions import ComprehensionCompiler
+from .control import ControlFlowCompiler
 from .literals import LiteralCompiler
 from .operations import OperatorCompiler
 from .scopes import (
@@ -44,6 +49,8 @@ _MISSING = object()
 
 class Compiler(
     StatementCompiler,
+    AssignmentCompiler,
+    ControlFlowCompiler,
     ComprehensionCompiler,
     CallCompiler,
     OperatorCompiler,
