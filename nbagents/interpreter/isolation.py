@@ -13,6 +13,9 @@ its plain-data arguments; non-JSON results stay here and cross as handle numbers
 keeps a wall-clock deadline (interpreter time plus a grace period, tool time excluded) and
 SIGKILLs the child when it passes, the only way to stop a native loop. One warm child serves
 the runs of an :class:`Interpreter`; a killed or crashed child is replaced at the next run.
+
+This module owns the child's lifecycle, the pipes and the message loop of a run; the data of
+a run (the state sent, the tool calls relayed, the result received) is :mod:`.relay`'s job.
 """
 
 from __future__ import annotations
@@ -40,15 +43,12 @@ from ..errors import (
     UndefinedNameError,
     UnknownToolError,
 )
-from .builtins import BUILTINS
-from .codec import Unencodable, decode, encode
-from .conversion import to_host, to_result, to_sandbox
-from .facades import make_facade
 from .limits import Execution, Limits, limit_error
+from .relay import ChildCrash, RunRelay, ToolRefused
 from .runtime import Machine
-from .toolcall import BeforeToolCall, clean, run_tool
+from .toolcall import BeforeToolCall, clean
 from .validate import parse, validate
-from .values import CONTAINERS, Handle, HandleRegistry
+from .values import HandleRegistry
 
 __all__ = ["ChildProcess"]
 
@@ -67,18 +67,6 @@ _START_TIMEOUT_S = 30.0
 
 class _Timeout(Exception):
     pass
-
-
-class _Crash(Exception):
-    pass
-
-
-class _Refused(Exception):
-    """The approval hook refused a tool call; ``error`` is what it raised."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__()
-        self.error = error
 
 
 def _grace(limits: Limits) -> float:
@@ -137,7 +125,7 @@ class ChildProcess:
         deadline = time.monotonic() + _START_TIMEOUT_S
         try:
             message = self._receive(lambda: deadline - time.monotonic())
-        except (_Timeout, _Crash):
+        except (_Timeout, ChildCrash):
             message = None
         if not message or message.get("op") != "ready":
             error = self._crash_error("did not start")
@@ -163,7 +151,7 @@ class ChildProcess:
             self._proc.stdin.write(data)
             self._proc.stdin.flush()
         except (BrokenPipeError, OSError):
-            raise _Crash from None
+            raise ChildCrash from None
 
     def _receive(self, remaining) -> dict:
         out, err = self._proc.stdout.fileno(), self._proc.stderr.fileno()
@@ -175,9 +163,9 @@ class ChildProcess:
                 try:
                     message = json.loads(line)
                 except (ValueError, RecursionError):
-                    raise _Crash from None
+                    raise ChildCrash from None
                 if type(message) is not dict:
-                    raise _Crash
+                    raise ChildCrash
                 return message
             left = remaining()
             if left <= 0:
@@ -190,10 +178,10 @@ class ChildProcess:
             if out in ready:
                 chunk = os.read(out, 1 << 20)
                 if not chunk:
-                    raise _Crash
+                    raise ChildCrash
                 self._buffer += chunk
                 if len(self._buffer) > _MAX_MESSAGE:
-                    raise _Crash
+                    raise ChildCrash
 
     def _crash_error(self, what: str) -> IsolationError:
         code = self._proc.poll() if self._proc is not None else None
@@ -226,16 +214,8 @@ class ChildProcess:
         """One run in the child; ``before_tool_call`` is asked (here, in the kernel) before
         each tool call; a refusal stops the child's run and is raised here."""
         validate(parse(code, self.limits), tuple(tools), self.limits, process=True)
-        sent = {}
-        allowed: dict[int, Handle] = {}
-        for key, value in list(state.items()):
-            value = to_sandbox(value, self.handles, trusted=True)
-            state[key] = value
-            _collect_handles(value, allowed)
-            try:
-                sent[key] = encode(value)
-            except Unencodable:
-                pass  # stays in the state, unseen by the program
+        relay = RunRelay(self.handles, self._facades)
+        sent = relay.encode_state(state)
         request = {
             "op": "run",
             "code": code,
@@ -272,8 +252,8 @@ class ChildProcess:
                         if refusal is not None:  # no tool runs after a refusal
                             reply = {"op": "stop"}
                         else:
-                            reply = self._call_tool(tools, message, allowed, before_tool_call)
-                    except _Refused as refused:
+                            reply = relay.call_tool(tools, message, before_tool_call)
+                    except ToolRefused as refused:
                         refusal, called = refused.error, False
                         reply = {"op": "stop"}  # the child's run stops (uncatchable there)
                     finally:
@@ -283,7 +263,7 @@ class ChildProcess:
                             tool_calls.append((str(message.get("name")), spent))
                     self._send(reply)
                 elif op == "done":
-                    execution = self._finish(message, state, allowed, tool_calls)
+                    execution = relay.finish(message, state, tool_calls)
                     if refusal is not None:
                         raise clean(refusal)
                     return execution
@@ -294,92 +274,13 @@ class ChildProcess:
         except _Timeout:
             self.close()
             raise limit_error("timeout_s", f"{self.limits.timeout_s} s; the isolated child was killed", None) from None
-        except _Crash:
+        except ChildCrash:
             error = self._crash_error("stopped unexpectedly")
             self.close()
             raise error from None
         except KeyboardInterrupt:
             self.close()
             raise InterpreterError("The run was interrupted (KeyboardInterrupt); the isolated child was stopped.") from None
-
-    def _decode(self, data, allowed: dict):
-        def handle(number: int, kind: str):
-            found = allowed.get(number)
-            if found is None:
-                raise _Crash  # a handle this run never had
-            return found
-
-        return decode(data, handle, lambda name: make_facade(self._facades, name), BUILTINS.__getitem__)
-
-    def _call_tool(self, tools: dict, message: dict, allowed: dict, before: BeforeToolCall | None) -> dict:
-        name = message.get("name")
-        fn = tools.get(name)
-        try:
-            args = self._decode(message.get("args"), allowed)
-            kwargs = self._decode(message.get("kwargs"), allowed)
-        except (ValueError, TypeError, KeyError, RecursionError):
-            raise _Crash from None
-        if fn is None or type(args) is not list or type(kwargs) is not dict:
-            raise _Crash
-        try:  # the child refuses what to_host refuses (as in the kernel) before it asks
-            host_args = [to_host(a) for a in args]
-            host_kwargs = {str(k): to_host(v) for k, v in kwargs.items()}
-        except RefusedConstructError:
-            raise _Crash from None
-        line = message.get("line") if type(message.get("line")) is int else None
-        try:
-            call = run_tool(str(name), fn, host_args, host_kwargs, line=line, before=before)
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:  # noqa: BLE001 - the hook refused the call
-            raise _Refused(exc) from None
-        if call.error is not None:
-            return {"op": "tool_error", "detail": call.error.detail}
-        result = call.value
-        value = to_sandbox(result, self.handles)
-        try:
-            encoded = encode(value)
-        except Unencodable:
-            value = self.handles.wrap(result)
-            encoded = encode(value)
-        _collect_handles(value, allowed)
-        return {"op": "result", "value": encoded}
-
-    def _finish(self, message: dict, state: dict, allowed: dict, tool_calls: list) -> Execution:
-        try:
-            value = self._decode(message.get("value"), allowed)
-            new_state = {str(k): self._decode(v, allowed) for k, v in (message.get("state") or {}).items()}
-        except (ValueError, TypeError, KeyError, RecursionError, AttributeError):
-            raise _Crash from None
-        unseen = {k: v for k, v in state.items() if _unencodable(v)}
-        state.clear()
-        state.update(unseen)
-        state.update(new_state)
-        return Execution(
-            value=to_result(value),
-            prints=str(message.get("prints", "")),
-            operations=int(message.get("operations", 0)),
-            duration_s=float(message.get("duration_s", 0.0)),
-            tool_calls=tuple(tool_calls),
-        )
-
-
-def _unencodable(value) -> bool:
-    try:
-        encode(value)
-    except Unencodable:
-        return True
-    return False
-
-
-def _collect_handles(value, found: dict, depth: int = 0) -> None:
-    t = type(value)
-    if t is Handle:
-        found[value.number] = value
-    elif (t in CONTAINERS or isinstance(value, dict)) and depth < 100:
-        items = value.items() if isinstance(value, dict) else value
-        for item in items:
-            _collect_handles(item, found, depth + 1)
 
 
 def _text(value) -> str | None:

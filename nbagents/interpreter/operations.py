@@ -1,0 +1,89 @@
+"""Operator expressions: arithmetic, unary, boolean, comparison and conditional (``a if c else
+b``). The operations themselves come from the tables of :mod:`.operators`; a mixin of
+:class:`~.evaluator.Compiler`."""
+
+from __future__ import annotations
+
+import ast
+
+from .operators import BINOPS, CHECKED_BINOPS, CHECKED_COMPARE, COMPARE, UNARY
+
+__all__ = ["OperatorCompiler"]
+
+
+class OperatorCompiler:
+    """Mixin of :class:`~.evaluator.Compiler` for operator expressions."""
+
+    def e_BinOp(self, node: ast.BinOp):
+        left, right, m = self.expr(node.left), self.expr(node.right), self.m
+        checked = CHECKED_BINOPS.get(type(node.op))
+        if checked is None:
+            op = BINOPS[type(node.op)]
+            return lambda f: op(left(f), right(f))
+        if type(node.op) is ast.Add:
+
+            def add(f):
+                a = left(f)
+                b = right(f)
+                if type(a) is int and type(b) is int or type(a) is float:
+                    return a + b
+                return checked(m, a, b)
+
+            return add
+        return lambda f: checked(m, left(f), right(f))
+
+    def e_UnaryOp(self, node: ast.UnaryOp):
+        operand, op = self.expr(node.operand), UNARY[type(node.op)]
+        return lambda f: op(operand(f))
+
+    def e_BoolOp(self, node: ast.BoolOp):
+        first = self.expr(node.values[0])
+        rest = [self.ticked(v) for v in node.values[1:]]
+        if type(node.op) is ast.And:
+
+            def and_(f):
+                value = first(f)
+                for ev in rest:
+                    if not value:
+                        return value
+                    value = ev(f)
+                return value
+
+            return and_
+
+        def or_(f):
+            value = first(f)
+            for ev in rest:
+                if value:
+                    return value
+                value = ev(f)
+            return value
+
+        return or_
+
+    def e_Compare(self, node: ast.Compare):
+        m = self.m
+        left = self.expr(node.left)
+        ops = []
+        for op, comparator in zip(node.ops, node.comparators):
+            checked = CHECKED_COMPARE.get(type(op))
+            fn = (lambda a, b, c=checked: c(m, a, b)) if checked else COMPARE[type(op)]
+            ops.append((fn, self.expr(comparator)))
+        if len(ops) == 1:
+            (op, right), = ops
+            return lambda f: op(left(f), right(f))
+
+        def chain(f):
+            a = left(f)
+            for op, right in ops:
+                b = right(f)
+                if not op(a, b):
+                    return False
+                a = b
+            return True
+
+        return chain
+
+    def e_IfExp(self, node: ast.IfExp):
+        test, body, orelse = self.expr(node.test), self.ticked(node.body), self.ticked(node.orelse)
+        return lambda f: body(f) if test(f) else orelse(f)
