@@ -268,7 +268,8 @@ def test_tool_exception_carries_no_traceback_or_context():
 def test_S16_child_messages_are_never_unpickled():
     from nbagents.interpreter import isolation
 
-    source = open(isolation.__file__).read() + open(isolation.__file__.replace("isolation", "_child")).read()
+    source = "".join(open(isolation.__file__.replace("isolation", name)).read()
+                     for name in ("isolation", "_child", "relay", "codec"))
     assert "pickle" not in source.replace("never pickle", "").replace("Never pickle", "")
     assert isinstance(isolation._rebuild({"class": "os.system", "message": "x"}), IsolationError)
 
