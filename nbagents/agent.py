@@ -381,7 +381,7 @@ class Agent:
         """``constrained=ProgramSpec`` for engines that decode under a grammar, else nothing."""
         if not constrained or not getattr(engine, "supports_grammar", False):
             return {}
-        from .constrain import ProgramSpec
+        from .grammar import ProgramSpec
 
         return {"constrained": ProgramSpec.for_inputs(tools, inputs, state=self.chat_state if chat else None,
                                                       rich=self.rich_grammar, task=task)}

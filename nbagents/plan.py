@@ -40,7 +40,7 @@ def plan_options(agent: Agent, engine: Any, tools: Mapping[str, Any], inputs: Ma
     constrained = agent.constrained if constrained is None else constrained
     if not constrained or not getattr(engine, "supports_grammar", False):
         return {}
-    from .constrain.plan_grammar import plan_grammar
+    from .grammar.plan import plan_grammar
 
     grammar = plan_grammar(tools, inputs, forbid=stop, task=task)
     return {"grammar": grammar} if grammar is not None else {}

@@ -88,7 +88,7 @@ def step_options(agent: Agent, engine: Any, tools: Mapping[str, Any], inputs: Ma
     """
     if not constrained or not getattr(engine, "supports_grammar", False):
         return {}
-    from .constrain import ProgramSpec
+    from .grammar import ProgramSpec
 
     state = {**inputs, **state}
     must = {n: state[n] for n in sorted(unread) if n in state}

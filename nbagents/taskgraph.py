@@ -22,7 +22,7 @@ from typing import Any
 from .errors import NbAgentsError, PlanError, closest_names
 from .runs import ErrorInfo
 
-__all__ = ["PlanTask", "TaskOutcome", "parse_plan", "validate_plan", "run_plan", "plan_to_json"]
+__all__ = ["PlanTask", "TaskOutcome", "parse_plan", "plan_to_json", "references", "run_plan", "validate_plan"]
 
 _GENERATED = re.compile(r"^<GENERATED>-(\d+)$")
 _INPUT = re.compile(r"^<INPUT>-([A-Za-z][A-Za-z0-9_]*)$")
@@ -108,7 +108,9 @@ def parse_plan(raw: str) -> list[PlanTask]:
     return tasks
 
 
-def _references(value: Any) -> tuple[set[int], set[str]]:
+def references(value: Any) -> tuple[set[int], set[str]]:
+    """The task ids (``"<GENERATED>-N"``) and input names (``"<INPUT>-name"``) that an argument
+    value (a string, or lists and dicts of them) refers to."""
     gen: set[int] = set()
     inp: set[str] = set()
     if isinstance(value, str):
@@ -120,12 +122,12 @@ def _references(value: Any) -> tuple[set[int], set[str]]:
             inp.add(m.group(1))
     elif isinstance(value, list):
         for v in value:
-            g, i = _references(v)
+            g, i = references(v)
             gen |= g
             inp |= i
     elif isinstance(value, Mapping):
         for v in value.values():
-            g, i = _references(v)
+            g, i = references(v)
             gen |= g
             inp |= i
     return gen, inp
@@ -159,7 +161,7 @@ def validate_plan(tasks: list[PlanTask], tools: Mapping[str, Any], inputs: Mappi
         if missing:
             raise PlanError(f"{t.task} needs the argument {', '.join(map(repr, missing))}; "
                             f"it takes {tool.signature(short=True)}.", task_id=t.id)
-        gen, inp = _references(dict(t.args))
+        gen, inp = references(dict(t.args))
         dangling = sorted((gen | set(t.dep)) - known)
         if dangling:
             raise PlanError(f"It refers to task {', '.join(map(str, dangling))}, which is not in the plan.",

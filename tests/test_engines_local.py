@@ -234,7 +234,7 @@ def test_streaming_pieces_arrive_while_generating(chat_dir):
 
 
 def test_incremental_decoder_holds_back_split_characters(chat_dir):
-    from nbagents.engines._generation import IncrementalDecoder
+    from nbagents.engines.local.decoding import IncrementalDecoder
 
     tok = make_engine(chat_dir).tokenizer
     text = "naïve café: 10 € 😀 done"
@@ -291,11 +291,12 @@ def test_prompt_lookup_drafts_keep_the_greedy_output(chat_dir):
 
 def test_sampling_is_seeded_and_unknown_options_are_refused(chat_dir):
     engine = make_engine(chat_dir)
-    one = engine.generate(MESSAGES, max_new_tokens=8, do_sample=True, temperature=1.5, top_p=0.9, seed=3)
-    two = engine.generate(MESSAGES, max_new_tokens=8, do_sample=True, temperature=1.5, top_p=0.9, seed=3)
+    sampling = {"do_sample": True, "temperature": 1.5, "top_p": 0.9, "seed": 3}
+    one = engine.generate(MESSAGES, max_new_tokens=8, sampling=sampling)
+    two = engine.generate(MESSAGES, max_new_tokens=8, sampling=sampling)
     assert one.text == two.text
     with pytest.raises(ConfigurationError, match="beam"):
-        engine.generate(MESSAGES, max_new_tokens=2, num_beams=2)
+        engine.generate(MESSAGES, max_new_tokens=2, sampling={"num_beams": 2})
 
 
 # --- context window -----------------------------------------------------------------------------
@@ -380,7 +381,7 @@ def test_agent_reports_a_prompt_that_cannot_fit(short_dir):
 
 
 def test_thread_count_comes_from_the_argument_or_the_environment(monkeypatch):
-    from nbagents.engines._threads import available_cores, resolve_threads
+    from nbagents.engines.local.threads import available_cores, resolve_threads
 
     monkeypatch.delenv("NBAGENTS_TORCH_THREADS", raising=False)
     assert resolve_threads(None) == max(1, min(4, available_cores() - 1))

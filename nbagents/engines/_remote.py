@@ -493,14 +493,14 @@ class Structure:
     def tgi(cls, spec: Any, kind: str, *, param: str, hint: bool = True) -> Structure:
         """TGI's ``{"type": "json" | "regex", "value": ...}`` (``parameters.grammar`` on the generate
         route, ``response_format`` on the Messages API)."""
-        from ..constrain.remote import tgi_grammar
+        from ..grammar.remote import tgi_grammar
 
         return cls(spec, kind, param, tgi_grammar(spec, kind=kind), hint)
 
     @classmethod
     def openai(cls, spec: Any, *, hint: bool = True) -> Structure:
         """OpenAI's ``response_format={"type": "json_schema", "json_schema": {..., "strict": true}}``."""
-        from ..constrain.remote import openai_response_format
+        from ..grammar.remote import openai_response_format
 
         return cls(spec, "json", "response_format", openai_response_format(spec), hint)
 
@@ -546,8 +546,8 @@ class Structure:
         candidate = _json_candidate(text)
         if candidate is None:
             return text, {"structured_answer": "free text"}
-        from ..constrain.remote import render_calls
         from ..errors import ParseError
+        from ..grammar.remote import render_calls
 
         try:
             program = render_calls(candidate, self.spec)

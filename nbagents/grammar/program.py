@@ -22,9 +22,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..grammar.constraint import Constraint
 from ..relevance import expected_tools, task_prior, tool_relevance
-from .grammar import INDENT, LineState, compatible, literal_type, value_type
+from .constraint import Constraint
+from .lines import INDENT, LineState, compatible, line_grammar, literal_type, value_type
 
 __all__ = ["ProgramSpec", "ProgramBuilder", "render_program"]
 
@@ -49,7 +49,7 @@ def _tool_map(tools: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ProgramSpec(Constraint):
-    """What the model may write: passed as ``engine.generate(..., constrained=spec)``.
+    """What the model may write: passed as ``engine.generate(..., constraint=spec)``.
 
     Parameters
     ----------
@@ -246,8 +246,6 @@ class ProgramBuilder:
                          index=len(self.lines), result_name=spec.result_name, forbid=self.forbid)
 
     def grammar(self) -> str:
-        from .grammar import line_grammar
-
         return line_grammar(self.line_tools(), self.state(), rich=self.spec.rich)
 
     @property

@@ -27,6 +27,7 @@ __all__ = [
     "LineState",
     "STRING_CHARS",
     "compatible",
+    "excluding",
     "explanation_grammar",
     "line_grammar",
     "literal_type",
@@ -155,7 +156,7 @@ def regex_escape(text: str) -> str:
     return "".join("\\" + c if c in _META else c for c in text)
 
 
-def _without(forbid: Iterable[str]) -> str:
+def excluding(forbid: Iterable[str]) -> str:
     """`` & ~/.*(a|b).*/``: the lexeme may not contain any of ``forbid`` (one-line ones)."""
     parts = [regex_escape(f) for f in forbid if f and "\n" not in f]
     return f" & ~/.*({'|'.join(parts)}).*/" if parts else ""
@@ -167,7 +168,7 @@ def _string_terminal(names: Iterable[str], forbid: Iterable[str] = ()) -> str:
     quoted = sorted(set(names))
     if quoted:  # "text" when text is a variable is the variable, misspelt
         body += ' & ~/"(' + "|".join(quoted) + ')"/'
-    return f"STR: {body}{_without(forbid)}"
+    return f"STR: {body}{excluding(forbid)}"
 
 
 _TERMINALS = [
@@ -249,7 +250,7 @@ class _Builder:
         if "FSTR" not in self.rules:
             alt = "|".join(names)
             self.rules["FSTR"] = (f'/f"([^"`\\\\{{}}\\x00-\\x1f\\x7f]|\\{{({alt})\\}}){{1,{STRING_CHARS}}}"/'
-                                  f' & /f"[^"]*\\{{[^"]*"/{_without(self.state.forbid)}')
+                                  f' & /f"[^"]*\\{{[^"]*"/{excluding(self.state.forbid)}')
         return "FSTR"
 
     def value(self, ptype: str, *, none: bool = False, depth: int = 0) -> str:
@@ -374,7 +375,7 @@ def explanation_grammar(forbid: Iterable[str] = (), prefix: str = "") -> str:
     head = f'{_lit(prefix)} EXPL "\\n"' if prefix else '(EXPL "\\n")?'
     return (
         f'start: {head} "```py\\n"\n'
-        f'EXPL: /[^\\n`\\x00-\\x1f\\x7f]{{1,{EXPLANATION_CHARS}}}/{_without(forbid)}\n'
+        f'EXPL: /[^\\n`\\x00-\\x1f\\x7f]{{1,{EXPLANATION_CHARS}}}/{excluding(forbid)}\n'
     )
 
 
