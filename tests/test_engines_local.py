@@ -289,6 +289,23 @@ def test_prompt_lookup_drafts_keep_the_greedy_output(chat_dir):
     assert "".join(pieces) == streamed.text == expected.text
 
 
+def test_a_logits_hook_steers_free_decoding(chat_dir):
+    seen: list[int] = []
+
+    def only(logits, tokens):
+        seen.append(len(tokens))
+        forced = logits.clone().fill_(float("-inf"))
+        forced[..., token] = 0.0
+        return forced
+
+    engine = make_engine(chat_dir, logits_hook=only)
+    token = engine.tokenizer("a", add_special_tokens=False)["input_ids"][0]
+    completion = engine.generate(MESSAGES, max_new_tokens=6)
+    assert completion.text == engine.tokenizer.decode([token] * 6)
+    assert seen == [0, 1, 2, 3, 4, 5]  # called before every pick, with the tokens so far
+    assert completion.facts["draft_tokens_proposed"] == 0  # no prompt-lookup drafts under a hook
+
+
 def test_sampling_is_seeded_and_unknown_options_are_refused(chat_dir):
     engine = make_engine(chat_dir)
     sampling = {"do_sample": True, "temperature": 1.5, "top_p": 0.9, "seed": 3}
