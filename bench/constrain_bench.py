@@ -234,7 +234,7 @@ def result_style_examples():
 
 
 def overhead(engine, toolbox, args) -> dict:
-    from nbagents.constrain import ProgramSpec
+    from nbagents.grammar import ProgramSpec
     from nbagents.prompts import PromptTemplate, build_prompt
 
     task = TASKS[15]
@@ -266,7 +266,7 @@ def overhead(engine, toolbox, args) -> dict:
 
 
 def accuracy(engine, toolbox, tracers, mode: str, tasks: list[Task], args) -> list[dict]:
-    from nbagents.constrain import ProgramSpec
+    from nbagents.grammar import ProgramSpec
     from nbagents.prompts import PromptTemplate, build_prompt
     from nbagents.relevance import expected_tools, task_prior
 

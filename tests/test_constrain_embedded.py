@@ -11,8 +11,8 @@ import ast
 
 import pytest
 
-from nbagents.constrain import ProgramSpec
 from nbagents.errors import ConfigurationError
+from nbagents.grammar import ProgramSpec
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +61,7 @@ def test_embedded_model_writes_valid_programs(engine, toolbox):
         prompt = build_prompt(task, toolbox, {n: f"<{n}>" for n in input_types}, template=template,
                               engine=engine, max_new_tokens=120)
         completion = engine.generate(list(prompt.messages), stop=prompt.stop, max_new_tokens=120,
-                                     constrained=spec)
+                                     constraint=spec)
         facts = completion.facts
         assert facts["constrained"] is True and facts["grammar"]
         code = parse(completion.text).code

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from nbagents.engines._cache import cache_argument, cache_of, forward
+from nbagents.engines.local.cache import cache_argument, cache_of, forward
 
 
 class NewStyle:  # transformers >= 5.x: forward(cache=...), output.cache
@@ -33,7 +33,7 @@ def test_cache_of_a_real_model_output(tmp_path):
     from tiny_models import save_tiny_chat_model
     from transformers import AutoModelForCausalLM
 
-    from nbagents.engines._cache import cache_of, forward
+    from nbagents.engines.local.cache import cache_of, forward
 
     folder = save_tiny_chat_model(tmp_path / "m")
     model = AutoModelForCausalLM.from_pretrained(folder)

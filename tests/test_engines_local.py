@@ -234,7 +234,7 @@ def test_streaming_pieces_arrive_while_generating(chat_dir):
 
 
 def test_incremental_decoder_holds_back_split_characters(chat_dir):
-    from nbagents.engines._generation import IncrementalDecoder
+    from nbagents.engines.local.decoding import IncrementalDecoder
 
     tok = make_engine(chat_dir).tokenizer
     text = "naïve café: 10 € 😀 done"
@@ -289,13 +289,31 @@ def test_prompt_lookup_drafts_keep_the_greedy_output(chat_dir):
     assert "".join(pieces) == streamed.text == expected.text
 
 
+def test_a_logits_hook_steers_free_decoding(chat_dir):
+    seen: list[int] = []
+
+    def only(logits, tokens):
+        seen.append(len(tokens))
+        forced = logits.clone().fill_(float("-inf"))
+        forced[..., token] = 0.0
+        return forced
+
+    engine = make_engine(chat_dir, logits_hook=only)
+    token = engine.tokenizer("a", add_special_tokens=False)["input_ids"][0]
+    completion = engine.generate(MESSAGES, max_new_tokens=6)
+    assert completion.text == engine.tokenizer.decode([token] * 6)
+    assert seen == [0, 1, 2, 3, 4, 5]  # called before every pick, with the tokens so far
+    assert completion.facts["draft_tokens_proposed"] == 0  # no prompt-lookup drafts under a hook
+
+
 def test_sampling_is_seeded_and_unknown_options_are_refused(chat_dir):
     engine = make_engine(chat_dir)
-    one = engine.generate(MESSAGES, max_new_tokens=8, do_sample=True, temperature=1.5, top_p=0.9, seed=3)
-    two = engine.generate(MESSAGES, max_new_tokens=8, do_sample=True, temperature=1.5, top_p=0.9, seed=3)
+    sampling = {"do_sample": True, "temperature": 1.5, "top_p": 0.9, "seed": 3}
+    one = engine.generate(MESSAGES, max_new_tokens=8, sampling=sampling)
+    two = engine.generate(MESSAGES, max_new_tokens=8, sampling=sampling)
     assert one.text == two.text
     with pytest.raises(ConfigurationError, match="beam"):
-        engine.generate(MESSAGES, max_new_tokens=2, num_beams=2)
+        engine.generate(MESSAGES, max_new_tokens=2, sampling={"num_beams": 2})
 
 
 # --- context window -----------------------------------------------------------------------------
@@ -380,7 +398,7 @@ def test_agent_reports_a_prompt_that_cannot_fit(short_dir):
 
 
 def test_thread_count_comes_from_the_argument_or_the_environment(monkeypatch):
-    from nbagents.engines._threads import available_cores, resolve_threads
+    from nbagents.engines.local.threads import available_cores, resolve_threads
 
     monkeypatch.delenv("NBAGENTS_TORCH_THREADS", raising=False)
     assert resolve_threads(None) == max(1, min(4, available_cores() - 1))

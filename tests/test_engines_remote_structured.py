@@ -17,17 +17,17 @@ from servers import (
 )
 
 from nbagents import Agent, tool
-from nbagents.constrain import ProgramSpec
-from nbagents.constrain.remote import (
+from nbagents.engines.endpoint import EndpointEngine
+from nbagents.engines.http import Structure
+from nbagents.engines.openai import AzureOpenAIEngine, OpenAIEngine
+from nbagents.errors import ConfigurationError, ParseError, PromptTooLongError
+from nbagents.grammar import ProgramSpec
+from nbagents.grammar.remote import (
     openai_response_format,
     program_regex,
     program_schema,
     tgi_grammar,
 )
-from nbagents.engines.endpoint import EndpointEngine
-from nbagents.engines.http import Structure
-from nbagents.engines.openai import AzureOpenAIEngine, OpenAIEngine
-from nbagents.errors import ConfigurationError, ParseError, PromptTooLongError
 from nbagents.parsing import parse
 
 TGI_INFO = {"model_id": "fake/model", "max_total_tokens": 2048, "max_input_tokens": 2000,

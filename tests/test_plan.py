@@ -10,8 +10,8 @@ from PIL import Image
 from nbagents import Agent, AgentImage, ScriptedEngine, tool
 from nbagents.errors import PlanError, ToolError
 from nbagents.interpreter import Interpreter
-from nbagents.results import AgentGroup
 from nbagents.modes.taskgraph import parse_plan, run_plan, validate_plan
+from nbagents.results import AgentGroup
 
 _events = []
 _lock = threading.Lock()

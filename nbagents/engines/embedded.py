@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..deps import require
 from ..errors import ConfigurationError
-from ._loading import require
-from ._threads import torch_threads
 from .local import TransformersEngine
+from .local.threads import torch_threads
 
 __all__ = ["EmbeddedEngine", "find_gguf", "model_cache_dir", "convert_gguf", "MODEL_ID"]
 
@@ -99,8 +99,8 @@ def convert_gguf(gguf: Path, target: Path, *, progress: bool = True) -> Path:
     """
     from tqdm.auto import tqdm
 
-    transformers = require("transformers", "transformers", "all", "The embedded model")
-    require("gguf", "gguf", "all", "Reading the embedded model")
+    transformers = require("transformers", extra="all", purpose="The embedded model")
+    require("gguf", extra="all", purpose="Reading the embedded model")
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(target.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{CACHE_NAME}.tmp-", dir=target.parent))

@@ -20,17 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import NbAgentsError, PlanError, closest_names
+from ..grammar.references import GENERATED, INPUT, references
 from ..runs import ErrorInfo
 
-__all__ = ["PlanTask", "TaskOutcome", "ToolCaller", "parse_plan", "plan_to_json", "references", "run_plan",
+__all__ = ["PlanTask", "TaskOutcome", "ToolCaller", "parse_plan", "plan_to_json", "run_plan",
            "validate_plan"]
 
 #: How a plan calls one tool: ``caller(name, tool, kwargs) -> value``; raises an NbAgentsError
 #: (the interpreter's tool-call path: the same errors, limits and approvals as in a program).
 ToolCaller = Callable[[str, Any, Mapping[str, Any]], Any]
 
-_GENERATED = re.compile(r"^<GENERATED>-(\d+)$")
-_INPUT = re.compile(r"^<INPUT>-([A-Za-z][A-Za-z0-9_]*)$")
 
 
 @dataclass(frozen=True)
@@ -115,29 +114,6 @@ def parse_plan(raw: str) -> list[PlanTask]:
     return tasks
 
 
-def references(value: Any) -> tuple[set[int], set[str]]:
-    gen: set[int] = set()
-    inp: set[str] = set()
-    if isinstance(value, str):
-        m = _GENERATED.match(value.strip())
-        if m:
-            gen.add(int(m.group(1)))
-        m = _INPUT.match(value.strip())
-        if m:
-            inp.add(m.group(1))
-    elif isinstance(value, list):
-        for v in value:
-            g, i = references(v)
-            gen |= g
-            inp |= i
-    elif isinstance(value, Mapping):
-        for v in value.values():
-            g, i = references(v)
-            gen |= g
-            inp |= i
-    return gen, inp
-
-
 def validate_plan(tasks: list[PlanTask], tools: Mapping[str, Any], inputs: Mapping[str, Any]) -> list[PlanTask]:
     """Check tools, arguments, references and cycles; return the tasks with references added to
     their dependencies, in a runnable (topological) order."""
@@ -206,10 +182,10 @@ def _toposort(tasks: list[PlanTask]) -> list[PlanTask]:
 
 def _resolve(value: Any, results: Mapping[int, Any], inputs: Mapping[str, Any]) -> Any:
     if isinstance(value, str):
-        m = _GENERATED.match(value.strip())
+        m = GENERATED.match(value.strip())
         if m:
             return results[int(m.group(1))]
-        m = _INPUT.match(value.strip())
+        m = INPUT.match(value.strip())
         if m:
             return inputs[m.group(1)]
         return value

@@ -91,7 +91,7 @@ class Structure:
         route, ``response_format`` on the Messages API). A JSON schema always goes as ``"json"``."""
         if isinstance(constraint, JsonSchema):
             return cls(constraint, "json", param, {"type": "json", "value": dict(constraint.schema)}, hint)
-        from ...constrain.remote import tgi_grammar
+        from ...grammar.remote import tgi_grammar
 
         return cls(constraint, kind, param, tgi_grammar(constraint, kind=kind), hint)
 
@@ -102,7 +102,7 @@ class Structure:
             value = {"type": "json_schema", "json_schema": {"name": constraint.name, "strict": True,
                                                             "schema": dict(constraint.schema)}}
             return cls(constraint, "json", "response_format", value, hint)
-        from ...constrain.remote import openai_response_format
+        from ...grammar.remote import openai_response_format
 
         return cls(constraint, "json", "response_format", openai_response_format(constraint), hint)
 
@@ -159,8 +159,8 @@ class Structure:
         candidate = _json_candidate(text)
         if candidate is None:
             return text, {"structured_answer": "free text"}
-        from ...constrain.remote import render_calls
         from ...errors import ParseError
+        from ...grammar.remote import render_calls
 
         try:
             program = render_calls(candidate, self.constraint)

@@ -1,28 +1,21 @@
 """Loading a transformers causal LM: optional imports, dtype, device and quantization arguments,
-and the facts about a loaded model (device, dtype, quantization, memory) for the Run."""
+and the facts about a loaded model (device, dtype, quantization, memory) for the Run. Optional
+packages are imported through :func:`nbagents.deps.require`."""
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import os
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import ConfigurationError, MissingDependencyError
+from ...deps import require
+from ...errors import ConfigurationError
 
-__all__ = ["require", "torch_dtype", "from_pretrained_kwargs", "model_facts", "accepts_logits_to_keep",
-           "quiet_local_load"]
+__all__ = ["QUANTIZATIONS", "accepts_logits_to_keep", "from_pretrained_kwargs", "model_facts",
+           "quiet_local_load", "torch_dtype"]
 
 QUANTIZATIONS = ("8bit", "4bit")
-
-
-def require(module: str, package: str, extra: str, purpose: str) -> Any:
-    """Import ``module`` or raise :class:`MissingDependencyError` naming the extra to install."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as e:
-        raise MissingDependencyError(package, extra, purpose) from e
 
 
 def torch_dtype(dtype: Any) -> Any:
@@ -49,8 +42,8 @@ def from_pretrained_kwargs(*, dtype: Any, device_map: Any, quantization: str | N
     cuda = torch.cuda.is_available()
     kwargs: dict[str, Any] = {}
     if quantization is not None:
-        transformers = require("transformers", "transformers", "all", "Local models")
-        require("bitsandbytes", "bitsandbytes", "quant", f"{quantization} quantization")
+        transformers = require("transformers", extra="all", purpose="Local models")
+        require("bitsandbytes", extra="quant", purpose=f"{quantization} quantization")
         if quantization == "8bit":
             config = transformers.BitsAndBytesConfig(load_in_8bit=True)
         else:

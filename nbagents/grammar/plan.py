@@ -7,7 +7,7 @@ A plan is one task per line::
     {"task": "draw_text", "id": 1, "dep": [0], "args": {"image": "<GENERATED>-0", "text": "hi"}}
     ]
 
-It is decoded in segments (:attr:`~nbagents.constrain.guided.Grammar.then`): the opening bracket
+It is decoded in segments (:attr:`~nbagents.grammar.Grammar.then`): the opening bracket
 and the first task, then each further task or the closing bracket, with a Lark grammar (llguidance's
 dialect) rebuilt for every task from the tasks written so far (about 2 ms each). So the grammar says
 everything :func:`~nbagents.taskgraph.validate_plan` checks, and a little more:
@@ -31,9 +31,11 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..kinds import takes_literal
 from ..relevance import choice_prior, expected_tools, task_prior, tool_relevance
-from .grammar import MAX_ITEMS, _without, compatible, value_type
-from .guided import Grammar
+from .constraint import Grammar
+from .lines import MAX_ITEMS, compatible, excluding, value_type
+from .references import references
 
 __all__ = ["PLAN_STRING_CHARS", "PlanBuilder", "plan_grammar"]
 
@@ -42,7 +44,6 @@ __all__ = ["PLAN_STRING_CHARS", "PlanBuilder", "plan_grammar"]
 TASK_TOKENS = 64
 #: The longest string literal in a plan (characters between the quotes).
 PLAN_STRING_CHARS = 60
-_NO_LITERAL = frozenset({"image", "audio", "bytes"})
 _ARGS = ', "args": {'
 _TASK_KEY = '{"task": "'
 
@@ -84,7 +85,7 @@ class _Item:
             pair = 'STR ": " (STR | NUM)'
             self.rules.setdefault("dict", f'"{{" {pair} (", " {pair}){{0,{MAX_ITEMS - 1}}} "}}" | "{{}}"')
             return ["dict"]
-        if ptype in _NO_LITERAL:
+        if not takes_literal(ptype):
             return []
         return ["STR", "NUM", '"true"', '"false"', *self.literal("list")]  # any
 
@@ -276,22 +277,21 @@ class PlanBuilder:
         string = f'/"[^"<\\\\\\x00-\\x1f\\x7f][^"\\\\\\x00-\\x1f\\x7f]{{0,{PLAN_STRING_CHARS - 1}}}"/'
         if names:  # "photo" when photo is an input is the input, misspelt
             string += ' & ~/"(' + "|".join(names) + ')"/'
-        string += _without(self.forbid)
+        string += excluding(self.forbid)
         return [f"STR: {string}", "INT: /-?(0|[1-9][0-9]{0,5})/",
                 "NUM: /-?(0|[1-9][0-9]{0,5})(\\.[0-9]{1,4})?/"]
 
 
 def _reads(value: Any) -> set[str]:
-    from ..modes.taskgraph import references as _references
 
-    generated, inputs = _references(value)
+    generated, inputs = references(value)
     return {f"task:{k}" for k in generated} | {f"input:{n}" for n in inputs}
 
 
 def plan_grammar(tools: Mapping[str, Any], inputs: Mapping[str, Any] | None = None, *, max_tasks: int = 4,
                  forbid: Iterable[str] = (), input_types: Mapping[str, str] | None = None,
                  task: str = "") -> Grammar | None:
-    """The :class:`~nbagents.constrain.guided.Grammar` of a plan over ``tools`` (its first
+    """The :class:`~nbagents.grammar.Grammar` of a plan over ``tools`` (its first
     segment; each segment builds the next).
 
     Parameters

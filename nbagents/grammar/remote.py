@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .grammar import EXPLANATION_CHARS, STRING_CHARS, compatible, regex_escape
+from .lines import EXPLANATION_CHARS, STRING_CHARS, compatible, regex_escape
 from .program import ProgramSpec, render_program
 
 __all__ = [

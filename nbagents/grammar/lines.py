@@ -22,11 +22,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..kinds import kind_of, kind_of_annotation
+
 __all__ = [
     "EXPLANATION_CHARS",
     "LineState",
     "STRING_CHARS",
     "compatible",
+    "excluding",
     "explanation_grammar",
     "line_grammar",
     "literal_type",
@@ -43,7 +46,6 @@ EXPLANATION_CHARS = 160
 MAX_ITEMS = 6
 INDENT = "    "
 
-_NO_LITERAL = frozenset({"image", "audio", "bytes"})
 _RESERVED = frozenset(keyword.kwlist) | frozenset(n for n in dir(builtins) if not n.startswith("_"))
 
 
@@ -65,14 +67,13 @@ def value_type(value: Any) -> str:
     """The internal type name (``str``, ``int``, ``image``...) of a runtime value, for typed
     references: an input's type comes from its value."""
     from ..interpreter.values import Handle
-    from ..prompts import input_type_name
-    from ..tools.base import type_of
 
     if isinstance(value, Handle):  # a tool result kept in the interpreter's variables
-        if value.value is None:  # the other side of a process boundary: only its kind is known
-            return type_of(value.kind)
+        if value.value is None:  # the other side of a process boundary: only its class name is known
+            return kind_of_annotation(value.kind).name
         value = value.value
-    return type_of(input_type_name(value))
+    kind = kind_of(value)
+    return kind.name if kind is not None else "any"
 
 
 def literal_type(node: Any) -> str:
@@ -155,7 +156,7 @@ def regex_escape(text: str) -> str:
     return "".join("\\" + c if c in _META else c for c in text)
 
 
-def _without(forbid: Iterable[str]) -> str:
+def excluding(forbid: Iterable[str]) -> str:
     """`` & ~/.*(a|b).*/``: the lexeme may not contain any of ``forbid`` (one-line ones)."""
     parts = [regex_escape(f) for f in forbid if f and "\n" not in f]
     return f" & ~/.*({'|'.join(parts)}).*/" if parts else ""
@@ -167,7 +168,7 @@ def _string_terminal(names: Iterable[str], forbid: Iterable[str] = ()) -> str:
     quoted = sorted(set(names))
     if quoted:  # "text" when text is a variable is the variable, misspelt
         body += ' & ~/"(' + "|".join(quoted) + ')"/'
-    return f"STR: {body}{_without(forbid)}"
+    return f"STR: {body}{excluding(forbid)}"
 
 
 _TERMINALS = [
@@ -249,7 +250,7 @@ class _Builder:
         if "FSTR" not in self.rules:
             alt = "|".join(names)
             self.rules["FSTR"] = (f'/f"([^"`\\\\{{}}\\x00-\\x1f\\x7f]|\\{{({alt})\\}}){{1,{STRING_CHARS}}}"/'
-                                  f' & /f"[^"]*\\{{[^"]*"/{_without(self.state.forbid)}')
+                                  f' & /f"[^"]*\\{{[^"]*"/{excluding(self.state.forbid)}')
         return "FSTR"
 
     def value(self, ptype: str, *, none: bool = False, depth: int = 0) -> str:
@@ -374,7 +375,7 @@ def explanation_grammar(forbid: Iterable[str] = (), prefix: str = "") -> str:
     head = f'{_lit(prefix)} EXPL "\\n"' if prefix else '(EXPL "\\n")?'
     return (
         f'start: {head} "```py\\n"\n'
-        f'EXPL: /[^\\n`\\x00-\\x1f\\x7f]{{1,{EXPLANATION_CHARS}}}/{_without(forbid)}\n'
+        f'EXPL: /[^\\n`\\x00-\\x1f\\x7f]{{1,{EXPLANATION_CHARS}}}/{excluding(forbid)}\n'
     )
 
 

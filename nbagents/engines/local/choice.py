@@ -14,12 +14,11 @@ the winner's keys and values are sliced out of the result, so forcing it costs n
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..engines._cache import cache_of, forward
+from .cache import cache_of, fork, forward, is_plain_dynamic
 
 __all__ = ["Choice", "can_score", "choice_record", "score_candidates"]
 
@@ -38,18 +37,7 @@ class Choice:
 
 def can_score(cache: Any) -> bool:
     """Candidates are scored over a plain dynamic cache (not sliding-window or recurrent ones)."""
-    try:
-        from transformers.cache_utils import DynamicCache, DynamicLayer
-    except ImportError:  # pragma: no cover
-        return False
-    layers = getattr(cache, "layers", None)
-    return type(cache) is DynamicCache and bool(layers) and all(type(x) is DynamicLayer for x in layers)
-
-
-def _fork(cache: Any) -> Any:
-    twin = copy.copy(cache)
-    twin.layers = [copy.copy(layer) for layer in cache.layers]
-    return twin
+    return is_plain_dynamic(cache)
 
 
 def tree_inputs(context: int, candidates: Sequence[Sequence[int]], dtype: Any, device: Any = "cpu"):
@@ -101,7 +89,7 @@ def score_candidates(model: Any, cache: Any, logits: Any, candidates: Sequence[S
     context = int(cache.get_seq_length())
     dtype = logits.dtype if logits.dtype.is_floating_point else torch.float32
     ids, pos, mask, starts = tree_inputs(context, candidates, dtype, logits.device)
-    twin = _fork(cache)
+    twin = fork(cache)
     out = forward(model, twin, input_ids=ids, position_ids=pos, attention_mask=mask)
     logp = torch.log_softmax(out.logits[0].float(), dim=-1)
     first = torch.log_softmax(logits.reshape(-1).float(), dim=-1)

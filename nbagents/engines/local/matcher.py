@@ -1,9 +1,9 @@
-"""The bridge to llguidance: a tokenizer wrapper cached per tokenizer, and :class:`Constraint`.
+"""The bridge to llguidance: a tokenizer wrapper cached per tokenizer, and :class:`Matcher`.
 
-A :class:`Constraint` follows one grammar token by token: ``allowed_mask()`` says which tokens may
+A :class:`Matcher` follows one grammar token by token: ``allowed_mask()`` says which tokens may
 come next (a numpy bool array over the model's vocabulary, unpacked from llguidance's bitmask with
 numpy; ``llguidance.torch`` is avoided because it runs ``torch.compile`` on first use),
-``consume(token)`` advances, ``is_done()`` says the grammar is complete. The program driver builds
+``consume(token)`` advances, ``is_done()`` says the grammar is complete. The program decoder builds
 a new one for every line.
 """
 
@@ -14,9 +14,10 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ConfigurationError, EngineError, MissingDependencyError
+from ...deps import require
+from ...errors import ConfigurationError, EngineError
 
-__all__ = ["Constraint", "GrammarError", "tokenizer_bridge", "apply_mask", "byte_masks"]
+__all__ = ["GrammarError", "Matcher", "byte_masks", "tokenizer_bridge"]
 
 _BRIDGES: dict[tuple[int, int], tuple[Any, Any]] = {}
 _LOCK = threading.Lock()
@@ -27,11 +28,7 @@ class GrammarError(EngineError):
 
 
 def _llguidance() -> Any:
-    try:
-        import llguidance
-    except ImportError as e:  # pragma: no cover - llguidance is a dependency
-        raise MissingDependencyError("llguidance", "all", "Constrained decoding") from e
-    return llguidance
+    return require("llguidance", extra="all", purpose="Constrained decoding")
 
 
 def tokenizer_bridge(tokenizer: Any, n_vocab: int | None = None) -> Any:
@@ -41,7 +38,6 @@ def tokenizer_bridge(tokenizer: Any, n_vocab: int | None = None) -> Any:
     ``n_vocab`` should be the model's vocabulary size (logits width), which may be larger than
     the tokenizer's (padded vocabularies).
     """
-    llguidance = _llguidance()
     n_vocab = int(n_vocab or len(tokenizer))
     key = (id(tokenizer), n_vocab)
     with _LOCK:
@@ -50,14 +46,13 @@ def tokenizer_bridge(tokenizer: Any, n_vocab: int | None = None) -> Any:
             ref, bridge = entry
             if ref() is tokenizer:
                 return bridge
-        import llguidance.hf
-
+        hf = require("llguidance.hf", extra="all", purpose="Constrained decoding")
         try:
-            bridge = llguidance.hf.from_tokenizer(tokenizer, n_vocab=n_vocab)
+            bridge = hf.from_tokenizer(tokenizer, n_vocab=n_vocab)
         except ValueError as e:
             raise ConfigurationError(
                 f"Constrained decoding needs a fast tokenizer: {e}",
-                hint="Load the model's tokenizer with use_fast=True, or pass constrained=None.",
+                hint="Load the model's tokenizer with use_fast=True, or generate without a constraint.",
             ) from e
         try:
             ref = weakref.ref(tokenizer)
@@ -91,20 +86,7 @@ def byte_masks(bridge: Any, needles: tuple[bytes, ...]) -> tuple[Any, ...]:
     return _BYTE_MASKS[key]
 
 
-def apply_mask(logits: Any, mask: Any) -> Any:
-    """Set the logits of disallowed tokens to ``-inf`` in place (``logits``: torch ``[1, V]`` or
-    ``[V]``; ``mask``: numpy bool array, shorter than ``V`` when the model's vocabulary is padded)."""
-    import torch
-
-    row = logits.view(-1)
-    allowed = torch.zeros(row.shape[0], dtype=torch.bool, device=row.device)
-    n = min(row.shape[0], mask.shape[0])
-    allowed[:n] = torch.from_numpy(mask[:n]).to(row.device)
-    row.masked_fill_(~allowed, float("-inf"))
-    return logits
-
-
-class Constraint:
+class Matcher:
     """One grammar, followed token by token.
 
     Parameters

@@ -22,17 +22,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..grammar.constraint import Constraint
+from ..kinds import kind_of_annotation, takes_literal
 from ..relevance import expected_tools, task_prior, tool_relevance
-from .grammar import INDENT, LineState, compatible, literal_type, value_type
+from .constraint import Constraint
+from .lines import INDENT, LineState, compatible, line_grammar, literal_type, value_type
 
 __all__ = ["ProgramSpec", "ProgramBuilder", "render_program"]
 
 
 def _type_name(value: Any) -> str:
-    from ..tools.base import type_of
-
-    return type_of(value) if isinstance(value, str) else "any"
+    return kind_of_annotation(value).name if isinstance(value, str) else "any"
 
 
 def _tool_map(tools: Any) -> dict[str, Any]:
@@ -49,7 +48,7 @@ def _tool_map(tools: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ProgramSpec(Constraint):
-    """What the model may write: passed as ``engine.generate(..., constrained=spec)``.
+    """What the model may write: passed as ``engine.generate(..., constraint=spec)``.
 
     Parameters
     ----------
@@ -195,7 +194,7 @@ class ProgramBuilder:
         return self.end_reason is not None
 
     def _has_value(self, ptype: str) -> bool:
-        if ptype not in ("image", "audio", "bytes"):
+        if takes_literal(ptype):
             return True
         return any(compatible(ptype, t) for t in self.names.values())
 
@@ -246,8 +245,6 @@ class ProgramBuilder:
                          index=len(self.lines), result_name=spec.result_name, forbid=self.forbid)
 
     def grammar(self) -> str:
-        from .grammar import line_grammar
-
         return line_grammar(self.line_tools(), self.state(), rich=self.spec.rich)
 
     @property

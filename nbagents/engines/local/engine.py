@@ -4,8 +4,12 @@ The model loads on the first generation (``engine.loaded`` tells), stays residen
 shares one engine per spec), and keeps the KV cache of the last prompt so that the next prompt
 only pays for the tokens after their common prefix (the instructions and the tool list do not
 change between tasks). Greedy decoding also drafts tokens by prompt lookup and verifies each draft
-in one forward pass (same output, fewer passes where the answer copies spans). The decode loop is
-in ``_generation``, loading helpers in ``_loading``, thread sizing in ``_threads``.
+in one forward pass (same output, fewer passes where the answer copies spans). A constraint
+(:mod:`nbagents.grammar`: a tool program, a grammar, a JSON schema) is followed token by token.
+
+The decode loop is in :mod:`.decoding` (one prefill, one step loop, one result) and
+:mod:`.generation`, the constrained decoders in :mod:`.program` and :mod:`.guided`, loading
+helpers in :mod:`.loading`, thread sizing in :mod:`.threads`.
 """
 
 from __future__ import annotations
@@ -17,18 +21,22 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..errors import ConfigurationError, PromptTooLongError
-from ._generation import LogitsHook, NgramDrafter, PrefixCache, Sampler, decode
-from ._loading import (
+from ...deps import require
+from ...errors import ConfigurationError, PromptTooLongError
+from ...grammar.constraint import Constraint
+from ..base import Completion, Engine, Sampling, flatten_messages, normalize_messages
+from .cache import PrefixCache
+from .decoding import LogitsHook
+from .generation import CONSTRAINTS, generate
+from .loading import (
     QUANTIZATIONS,
     accepts_logits_to_keep,
     from_pretrained_kwargs,
     model_facts,
     quiet_local_load,
-    require,
 )
-from ._threads import resolve_threads, torch_threads
-from .base import Completion, Engine, TokenCallback, flatten_messages, normalize_messages
+from .sampling import NgramDrafter, Sampler
+from .threads import resolve_threads, torch_threads
 
 __all__ = ["TransformersEngine"]
 
@@ -37,7 +45,6 @@ log = logging.getLogger("nbagents")
 _HUB_OPTIONS = ("revision", "cache_dir", "local_files_only")
 _CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length",
                  "n_ctx", "max_seq_len")
-_SAMPLING_OPTIONS = {"do_sample", "temperature", "top_k", "top_p", "seed", "logits_hook"}
 
 
 class TransformersEngine(Engine):
@@ -66,8 +73,8 @@ class TransformersEngine(Engine):
     trust_remote_code, token:
         As in ``from_pretrained``.
     do_sample:
-        Sample instead of greedy decoding (``temperature``, ``top_k``, ``top_p``, ``seed`` can be
-        given per call).
+        Sample instead of greedy decoding by default (a call's ``sampling=`` sets ``do_sample``,
+        ``temperature``, ``top_k``, ``top_p`` and ``seed``).
     num_threads:
         Torch CPU threads while generating (default ``$NBAGENTS_TORCH_THREADS`` or
         ``min(4, cores - 1)``).
@@ -77,6 +84,10 @@ class TransformersEngine(Engine):
         Greedy decoding drafts tokens by prompt lookup (spans of the prompt, the output so far or
         the previous answer) and verifies each draft in one forward pass; the output is the
         same, copied spans are faster.
+    logits_hook:
+        ``hook(logits, tokens_so_far) -> logits``, called on the next-token logits (``[1, V]``)
+        before each pick of unconstrained decoding (no prompt-lookup drafts then); for
+        experiments and tests. Also settable as the attribute ``engine.logits_hook``.
     **model_kwargs:
         Passed on to ``AutoModelForCausalLM.from_pretrained``.
 
@@ -84,12 +95,11 @@ class TransformersEngine(Engine):
     --------
     >>> engine = TransformersEngine("HuggingFaceTB/SmolLM2-360M-Instruct")  # doctest: +SKIP
     >>> engine.generate("Say hi", max_new_tokens=8).text  # doctest: +SKIP
-    """
 
-    #: ``generate(..., constrained=ProgramSpec(...))`` writes a tool program under a grammar;
-    #: ``generate(..., grammar=<Lark text or constrain.Grammar>)`` or ``json_schema={...}`` follows
-    #: one grammar for the whole answer (llguidance).
-    supports_grammar = True
+    ``generate(..., constraint=ProgramSpec(...))`` writes a tool program under a grammar;
+    ``constraint=Grammar(lark_text)`` or ``constraint=JsonSchema(schema)`` follows one grammar for
+    the whole answer (llguidance).
+    """
 
     def __init__(
         self,
@@ -107,6 +117,7 @@ class TransformersEngine(Engine):
         num_threads: int | None = None,
         prefix_cache: bool = True,
         prompt_lookup: bool = True,
+        logits_hook: LogitsHook | None = None,
         **model_kwargs: Any,
     ) -> None:
         if quantization is not None and quantization not in QUANTIZATIONS:
@@ -143,6 +154,7 @@ class TransformersEngine(Engine):
         self.load_time_s: float | None = None
         self._prefix = PrefixCache(enabled=prefix_cache)
         self.prompt_lookup = prompt_lookup
+        self.logits_hook = logits_hook
         self._history: list[int] = []  # the last call's prompt and output tokens, for drafts
         self._lock = threading.RLock()
         self._static_facts: dict[str, Any] = {}
@@ -201,7 +213,7 @@ class TransformersEngine(Engine):
         if self._tokenizer is None:
             with self._lock:
                 if self._tokenizer is None:
-                    transformers = require("transformers", "transformers", "all", "Local models")
+                    transformers = require("transformers", extra="all", purpose="Local models")
                     source = self._tokenizer_arg
                     kwargs = self._hub_kwargs()
                     if source is None:
@@ -222,7 +234,7 @@ class TransformersEngine(Engine):
         if self._config is None:
             with self._lock:
                 if self._config is None:
-                    transformers = require("transformers", "transformers", "all", "Local models")
+                    transformers = require("transformers", extra="all", purpose="Local models")
                     try:
                         self._config = transformers.AutoConfig.from_pretrained(
                             self._model_source(), **self._hub_kwargs()
@@ -272,8 +284,8 @@ class TransformersEngine(Engine):
         return self
 
     def _load_model(self) -> Any:
-        require("torch", "torch", "all", "Local models")
-        transformers = require("transformers", "transformers", "all", "Local models")
+        require("torch", extra="all", purpose="Local models")
+        transformers = require("transformers", extra="all", purpose="Local models")
         source = self._model_source()
         kwargs = {
             **self._hub_kwargs(),
@@ -371,11 +383,10 @@ class TransformersEngine(Engine):
 
     # --- generation -----------------------------------------------------------------------------
 
-    def generate(self, prompt: Any, *, stop: Sequence[str] = (), max_new_tokens: int | None = None,
-                 on_token: TokenCallback | None = None, **options: Any) -> Completion:
-        """Generate a completion (``max_new_tokens`` defaults to the engine's)."""
-        return super().generate(prompt, stop=stop, max_new_tokens=max_new_tokens or self.max_new_tokens,
-                                on_token=on_token, **options)
+    def accepts(self, constraint: Constraint) -> bool:
+        """Local models follow a :class:`~nbagents.grammar.ProgramSpec`, a
+        :class:`~nbagents.grammar.Grammar` or a :class:`~nbagents.grammar.JsonSchema`."""
+        return isinstance(constraint, CONSTRAINTS)
 
     def clear_prefix_cache(self) -> None:
         """Forget the kept KV cache (the next prompt runs from scratch)."""
@@ -383,40 +394,28 @@ class TransformersEngine(Engine):
             self._prefix.clear()
             self._history = []
 
-    def _sampler(self, options: dict[str, Any]) -> Sampler:
-        unknown = set(options) - _SAMPLING_OPTIONS
-        if unknown:
-            raise ConfigurationError(
-                f"Unknown generation option(s) for a local model: {', '.join(sorted(unknown))}.",
-                hint="Local models take do_sample, temperature, top_k, top_p and seed.",
-            )
-        import torch
-
+    def _sampler(self, sampling: Sampling) -> Sampler:
+        """The call's :class:`Sampling` over the engine's ``do_sample`` (temperature 1.0)."""
+        given = sampling.merged_over({"do_sample": self.do_sample, "temperature": 1.0})
         generator = None
-        if options.get("seed") is not None:
-            generator = torch.Generator().manual_seed(int(options["seed"]))
+        if given.get("seed") is not None:
+            import torch
+
+            generator = torch.Generator().manual_seed(int(given["seed"]))
         return Sampler(
-            do_sample=bool(options.get("do_sample", self.do_sample)),
-            temperature=float(options.get("temperature", 1.0)),
-            top_k=options.get("top_k"),
-            top_p=options.get("top_p"),
+            do_sample=bool(given["do_sample"]),
+            temperature=float(given["temperature"]),
+            top_k=given.get("top_k"),
+            top_p=given.get("top_p"),
             generator=generator,
         )
 
     def _generate(self, messages: list[dict[str, str]], *, stop: tuple[str, ...], max_new_tokens: int,
-                  emit: Callable[[str], bool], **options: Any) -> Completion:
-        hook: LogitsHook | None = options.pop("logits_hook", None)
-        constrained = options.pop("constrained", None)  # a nbagents.constrain.ProgramSpec
-        grammar, schema = options.pop("grammar", None), options.pop("json_schema", None)
-        if grammar is not None or schema is not None:
-            if constrained is not None:
-                raise ConfigurationError("Pass constrained= (a tool program) or grammar=, not both.")
-            from ..constrain.guided import as_grammar
-
-            grammar = as_grammar(grammar, schema)
-        sampler = self._sampler(options)
+                  emit: Callable[[str], bool], constraint: Constraint | None, sampling: Sampling,
+                  stream: bool | None) -> Completion:
         with self._lock:
             model = self.model
+            sampler = self._sampler(sampling)
             prompt_text, ids = self.render(messages)
             context = self.context_length
             if context is not None:
@@ -429,30 +428,12 @@ class TransformersEngine(Engine):
             import torch
 
             with torch_threads(self.num_threads), torch.inference_mode():
-                if constrained is not None:
-                    from ..constrain.decode import generate_program
-
-                    result = generate_program(
-                        model, self.tokenizer, ids, constrained, max_new_tokens=max_new_tokens, emit=emit,
-                        eos_ids=self._eos_ids() | set(special_stops), prefix_cache=self._prefix,
-                        sampler=sampler, stop=stop, supports_logits_to_keep=self._logits_to_keep,
-                    )
-                elif grammar is not None:
-                    from ..constrain.guided import generate_guided
-
-                    result = generate_guided(
-                        model, self.tokenizer, ids, grammar, max_new_tokens=max_new_tokens, emit=emit,
-                        eos_ids=self._eos_ids() | set(special_stops), prefix_cache=self._prefix,
-                        sampler=sampler, supports_logits_to_keep=self._logits_to_keep,
-                    )
-                else:
-                    result = decode(
-                        model, self.tokenizer, ids, max_new_tokens=max_new_tokens,
-                        eos_ids=self._eos_ids() | set(special_stops), emit=emit, prefix_cache=self._prefix,
-                        sampler=sampler,
-                        logits_hook=hook, supports_logits_to_keep=self._logits_to_keep,
-                        drafter=NgramDrafter() if self.prompt_lookup else None, history=self._history,
-                    )
+                result = generate(
+                    model, self.tokenizer, ids, constraint=constraint, max_new_tokens=max_new_tokens,
+                    emit=emit, eos_ids=self._eos_ids() | set(special_stops), sampler=sampler, stop=stop,
+                    prefix_cache=self._prefix, keep_logits=self._logits_to_keep, logits_hook=self.logits_hook,
+                    drafter=NgramDrafter() if self.prompt_lookup else None, history=self._history,
+                )
             self._history = [*ids, *result.tokens]
         n = len(result.tokens)
         facts = {
@@ -466,7 +447,7 @@ class TransformersEngine(Engine):
             "prefill_s": round(result.prefill_s, 4),
             "decode_s": round(result.decode_s, 4),
             "tokens_per_s": round((n - 1) / result.decode_s, 2) if n > 1 and result.decode_s > 0 else None,
-            **getattr(result, "facts", {}),  # constrained: True, the grammars, the program's end
+            **result.facts,  # constrained: True, the grammars, the program's end
         }
         return Completion(
             text=result.text,
