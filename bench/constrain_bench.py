@@ -156,11 +156,11 @@ def trace_tools(toolbox: dict) -> dict:
 
 
 def run_program(code: str, tracers: dict, inputs: dict[str, str]) -> str:
-    from nbagents.agent import _ending_with_result
     from nbagents.interpreter import Interpreter
+    from nbagents.parsing import ending_with_result
 
     state = {n: f"§{n}" for n in inputs}
-    return Interpreter().run(_ending_with_result(code), tracers, state).value
+    return Interpreter().run(ending_with_result(code), tracers, state).value
 
 
 def expected_patterns(task: Task, tracers: dict) -> list[re.Pattern]:
@@ -251,7 +251,7 @@ def overhead(engine, toolbox, args) -> dict:
         n = c.completion_tokens
         free.append(1000 * c.facts["decode_s"] / max(1, n - 1))
         free_tok.append(n)
-        c = engine.generate(messages, max_new_tokens=args.max_new_tokens, constrained=spec)
+        c = engine.generate(messages, max_new_tokens=args.max_new_tokens, constraint=spec)
         n = c.completion_tokens
         f = c.facts
         cons.append(1000 * f["decode_s"] / max(1, n - 1))

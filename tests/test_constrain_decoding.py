@@ -123,12 +123,12 @@ def check_program(text: str, spec: ProgramSpec, facts: dict, inputs: dict) -> st
 
 def run_stub_program(code: str, spec: ProgramSpec, inputs: dict) -> None:
     """The interpreter accepts and runs the program on the stub tools (no name or type errors)."""
-    from nbagents.agent import _ending_with_result
     from nbagents.interpreter import Interpreter
+    from nbagents.parsing import ending_with_result
 
     interp = Interpreter()
     interp.check(code, spec.tools)
-    interp.run(_ending_with_result(code), dict(spec.tools), dict(inputs))
+    interp.run(ending_with_result(code), dict(spec.tools), dict(inputs))
 
 
 @pytest.mark.parametrize("rich", [False, True], ids=["simple", "rich"])
