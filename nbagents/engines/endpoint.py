@@ -33,7 +33,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -61,6 +61,7 @@ from .http import (
     safe_url,
     sentence_case,
     server_message,
+    sse_events,
     status_error,
     stream_error,
     structure_rejected,
@@ -112,22 +113,6 @@ def _version(text: Any) -> tuple[int, ...] | None:
 def _full_version(text: Any) -> tuple[int, int, int] | None:
     m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", str(text or ""))
     return (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)) if m else None
-
-
-def sse_events(lines: Iterator[str]) -> Iterator[str]:
-    """The ``data`` of each server-sent event (multi-line data joined, comments skipped)."""
-    data: list[str] = []
-    for line in lines:
-        if not line:
-            if data:
-                yield "\n".join(data)
-                data = []
-            continue
-        name, _, value = line.partition(":")
-        if name == "data":
-            data.append(value[1:] if value.startswith(" ") else value)
-    if data:
-        yield "\n".join(data)
 
 
 class EndpointEngine(Engine):

@@ -1,5 +1,5 @@
 """What the HTTP engines share: credentials (and where they came from), the retry policy, URLs safe
-to show, the mapping of HTTP and transport failures to nbagents errors, and structured output
+to show, server-sent events, the mapping of HTTP and transport failures to nbagents errors, and structured output
 (:class:`Structure`: what a constrained request sends and how its JSON answer becomes a program).
 
 Nothing here talks to the network itself; the engines bring their client (httpx or the openai SDK)
@@ -20,6 +20,7 @@ from .failures import (
 )
 from .messages import retry_after_seconds, safe_url, server_message
 from .retries import Attempts, HTTPFailure, RetryPolicy, call_with_retries
+from .sse import sse_events
 from .structured import Structure, StructureRejected, check_structured, structure_rejected
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "safe_url",
     "sentence_case",
     "server_message",
+    "sse_events",
     "status_error",
     "stream_error",
     "structure_rejected",
