@@ -30,6 +30,7 @@ from servers import (
 
 from nbagents import Agent, AzureOpenAiAgent, HfAgent, OpenAiAgent, tool
 from nbagents.engines import load_engine
+from nbagents.engines.azure import AzureOpenAIEngine
 from nbagents.engines.endpoint import EndpointEngine
 from nbagents.engines.http import (
     Attempts,
@@ -41,7 +42,7 @@ from nbagents.engines.http import (
     server_message,
     sse_events,
 )
-from nbagents.engines.openai import AzureOpenAIEngine, OpenAIEngine
+from nbagents.engines.openai import OpenAIEngine
 from nbagents.errors import (
     ConfigurationError,
     EngineAuthError,

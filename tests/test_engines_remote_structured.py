@@ -24,9 +24,10 @@ from nbagents.constrain.remote import (
     program_schema,
     tgi_grammar,
 )
+from nbagents.engines.azure import AzureOpenAIEngine
 from nbagents.engines.endpoint import EndpointEngine
 from nbagents.engines.http import Structure
-from nbagents.engines.openai import AzureOpenAIEngine, OpenAIEngine
+from nbagents.engines.openai import OpenAIEngine
 from nbagents.errors import ConfigurationError, ParseError, PromptTooLongError
 from nbagents.parsing import parse
 

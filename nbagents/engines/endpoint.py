@@ -3,7 +3,7 @@
 Built on httpx (the ``remote`` extra): one pooled client per engine, separate connect and read
 timeouts, streaming through ``client.send(..., stream=True)`` so that stopping early or a
 KeyboardInterrupt closes the connection at once. Retries and error mapping are shared with the
-OpenAI engines (:mod:`nbagents.engines._remote`).
+OpenAI engines (:mod:`nbagents.engines.http`).
 
 Two routes:
 
