@@ -2,8 +2,10 @@
 
 Built on httpx (the ``remote`` extra): one pooled client per engine, separate connect and read
 timeouts, streaming through ``client.send(..., stream=True)`` so that stopping early or a
-KeyboardInterrupt closes the connection at once. Retries and error mapping are shared with the
-OpenAI engines (:mod:`nbagents.engines.http`).
+KeyboardInterrupt closes the connection at once. The wire format (request bodies, whole and
+streamed replies) is :mod:`nbagents.engines.tgi`; retries and error mapping are shared with the
+OpenAI engines (:mod:`nbagents.engines.http`). This module holds the configuration, the ``/info``
+probe, the choice of route and of structured output, and the generate flow.
 
 Two routes:
 
@@ -29,23 +31,18 @@ supported") gets the same request once more without it, and the engine remembers
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..deps import require
-from ..errors import (
-    ConfigurationError,
-    EngineResponseError,
-    PromptTooLongError,
-)
+from ..errors import ConfigurationError, PromptTooLongError
 from ..grammar import Constraint, JsonSchema, ProgramSpec
 from ..redaction import register_secret
+from . import tgi
 from .base import Completion, Engine, flatten_messages
 from .http import (
     Attempts,
@@ -55,15 +52,11 @@ from .http import (
     StructureRejected,
     call_with_retries,
     check_structured,
-    cut_off,
     hf_credential,
     retry_after_seconds,
     safe_url,
-    sentence_case,
     server_message,
-    sse_events,
     status_error,
-    stream_error,
     structure_rejected,
     transport_error,
 )
@@ -77,9 +70,6 @@ SERVERLESS_URL = "https://router.huggingface.co/hf-inference/models/{model_id}"
 _CREDENTIAL_HELP = ("Pass token=..., set HF_TOKEN, or log in with `hf auth login`; for a gated model, "
                     "accept its licence on the Hub first.")
 _ROUTES = ("auto", "generate", "chat")
-#: The first TGI versions that take a grammar: on /generate (1.4.3), in the Messages API's
-#: response_format (2.2; it came in mid-2024, the exact release is not pinned, so stay on the safe side).
-_GRAMMAR_SINCE = {"generate": (1, 4, 3), "chat": (2, 2, 0)}
 _SUFFIXES = (("/v1/chat/completions", "chat"), ("/generate_stream", "generate"),
              ("/generate", "generate"), ("/v1", "chat"))
 
@@ -103,16 +93,6 @@ def _split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
     netloc += f":{parts.port}" if parts.port else ""
     return urlunsplit(parts._replace(netloc=netloc)), (unquote(parts.username or ""),
                                                        unquote(parts.password or ""))
-
-
-def _version(text: Any) -> tuple[int, ...] | None:
-    m = re.match(r"(\d+)\.(\d+)", str(text or ""))
-    return (int(m.group(1)), int(m.group(2))) if m else None
-
-
-def _full_version(text: Any) -> tuple[int, int, int] | None:
-    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", str(text or ""))
-    return (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)) if m else None
 
 
 class EndpointEngine(Engine):
@@ -289,8 +269,8 @@ class EndpointEngine(Engine):
             return True
         if self.serverless or not self._info:  # only TGI's /info says what the server takes
             return False
-        version = _full_version(self._info.get("version"))
-        return version is not None and version >= _GRAMMAR_SINCE[route]
+        version = tgi.version(self._info.get("version"))
+        return version is not None and version >= tgi.GRAMMAR_SINCE[route]
 
     def _structure(self, route: str, constraint: Any) -> Structure | None:
         if constraint is None or not self._structured_on(route):
@@ -338,8 +318,8 @@ class EndpointEngine(Engine):
         if self.serverless:
             return "chat"
         if self._info:
-            version = _version(self._info.get("version"))
-            return "chat" if version is None or version >= (1, 4) else "generate"
+            version = tgi.version(self._info.get("version"))
+            return "chat" if version is None or version >= tgi.CHAT_SINCE else "generate"
         return "generate"
 
     # --- HTTP --------------------------------------------------------------------------------
@@ -402,15 +382,16 @@ class EndpointEngine(Engine):
         if structure is not None:
             messages = structure.messages(messages)
         prompt_text = flatten_messages(messages)
+        grammar = structure.value if structure is not None else None
+        max_stop = tgi.max_stop(self._info)
         if route == "chat":
-            url, body = f"{self.base_url}/v1/chat/completions", self._chat_body(
-                messages, stop, max_new_tokens, settings)
-            if structure is not None:
-                body["response_format"] = dict(structure.value)
+            url = f"{self.base_url}/v1/chat/completions"
+            body = tgi.chat_body(messages, stop, max_new_tokens, settings, max_stop=max_stop,
+                                 model=self._model_id or self._info.get("model_id") or "tgi",
+                                 grammar=grammar)
         else:
-            body = self._generate_body(prompt_text, stop, max_new_tokens, settings)
-            if structure is not None:
-                body["parameters"]["grammar"] = dict(structure.value)
+            body = tgi.generate_body(prompt_text, stop, max_new_tokens, settings,
+                                     max_stop=max_stop, grammar=grammar)
             if self._info:  # a TGI server: its own routes
                 url = f"{self.base_url}/generate_stream" if stream else f"{self.base_url}/generate"
             else:  # an Inference Endpoint / the serverless API / TGI's compat route
@@ -447,8 +428,14 @@ class EndpointEngine(Engine):
             response, attempts = call_with_retries(attempt, self.retry_policy, where=safe_url(url),
                                                    to_error=to_error)
             try:
-                parse = self._parse_chat if route == "chat" else self._parse_generate
-                result = parse(response, emit, where, max_new_tokens, prompt_text)
+                if route == "chat":
+                    reply = tgi.read_chat(response, emit, where=where, max_new_tokens=max_new_tokens)
+                else:
+                    reply = tgi.read_generate(response, emit, where=where,
+                                              max_new_tokens=max_new_tokens, prompt_text=prompt_text)
+            except PromptTooLongError as error:  # an error event: it tells the context window
+                self._learn(error)
+                raise
             finally:
                 response.close()
         except httpx.TransportError as e:
@@ -457,160 +444,18 @@ class EndpointEngine(Engine):
             if error is None:
                 raise
             raise error from e
-        text, prompt_tokens, completion_tokens, finish = result
+        text = reply.text
         facts = {"server": self.server, "route": route, "url": self.url, "streamed": stream,
                  "retries": attempts.retries, "retry_wait_s": round(attempts.waited, 3)}
         if structure is not None:
             text, answer = structure.render(text)
             facts.update(structure.facts(), **answer)
         return Completion(text=text, prompt_text=prompt_text if route == "generate" else "",
-                          prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                          finish_reason=finish, facts=facts)
+                          prompt_tokens=reply.prompt_tokens,
+                          completion_tokens=reply.completion_tokens,
+                          finish_reason=reply.finish_reason, facts=facts)
 
     def _learn(self, error: Exception) -> None:
         """A prompt-too-long answer tells the context window: remember it for prompt fitting."""
         if isinstance(error, PromptTooLongError) and self._context_length is None:
             self._context_length = error.context_length
-
-    def _chat_body(self, messages, stop, max_new_tokens, settings) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self._model_id or self._info.get("model_id") or "tgi",
-                                "messages": messages, "max_tokens": max_new_tokens,
-                                "stream": bool(settings["stream"])}
-        if settings["stream"]:
-            body["stream_options"] = {"include_usage": True}
-        if stop:
-            body["stop"] = list(stop[: self._max_stop()])
-        temperature = settings["temperature"]
-        body["temperature"] = 0.0 if not settings["do_sample"] else (temperature or 1.0)
-        for name in ("top_p", "seed"):
-            if settings[name] is not None:
-                body[name] = settings[name]
-        return body
-
-    def _generate_body(self, prompt_text, stop, max_new_tokens, settings) -> dict[str, Any]:
-        params: dict[str, Any] = {"max_new_tokens": max_new_tokens, "return_full_text": False,
-                                  "do_sample": bool(settings["do_sample"]), "details": True}
-        if stop:
-            params["stop"] = list(stop[: self._max_stop()])
-        for name in ("temperature", "top_p", "seed"):
-            if settings[name] is not None:
-                params[name] = settings[name]
-        return {"inputs": prompt_text, "parameters": params}
-
-    def _max_stop(self) -> int:
-        """TGI refuses more than ``max_stop_sequences`` (4 by default); the rest are cut here."""
-        value = self._info.get("max_stop_sequences")
-        return value if isinstance(value, int) and value > 0 else 4
-
-    # --- reading replies ---------------------------------------------------------------------
-
-    @staticmethod
-    def _json(data: str | bytes, where: str, what: str) -> Any:
-        try:
-            return json.loads(data)
-        except ValueError as e:
-            shown = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-            raise EngineResponseError(
-                f"{sentence_case(where)} sent {what} that is not valid JSON ({getattr(e, 'msg', e)}): "
-                f"{server_message(shown, limit=200)!r}",
-                hint="The server, or a proxy in front of it, is not speaking the expected protocol; "
-                     "check the URL and route.") from None
-
-    def _event(self, data: str, where: str, max_new_tokens: int) -> dict[str, Any]:
-        """One stream event as a dict; an error event raises."""
-        event = self._json(data, where, "a stream event")
-        if not isinstance(event, dict):
-            raise EngineResponseError(
-                f"{sentence_case(where)} sent an unexpected stream event: {data[:200]!r}")
-        if "error" in event:
-            error = stream_error(where, server_message({"error": event["error"]}), max_new_tokens)
-            self._learn(error)
-            raise error
-        return event
-
-    @staticmethod
-    def _is_stream(response) -> bool:
-        return "text/event-stream" in response.headers.get("content-type", "")
-
-    @staticmethod
-    def _header_int(response, name: str) -> int | None:
-        value = response.headers.get(name)
-        return int(value) if value and value.isdigit() else None
-
-    def _parse_generate(self, response, emit: Callable[[str], bool], where: str, max_new_tokens: int,
-                        prompt_text: str):
-        prompt_tokens = self._header_int(response, "x-prompt-tokens")
-        if not self._is_stream(response):
-            reply = self._json(response.read(), where, "a reply")
-            first = reply[0] if isinstance(reply, list) and reply else reply
-            text = first.get("generated_text") if isinstance(first, dict) else None
-            if not isinstance(text, str):
-                raise EngineResponseError(
-                    f"{sentence_case(where)} sent a reply without 'generated_text': "
-                    f"{server_message(reply, limit=200)!r}",
-                    hint="Is this a text-generation endpoint? Check the URL and the endpoint's task.")
-            if text.startswith(prompt_text):  # an endpoint that ignored return_full_text=False
-                text = text[len(prompt_text):]
-            details = first.get("details") or {}
-            emit(text)
-            return (text, prompt_tokens,
-                    details.get("generated_tokens") or self._header_int(response, "x-generated-tokens"),
-                    _finish(details.get("finish_reason")))
-        pieces: list[str] = []
-        final: dict[str, Any] | None = None
-        for data in sse_events(response.iter_lines()):
-            if final is not None:  # read to the end of the body so the connection can be reused
-                continue
-            event = self._event(data, where, max_new_tokens)
-            token = event.get("token") or {}
-            piece = "" if token.get("special") else str(token.get("text") or "")
-            pieces.append(piece)
-            if event.get("generated_text") is not None or event.get("details"):
-                final = event
-            if piece and emit(piece):
-                return "".join(pieces), prompt_tokens, len(pieces), "stop"
-        if final is None:
-            raise cut_off(where, len(pieces), "no final event")
-        details = final.get("details") or {}
-        return ("".join(pieces), prompt_tokens, details.get("generated_tokens") or len(pieces),
-                _finish(details.get("finish_reason")))
-
-    def _parse_chat(self, response, emit: Callable[[str], bool], where: str, max_new_tokens: int,
-                    prompt_text: str):
-        if not self._is_stream(response):
-            reply = self._json(response.read(), where, "a reply")
-            try:
-                choice = reply["choices"][0]
-                text = choice["message"]["content"] or ""
-            except (KeyError, IndexError, TypeError):
-                raise EngineResponseError(
-                    f"{sentence_case(where)} sent a chat reply without choices[0].message.content: "
-                    f"{server_message(reply, limit=200)!r}") from None
-            usage = reply.get("usage") or {}
-            emit(text)
-            return text, usage.get("prompt_tokens"), usage.get("completion_tokens"), choice.get(
-                "finish_reason")
-        pieces: list[str] = []
-        finish, usage, done = None, {}, False
-        for data in sse_events(response.iter_lines()):
-            if done or data.strip() == "[DONE]":
-                done = True
-                continue
-            event = self._event(data, where, max_new_tokens)
-            usage = event.get("usage") or usage
-            for choice in event.get("choices") or []:
-                finish = choice.get("finish_reason") or finish
-                piece = (choice.get("delta") or {}).get("content") or ""
-                if piece:
-                    pieces.append(piece)
-                    if emit(piece):
-                        return "".join(pieces), None, len(pieces), "stop"
-        if not done and finish is None:
-            raise cut_off(where, len(pieces), "no final event")
-        return ("".join(pieces), usage.get("prompt_tokens"),
-                usage.get("completion_tokens") or len(pieces), finish)
-
-
-def _finish(reason: Any) -> str | None:
-    """TGI's finish reasons in the engine's words."""
-    return {"eos_token": "stop", "stop_sequence": "stop"}.get(reason, reason)

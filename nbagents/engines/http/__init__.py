@@ -19,6 +19,7 @@ from .failures import (
     transport_error,
 )
 from .messages import retry_after_seconds, safe_url, server_message
+from .reply import Reply
 from .retries import Attempts, HTTPFailure, RetryPolicy, call_with_retries
 from .sse import sse_events
 from .structured import Structure, StructureRejected, check_structured, structure_rejected
@@ -27,6 +28,7 @@ __all__ = [
     "Attempts",
     "Credential",
     "HTTPFailure",
+    "Reply",
     "RetryPolicy",
     "Structure",
     "StructureRejected",
