@@ -34,29 +34,24 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..deps import require
-from ..errors import ConfigurationError, PromptTooLongError
-from ..grammar import Constraint, JsonSchema, ProgramSpec
+from ..errors import ConfigurationError
 from ..redaction import register_secret
 from . import tgi
-from .base import Completion, Engine, flatten_messages
+from .base import Completion, flatten_messages
 from .http import (
-    Attempts,
+    HTTPEngine,
     HTTPFailure,
-    RetryPolicy,
+    Reply,
     Structure,
     StructureRejected,
-    call_with_retries,
-    check_structured,
     hf_credential,
     retry_after_seconds,
     safe_url,
     server_message,
-    status_error,
     structure_rejected,
     transport_error,
 )
@@ -67,8 +62,6 @@ log = logging.getLogger("nbagents.engines")
 
 #: Where a bare model id is served (Hugging Face's serverless inference, the hf-inference provider).
 SERVERLESS_URL = "https://router.huggingface.co/hf-inference/models/{model_id}"
-_CREDENTIAL_HELP = ("Pass token=..., set HF_TOKEN, or log in with `hf auth login`; for a gated model, "
-                    "accept its licence on the Hub first.")
 _ROUTES = ("auto", "generate", "chat")
 _SUFFIXES = (("/v1/chat/completions", "chat"), ("/generate_stream", "generate"),
              ("/generate", "generate"), ("/v1", "chat"))
@@ -95,7 +88,7 @@ def _split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
                                                        unquote(parts.password or ""))
 
 
-class EndpointEngine(Engine):
+class EndpointEngine(HTTPEngine):
     """An engine over a Hugging Face inference endpoint, a TGI server or the serverless API.
 
     Parameters
@@ -136,6 +129,10 @@ class EndpointEngine(Engine):
         does not show the schema to the model).
     """
 
+    credential_help = ("Pass token=..., set HF_TOKEN, or log in with `hf auth login`; for a gated "
+                       "model, accept its licence on the Hub first.")
+    structured_param = "the grammar"
+
     def __init__(
         self,
         url_endpoint: str,
@@ -160,10 +157,11 @@ class EndpointEngine(Engine):
         grammar_kind: str = "json",
         structured_hint: bool = True,
     ) -> None:
-        self.structured = check_structured(structured, grammar_kind)
+        super().__init__(structured=structured, grammar_kind=grammar_kind,
+                         structured_hint=structured_hint, headers=headers,
+                         connect_timeout=connect_timeout, read_timeout=read_timeout,
+                         max_retries=max_retries, max_wait=max_wait, backoff=backoff)
         self.grammar_kind = grammar_kind
-        self.structured_hint = structured_hint
-        self._structured_refused: str | None = None  # the server's words, once it refused
         if route not in _ROUTES:
             raise ConfigurationError(f"route must be one of {', '.join(_ROUTES)}, not {route!r}.")
         target = (url_endpoint or "").strip()
@@ -192,11 +190,7 @@ class EndpointEngine(Engine):
         self.defaults = {"stream": stream, "do_sample": do_sample, "temperature": temperature,
                          "top_p": top_p, "seed": seed}
         self._context_length = context_length
-        self._headers = dict(headers or {})
-        self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
-        self.retry_policy = RetryPolicy(max_retries=max_retries, max_wait=max_wait, backoff=backoff)
         self._transport = transport
-        self._client_obj = None
         self._info: dict[str, Any] = {}
         self._probe_state = "serverless" if self.serverless else "new"  # new / unreachable / done
         self._chosen_route: str | None = None
@@ -245,15 +239,10 @@ class EndpointEngine(Engine):
             return f"{name} {self._info.get('version', '')}".strip()
         return "unknown (no /info)"
 
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "url": self.url, "route": self._route(), "server": self.server,
-                "token_source": self.credential.source, "structured": self.structured_output}
-
-    def accepts(self, constraint: Constraint) -> bool:
-        """A tool program (with tools) or a JSON schema, while the route in use takes a grammar."""
-        if isinstance(constraint, ProgramSpec) and not constraint.tools:
-            return False  # no tools: no program to constrain
-        return isinstance(constraint, (ProgramSpec, JsonSchema)) and self.structured_output
+    @property
+    def route_in_use(self) -> str:
+        """``"generate"`` or ``"chat"``: the route configured, or the one ``"auto"`` chose."""
+        return self._route()
 
     @property
     def structured_output(self) -> bool:
@@ -324,23 +313,21 @@ class EndpointEngine(Engine):
 
     # --- HTTP --------------------------------------------------------------------------------
 
-    def _client(self):
-        if self._client_obj is None:
-            httpx = _httpx()
-            headers = {"Accept": "application/json, text/event-stream", **self._headers}
-            if self.credential.present:
-                headers["Authorization"] = f"Bearer {self.credential.value}"
-            self._client_obj = httpx.Client(
-                headers=headers, auth=self._auth, transport=self._transport, follow_redirects=True,
-                timeout=httpx.Timeout(self.read_timeout, connect=self.connect_timeout,
-                                      pool=self.connect_timeout))
-        return self._client_obj
+    def _open_client(self):
+        httpx = _httpx()
+        headers = {"Accept": "application/json, text/event-stream", **self._headers}
+        if self.credential.present:
+            headers["Authorization"] = f"Bearer {self.credential.value}"
+        return httpx.Client(
+            headers=headers, auth=self._auth, transport=self._transport, follow_redirects=True,
+            timeout=httpx.Timeout(self.read_timeout, connect=self.connect_timeout,
+                                  pool=self.connect_timeout))
 
-    def close(self) -> None:
-        """Close the connection pool (the engine reopens it if used again)."""
-        if self._client_obj is not None:
-            self._client_obj.close()
-            self._client_obj = None
+    def _failure(self, exc: Exception, *, where: str, max_new_tokens: int):
+        """httpx's transport failures; anything else propagates."""
+        if isinstance(exc, _httpx().TransportError):
+            return super()._failure(exc, where=where, max_new_tokens=max_new_tokens)
+        return None
 
     # --- generation --------------------------------------------------------------------------
 
@@ -356,28 +343,25 @@ class EndpointEngine(Engine):
             raise transport_error(unreachable, server=f"the server at {self.url}",
                                   connect_timeout=self.connect_timeout,
                                   read_timeout=self.read_timeout) from unreachable
-        route = self._route()
         extra: dict[str, Any] = {}
-        while True:  # at most three tries: chat -> generate once, with -> without the grammar once
-            structure = self._structure(route, constraint)
+
+        def send(structured: bool) -> Completion:
+            # at most three tries in all: chat -> generate once, with -> without the grammar once
+            route = self._route()
             try:
-                completion = self._request(route, messages, stop, max_new_tokens, emit, settings,
-                                           structure)
-                break
+                return self._request(route, messages, stop, max_new_tokens, emit, settings,
+                                     self._structure(route, constraint) if structured else None)
             except _NoChatRoute:
                 log.info("%s has no usable chat route; using the generate route", self.url)
                 self._chosen_route = route = "generate"
                 extra["route_fallback"] = "chat -> generate"
-            except StructureRejected as e:
-                log.info("%s refused the grammar (%s); sending the request without it", self.url,
-                         e.message)
-                self._structured_refused = e.message
-                extra.update(structured_fallback=e.message, constrained=False)
-        return replace(completion, facts={**completion.facts, **extra}) if extra else completion
+                return self._request(route, messages, stop, max_new_tokens, emit, settings,
+                                     self._structure(route, constraint) if structured else None)
+
+        return self._with_structure_fallback(send, extra)
 
     def _request(self, route: str, messages, stop, max_new_tokens: int, emit, settings,
                  structure: Structure | None = None) -> Completion:
-        httpx = _httpx()
         stream = bool(settings["stream"])
         if structure is not None:
             messages = structure.messages(messages)
@@ -397,7 +381,6 @@ class EndpointEngine(Engine):
             else:  # an Inference Endpoint / the serverless API / TGI's compat route
                 url, body = self.base_url, {**body, "stream": stream}
         where = f"the server at {safe_url(url)}"
-        estimate = self.count_tokens(prompt_text) + 4 * len(messages)
 
         def attempt():
             response = self._client().send(self._client().build_request("POST", url, json=body),
@@ -417,45 +400,17 @@ class EndpointEngine(Engine):
                 raise _NoChatRoute
             raise HTTPFailure(response.status_code, message, retry_after_seconds(response.headers, raw))
 
-        def to_error(failure: HTTPFailure, attempts: Attempts):
-            error = status_error(failure, attempts, server=where, credential=self.credential,
-                                 credential_help=_CREDENTIAL_HELP, max_new_tokens=max_new_tokens,
-                                 prompt_estimate=estimate, context_length=self._context_length)
-            self._learn(error)
-            return error
-
-        try:
-            response, attempts = call_with_retries(attempt, self.retry_policy, where=safe_url(url),
-                                                   to_error=to_error)
+        def read(response) -> Reply:
             try:
                 if route == "chat":
-                    reply = tgi.read_chat(response, emit, where=where, max_new_tokens=max_new_tokens)
-                else:
-                    reply = tgi.read_generate(response, emit, where=where,
-                                              max_new_tokens=max_new_tokens, prompt_text=prompt_text)
-            except PromptTooLongError as error:  # an error event: it tells the context window
-                self._learn(error)
-                raise
+                    return tgi.read_chat(response, emit, where=where, max_new_tokens=max_new_tokens)
+                return tgi.read_generate(response, emit, where=where, max_new_tokens=max_new_tokens,
+                                         prompt_text=prompt_text)
             finally:
                 response.close()
-        except httpx.TransportError as e:
-            error = transport_error(e, server=where, connect_timeout=self.connect_timeout,
-                                    read_timeout=self.read_timeout)
-            if error is None:
-                raise
-            raise error from e
-        text = reply.text
-        facts = {"server": self.server, "route": route, "url": self.url, "streamed": stream,
-                 "retries": attempts.retries, "retry_wait_s": round(attempts.waited, 3)}
-        if structure is not None:
-            text, answer = structure.render(text)
-            facts.update(structure.facts(), **answer)
-        return Completion(text=text, prompt_text=prompt_text if route == "generate" else "",
-                          prompt_tokens=reply.prompt_tokens,
-                          completion_tokens=reply.completion_tokens,
-                          finish_reason=reply.finish_reason, facts=facts)
 
-    def _learn(self, error: Exception) -> None:
-        """A prompt-too-long answer tells the context window: remember it for prompt fitting."""
-        if isinstance(error, PromptTooLongError) and self._context_length is None:
-            self._context_length = error.context_length
+        reply, attempts = self._send(attempt, read, where=where, log_url=safe_url(url),
+                                     max_new_tokens=max_new_tokens,
+                                     prompt_estimate=self.count_tokens(prompt_text) + 4 * len(messages))
+        return self._completion(reply, attempts, route=route, streamed=stream, structure=structure,
+                                prompt_text=prompt_text if route == "generate" else "")

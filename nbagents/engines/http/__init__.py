@@ -10,6 +10,7 @@ module that builds its requests and reads its replies with these pieces.
 from __future__ import annotations
 
 from .credentials import Credential, env_credential, hf_credential
+from .engine import HTTPEngine
 from .failures import (
     cut_off,
     parse_context_error,
@@ -27,6 +28,7 @@ from .structured import Structure, StructureRejected, check_structured, structur
 __all__ = [
     "Attempts",
     "Credential",
+    "HTTPEngine",
     "HTTPFailure",
     "Reply",
     "RetryPolicy",
