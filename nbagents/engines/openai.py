@@ -25,39 +25,29 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from ..deps import require
 from ..errors import (
     ConfigurationError,
     EngineAuthError,
-    EngineConnectionError,
     EngineResponseError,
-    EngineTimeoutError,
-    NbAgentsError,
-    PromptTooLongError,
 )
-from ..grammar import Constraint, JsonSchema, ProgramSpec
-from .base import Completion, Engine, flatten_messages
+from .base import Completion, flatten_messages
 from .http import (
-    Attempts,
+    HTTPEngine,
     HTTPFailure,
-    RetryPolicy,
+    Reply,
     Structure,
     StructureRejected,
-    call_with_retries,
-    check_structured,
     cut_off,
     env_credential,
     retry_after_seconds,
     safe_url,
     sentence_case,
     server_message,
-    status_error,
     stream_error,
     structure_rejected,
-    transport_error,
 )
 
 __all__ = ["OpenAIEngine", "OPENAI_URL"]
@@ -74,7 +64,7 @@ def _openai():
     return require("openai", extra="openai", purpose="The OpenAI engine")
 
 
-class OpenAIEngine(Engine):
+class OpenAIEngine(HTTPEngine):
     """An engine over the OpenAI API or any OpenAI-compatible server.
 
     Parameters
@@ -116,6 +106,7 @@ class OpenAIEngine(Engine):
     key_env: tuple[str, ...] = ("OPENAI_API_KEY",)
     credential_help = ("Pass api_key=... or set OPENAI_API_KEY (a local OpenAI-compatible server may "
                        "need none, or the key it was started with).")
+    structured_param = "response_format"
 
     def __init__(
         self,
@@ -144,12 +135,12 @@ class OpenAIEngine(Engine):
     ) -> None:
         if api not in _APIS:
             raise ConfigurationError(f"api must be 'chat' or 'completions', not {api!r}.")
-        self.structured = check_structured(structured)
+        super().__init__(structured=structured, structured_hint=structured_hint, headers=headers,
+                         connect_timeout=connect_timeout, read_timeout=read_timeout,
+                         max_retries=max_retries, max_wait=max_wait, backoff=backoff)
         if structured is True and api != "chat":
             raise ConfigurationError("structured=True needs api='chat': the completions API has no "
                                      "response_format.")
-        self.structured_hint = structured_hint
-        self._structured_refused: str | None = None  # the server's words, once it refused
         self.model_id = model
         self.api = api
         self.base_url = (base_url or "").rstrip("/") or None
@@ -158,11 +149,7 @@ class OpenAIEngine(Engine):
         self.stream_usage = stream_usage
         self.context_length = context_length
         self.organization = organization
-        self._headers = dict(headers or {})
         self._http_client = http_client
-        self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
-        self.retry_policy = RetryPolicy(max_retries=max_retries, max_wait=max_wait, backoff=backoff)
-        self._client_obj = None
         official = self.base_url is None and not os.environ.get("OPENAI_BASE_URL")
         self.max_tokens_param = max_tokens_param or (
             "max_completion_tokens" if official else "max_tokens")
@@ -187,9 +174,10 @@ class OpenAIEngine(Engine):
     def server(self) -> str:
         return "openai" if self.url == OPENAI_URL else "openai-compatible"
 
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "url": self.url, "route": self.api, "server": self.server,
-                "token_source": self.credential.source, "structured": self.structured_output}
+    @property
+    def route_in_use(self) -> str:
+        """``"chat"`` or ``"completions"``."""
+        return self.api
 
     @property
     def structured_output(self) -> bool:
@@ -200,12 +188,6 @@ class OpenAIEngine(Engine):
 
     def _auto_structured(self) -> bool:
         return True
-
-    def accepts(self, constraint: Constraint) -> bool:
-        """A tool program (with tools) or a JSON schema, while structured output is on."""
-        if isinstance(constraint, ProgramSpec):
-            return bool(constraint.tools) and self.structured_output
-        return isinstance(constraint, JsonSchema) and self.structured_output
 
     # --- the SDK client ----------------------------------------------------------------------
 
@@ -221,18 +203,9 @@ class OpenAIEngine(Engine):
                              organization=self.organization, timeout=timeout, max_retries=0,
                              default_headers=self._headers or None, http_client=self._http_client)
 
-    def _client(self) -> Any:
-        if self._client_obj is None:
-            openai = _openai()
-            timeout = openai.Timeout(self.read_timeout, connect=self.connect_timeout)
-            self._client_obj = self._make_client(openai, timeout)
-        return self._client_obj
-
-    def close(self) -> None:
-        """Close the connection pool (the engine reopens it if used again)."""
-        if self._client_obj is not None:
-            self._client_obj.close()
-            self._client_obj = None
+    def _open_client(self) -> Any:
+        openai = _openai()
+        return self._make_client(openai, openai.Timeout(self.read_timeout, connect=self.connect_timeout))
 
     # --- generation --------------------------------------------------------------------------
 
@@ -269,15 +242,8 @@ class OpenAIEngine(Engine):
         if stream is not None:
             settings["stream"] = stream
         structure = Structure.openai(constraint, hint=self.structured_hint) if constraint is not None else None
-        try:
-            return self._call(messages, stop, max_new_tokens, emit, settings, structure)
-        except StructureRejected as e:
-            log.info("%s refused response_format (%s); sending the request without it", self.url,
-                     e.message)
-            self._structured_refused = e.message
-            completion = self._call(messages, stop, max_new_tokens, emit, settings, None)
-            return replace(completion, facts={**completion.facts, "structured_fallback": e.message,
-                                              "constrained": False})
+        return self._with_structure_fallback(lambda structured: self._call(
+            messages, stop, max_new_tokens, emit, settings, structure if structured else None))
 
     def _call(self, messages, stop, max_new_tokens: int, emit, settings,
               structure: Structure | None) -> Completion:
@@ -298,45 +264,23 @@ class OpenAIEngine(Engine):
                     raise StructureRejected(e.status_code, message) from None
                 raise HTTPFailure(e.status_code, message, retry_after_seconds(headers, body)) from None
 
-        def to_error(failure: HTTPFailure, attempts: Attempts):
-            error = status_error(failure, attempts, server=where, credential=self.credential,
-                                 credential_help=self.credential_help, max_new_tokens=max_new_tokens,
-                                 prompt_estimate=self.count_tokens(prompt_text) + 4 * len(messages),
-                                 context_length=self.context_length)
-            self._learn(error)
-            return error
-
-        try:
-            reply, attempts = call_with_retries(attempt, self.retry_policy, where=self.url,
-                                                to_error=to_error)
+        def read(reply: Any) -> Reply:
             if settings["stream"]:
-                text, usage, finish, served = self._read_stream(reply, emit, where, max_new_tokens)
-            else:
-                text, usage, finish, served = self._read_whole(reply, where)
-                emit(text)
-        except (NbAgentsError, StructureRejected):
-            raise
-        except Exception as e:
-            error = self._failure(openai, e, where, max_new_tokens)
-            if error is None:
-                raise
-            raise error from (e if self._keeps_cause(error) else None)
-        usage = usage or {}
-        facts = {"server": self.server, "route": self.api, "url": self.url,
-                 "streamed": bool(settings["stream"]), "retries": attempts.retries,
-                 "retry_wait_s": round(attempts.waited, 3)}
-        if served and served != self.model_id:
-            facts["served_model"] = served
-        if structure is not None:
-            text, answer = structure.render(text)
-            facts.update(structure.facts(), **answer)
-        return Completion(text=text, prompt_text="" if self.api == "chat" else prompt_text,
-                          prompt_tokens=usage.get("prompt_tokens"),
-                          completion_tokens=usage.get("completion_tokens"),
-                          finish_reason=finish, facts=facts)
+                return self._read_stream(reply, emit, where)
+            whole = self._read_whole(reply, where)
+            emit(whole.text)
+            return whole
 
-    def _failure(self, openai: Any, exc: Exception, where: str, max_new_tokens: int):
+        reply, attempts = self._send(attempt, read, where=where, log_url=self.url,
+                                     max_new_tokens=max_new_tokens,
+                                     prompt_estimate=self.count_tokens(prompt_text) + 4 * len(messages))
+        return self._completion(reply, attempts, route=self.api, streamed=bool(settings["stream"]),
+                                structure=structure,
+                                prompt_text="" if self.api == "chat" else prompt_text)
+
+    def _failure(self, exc: Exception, *, where: str, max_new_tokens: int):
         """The nbagents error for an SDK or transport exception, or ``None`` if it is neither."""
+        openai = _openai()
         if isinstance(exc, openai.APIResponseValidationError):
             return EngineResponseError(
                 f"{sentence_case(where)} sent a reply that does not fit the OpenAI schema: "
@@ -348,22 +292,10 @@ class OpenAIEngine(Engine):
                 f"{exc.pos}): {server_message(exc.doc, limit=200)!r}",
                 hint="The server, or a proxy in front of it, is not speaking the OpenAI protocol; "
                      "check base_url (it usually ends in /v1).")
-        error = transport_error(exc, server=where, connect_timeout=self.connect_timeout,
-                                read_timeout=self.read_timeout)
+        error = super()._failure(exc, where=where, max_new_tokens=max_new_tokens)
         if error is None and isinstance(exc, openai.APIError):  # an error event inside a stream
             error = stream_error(where, server_message(exc.body or exc.message), max_new_tokens)
-            self._learn(error)
         return error
-
-    @staticmethod
-    def _keeps_cause(error: Exception) -> bool:
-        """Transport errors keep their cause (no secrets in it); server-worded ones do not."""
-        return isinstance(error, (EngineConnectionError, EngineTimeoutError)) or (
-            isinstance(error, EngineResponseError) and "closed before the reply" in error.message)
-
-    def _learn(self, error: Exception) -> None:
-        if isinstance(error, PromptTooLongError) and self.context_length is None:
-            self.context_length = error.context_length
 
     def _piece(self, choice: Any) -> str:
         if self.api == "chat":
@@ -371,7 +303,7 @@ class OpenAIEngine(Engine):
             return (getattr(delta, "content", None) or "") if delta is not None else ""
         return getattr(choice, "text", None) or ""
 
-    def _read_stream(self, stream: Any, emit: Callable[[str], bool], where: str, max_new_tokens: int):
+    def _read_stream(self, stream: Any, emit: Callable[[str], bool], where: str) -> Reply:
         pieces: list[str] = []
         finish = served = None
         usage: dict[str, Any] = {}
@@ -386,12 +318,13 @@ class OpenAIEngine(Engine):
                     if piece:
                         pieces.append(piece)
                         if emit(piece):
-                            return "".join(pieces), {"completion_tokens": len(pieces)}, "stop", served
+                            return Reply("".join(pieces), None, len(pieces), "stop", served)
         if finish is None:
-            raise cut_off(self._where(), len(pieces), "no finish_reason")
-        return "".join(pieces), usage, finish, served
+            raise cut_off(where, len(pieces), "no finish_reason")
+        return Reply("".join(pieces), usage.get("prompt_tokens"), usage.get("completion_tokens"),
+                     finish, served)
 
-    def _read_whole(self, reply: Any, where: str):
+    def _read_whole(self, reply: Any, where: str) -> Reply:
         try:
             choice = reply.choices[0]
             text = choice.message.content if self.api == "chat" else choice.text
@@ -408,7 +341,8 @@ class OpenAIEngine(Engine):
                 f"{server_message(str(shown), limit=200)!r}",
                 hint="Is this an OpenAI-compatible server? Check base_url and the model name.")
         usage = _usage(reply.usage) if getattr(reply, "usage", None) is not None else {}
-        return text, usage, getattr(choice, "finish_reason", None), getattr(reply, "model", None)
+        return Reply(text, usage.get("prompt_tokens"), usage.get("completion_tokens"),
+                     getattr(choice, "finish_reason", None), getattr(reply, "model", None))
 
 
 def _usage(usage: Any) -> dict[str, Any]:
