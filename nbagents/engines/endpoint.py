@@ -35,11 +35,9 @@ import logging
 import re
 import threading
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..deps import require
 from ..errors import ConfigurationError
-from ..redaction import register_secret
 from . import tgi
 from .base import Completion, flatten_messages
 from .http import (
@@ -52,6 +50,7 @@ from .http import (
     retry_after_seconds,
     safe_url,
     server_message,
+    split_userinfo,
     structure_rejected,
     transport_error,
 )
@@ -73,19 +72,6 @@ def _httpx():
 
 class _NoChatRoute(Exception):
     """The server has no chat route (or the model no chat template): use generate instead."""
-
-
-def _split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
-    """``http://user:pw@host`` → (``http://host``, basic auth): no password in logged URLs."""
-    parts = urlsplit(url)
-    if not (parts.username or parts.password):
-        return url, None
-    register_secret(parts.password)
-    host = parts.hostname or ""
-    netloc = f"[{host}]" if ":" in host else host
-    netloc += f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=netloc)), (unquote(parts.username or ""),
-                                                       unquote(parts.password or ""))
 
 
 class EndpointEngine(HTTPEngine):
@@ -181,7 +167,7 @@ class EndpointEngine(HTTPEngine):
                     base = base[: -len(suffix)]
                     route = implied if route == "auto" else route
                     break
-            self.base_url, self._auth = _split_userinfo(base)
+            self.base_url, self._auth = split_userinfo(base)
             self._model_id = model_id
         self.url = safe_url(self.base_url)
         self.spec = f"endpoint:{target if self.serverless else self.url}"
