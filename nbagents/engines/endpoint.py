@@ -321,9 +321,7 @@ class EndpointEngine(HTTPEngine):
         if sampling.top_k is not None:
             raise ConfigurationError("The endpoint engine does not take top_k.",
                                      hint="It takes: do_sample, temperature, top_p, seed.")
-        settings = sampling.merged_over(self.defaults)
-        if stream is not None:
-            settings["stream"] = stream
+        settings = self._settings(sampling, stream)
         unreachable = self._probe(again=True)
         if unreachable is not None:  # do not wait for a second connect timeout
             raise transport_error(unreachable, server=f"the server at {self.url}",

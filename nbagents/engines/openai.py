@@ -22,7 +22,6 @@ free text, which the agent parses as usual.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Callable
 from typing import Any
@@ -51,8 +50,6 @@ from .http import (
 )
 
 __all__ = ["OpenAIEngine", "OPENAI_URL"]
-
-log = logging.getLogger("nbagents.engines")
 
 OPENAI_URL = "https://api.openai.com/v1"
 _APIS = ("chat", "completions")
@@ -238,9 +235,7 @@ class OpenAIEngine(HTTPEngine):
                 hint="It takes: " + ", ".join(_SAMPLING) + " (the API always samples; "
                      "temperature=... sets how much).")
         self._check_credentials()
-        settings = sampling.merged_over(self.defaults)
-        if stream is not None:
-            settings["stream"] = stream
+        settings = self._settings(sampling, stream)
         structure = Structure.openai(constraint, hint=self.structured_hint) if constraint is not None else None
         return self._with_structure_fallback(lambda structured: self._call(
             messages, stop, max_new_tokens, emit, settings, structure if structured else None))

@@ -25,7 +25,7 @@ from ...errors import (
     PromptTooLongError,
 )
 from ...grammar import Constraint, JsonSchema, ProgramSpec
-from ..base import Completion, Engine
+from ..base import Completion, Engine, Sampling
 from .credentials import Credential
 from .failures import status_error, transport_error
 from .reply import Reply
@@ -66,6 +66,8 @@ class HTTPEngine(Engine):
     credential: Credential
     #: Where the server is, safe to show (no user info, no query string).
     url: str = ""
+    #: The engine's defaults for ``stream`` and the sampling fields it takes.
+    defaults: dict[str, Any]
 
     def __init__(
         self,
@@ -144,6 +146,13 @@ class HTTPEngine(Engine):
             self._client_obj = None
 
     # --- one request ------------------------------------------------------------------------
+
+    def _settings(self, sampling: Sampling, stream: bool | None) -> dict[str, Any]:
+        """This call's settings: ``sampling`` over the engine's defaults, and ``stream`` if given."""
+        settings = sampling.merged_over(self.defaults)
+        if stream is not None:
+            settings["stream"] = stream
+        return settings
 
     def _with_structure_fallback(self, send: Callable[[bool], Completion],
                                  extra: dict[str, Any] | None = None) -> Completion:
