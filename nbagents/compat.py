@@ -72,7 +72,7 @@ class AzureOpenAiAgent(Agent):
     resource_name=None, api_version=None, is_chat_model=None)``."""
 
     def __init__(self, deployment_id: str, api_key: str | None = None, **kwargs: Any) -> None:
-        from .engines.openai import AzureOpenAIEngine
+        from .engines.azure import AzureOpenAIEngine
 
         options = _agent_options(kwargs)
         super().__init__(AzureOpenAIEngine(deployment_id, api_key=api_key, **kwargs), **options)

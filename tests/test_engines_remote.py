@@ -30,7 +30,8 @@ from servers import (
 
 from nbagents import Agent, AzureOpenAiAgent, HfAgent, OpenAiAgent, tool
 from nbagents.engines import load_engine
-from nbagents.engines.endpoint import EndpointEngine, sse_events
+from nbagents.engines.azure import AzureOpenAIEngine
+from nbagents.engines.endpoint import EndpointEngine
 from nbagents.engines.http import (
     Attempts,
     HTTPFailure,
@@ -39,8 +40,9 @@ from nbagents.engines.http import (
     retry_after_seconds,
     safe_url,
     server_message,
+    sse_events,
 )
-from nbagents.engines.openai import AzureOpenAIEngine, OpenAIEngine
+from nbagents.engines.openai import OpenAIEngine
 from nbagents.errors import (
     ConfigurationError,
     EngineAuthError,

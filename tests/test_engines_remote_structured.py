@@ -17,9 +17,10 @@ from servers import (
 )
 
 from nbagents import Agent, tool
+from nbagents.engines.azure import AzureOpenAIEngine
 from nbagents.engines.endpoint import EndpointEngine
 from nbagents.engines.http import Structure
-from nbagents.engines.openai import AzureOpenAIEngine, OpenAIEngine
+from nbagents.engines.openai import OpenAIEngine
 from nbagents.errors import ConfigurationError, ParseError, PromptTooLongError
 from nbagents.grammar import ProgramSpec
 from nbagents.grammar.remote import (

@@ -25,8 +25,9 @@ from servers import (
 )
 
 from nbagents import Agent, tool
+from nbagents.engines.azure import AzureOpenAIEngine
 from nbagents.engines.endpoint import EndpointEngine
-from nbagents.engines.openai import AzureOpenAIEngine, OpenAIEngine
+from nbagents.engines.openai import OpenAIEngine
 from nbagents.redaction import REDACTED, redact, register_secret
 
 TGI_INFO = {"model_id": "fake/model", "max_total_tokens": 4096, "version": "2.4.0"}

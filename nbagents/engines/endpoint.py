@@ -2,8 +2,10 @@
 
 Built on httpx (the ``remote`` extra): one pooled client per engine, separate connect and read
 timeouts, streaming through ``client.send(..., stream=True)`` so that stopping early or a
-KeyboardInterrupt closes the connection at once. Retries and error mapping are shared with the
-OpenAI engines (:mod:`nbagents.engines._remote`).
+KeyboardInterrupt closes the connection at once. The wire format (request bodies, whole and
+streamed replies) is :mod:`nbagents.engines.tgi`; retries and error mapping are shared with the
+OpenAI engines (:mod:`nbagents.engines.http`). This module holds the configuration, the ``/info``
+probe, the choice of route and of structured output, and the generate flow.
 
 Two routes:
 
@@ -29,40 +31,26 @@ supported") gets the same request once more without it, and the engine remembers
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..deps import require
-from ..errors import (
-    ConfigurationError,
-    EngineResponseError,
-    PromptTooLongError,
-)
-from ..grammar import Constraint, JsonSchema, ProgramSpec
-from ..redaction import register_secret
-from .base import Completion, Engine, flatten_messages
+from ..errors import ConfigurationError
+from . import tgi
+from .base import Completion, flatten_messages
 from .http import (
-    Attempts,
+    HTTPEngine,
     HTTPFailure,
-    RetryPolicy,
+    Reply,
     Structure,
     StructureRejected,
-    call_with_retries,
-    check_structured,
-    cut_off,
     hf_credential,
     retry_after_seconds,
     safe_url,
-    sentence_case,
     server_message,
-    status_error,
-    stream_error,
+    split_userinfo,
     structure_rejected,
     transport_error,
 )
@@ -73,12 +61,7 @@ log = logging.getLogger("nbagents.engines")
 
 #: Where a bare model id is served (Hugging Face's serverless inference, the hf-inference provider).
 SERVERLESS_URL = "https://router.huggingface.co/hf-inference/models/{model_id}"
-_CREDENTIAL_HELP = ("Pass token=..., set HF_TOKEN, or log in with `hf auth login`; for a gated model, "
-                    "accept its licence on the Hub first.")
 _ROUTES = ("auto", "generate", "chat")
-#: The first TGI versions that take a grammar: on /generate (1.4.3), in the Messages API's
-#: response_format (2.2; it came in mid-2024, the exact release is not pinned, so stay on the safe side).
-_GRAMMAR_SINCE = {"generate": (1, 4, 3), "chat": (2, 2, 0)}
 _SUFFIXES = (("/v1/chat/completions", "chat"), ("/generate_stream", "generate"),
              ("/generate", "generate"), ("/v1", "chat"))
 
@@ -91,46 +74,7 @@ class _NoChatRoute(Exception):
     """The server has no chat route (or the model no chat template): use generate instead."""
 
 
-def _split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
-    """``http://user:pw@host`` → (``http://host``, basic auth): no password in logged URLs."""
-    parts = urlsplit(url)
-    if not (parts.username or parts.password):
-        return url, None
-    register_secret(parts.password)
-    host = parts.hostname or ""
-    netloc = f"[{host}]" if ":" in host else host
-    netloc += f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=netloc)), (unquote(parts.username or ""),
-                                                       unquote(parts.password or ""))
-
-
-def _version(text: Any) -> tuple[int, ...] | None:
-    m = re.match(r"(\d+)\.(\d+)", str(text or ""))
-    return (int(m.group(1)), int(m.group(2))) if m else None
-
-
-def _full_version(text: Any) -> tuple[int, int, int] | None:
-    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", str(text or ""))
-    return (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)) if m else None
-
-
-def sse_events(lines: Iterator[str]) -> Iterator[str]:
-    """The ``data`` of each server-sent event (multi-line data joined, comments skipped)."""
-    data: list[str] = []
-    for line in lines:
-        if not line:
-            if data:
-                yield "\n".join(data)
-                data = []
-            continue
-        name, _, value = line.partition(":")
-        if name == "data":
-            data.append(value[1:] if value.startswith(" ") else value)
-    if data:
-        yield "\n".join(data)
-
-
-class EndpointEngine(Engine):
+class EndpointEngine(HTTPEngine):
     """An engine over a Hugging Face inference endpoint, a TGI server or the serverless API.
 
     Parameters
@@ -171,6 +115,10 @@ class EndpointEngine(Engine):
         does not show the schema to the model).
     """
 
+    credential_help = ("Pass token=..., set HF_TOKEN, or log in with `hf auth login`; for a gated "
+                       "model, accept its licence on the Hub first.")
+    structured_param = "the grammar"
+
     def __init__(
         self,
         url_endpoint: str,
@@ -195,10 +143,11 @@ class EndpointEngine(Engine):
         grammar_kind: str = "json",
         structured_hint: bool = True,
     ) -> None:
-        self.structured = check_structured(structured, grammar_kind)
+        super().__init__(structured=structured, grammar_kind=grammar_kind,
+                         structured_hint=structured_hint, headers=headers,
+                         connect_timeout=connect_timeout, read_timeout=read_timeout,
+                         max_retries=max_retries, max_wait=max_wait, backoff=backoff)
         self.grammar_kind = grammar_kind
-        self.structured_hint = structured_hint
-        self._structured_refused: str | None = None  # the server's words, once it refused
         if route not in _ROUTES:
             raise ConfigurationError(f"route must be one of {', '.join(_ROUTES)}, not {route!r}.")
         target = (url_endpoint or "").strip()
@@ -218,7 +167,7 @@ class EndpointEngine(Engine):
                     base = base[: -len(suffix)]
                     route = implied if route == "auto" else route
                     break
-            self.base_url, self._auth = _split_userinfo(base)
+            self.base_url, self._auth = split_userinfo(base)
             self._model_id = model_id
         self.url = safe_url(self.base_url)
         self.spec = f"endpoint:{target if self.serverless else self.url}"
@@ -227,11 +176,7 @@ class EndpointEngine(Engine):
         self.defaults = {"stream": stream, "do_sample": do_sample, "temperature": temperature,
                          "top_p": top_p, "seed": seed}
         self._context_length = context_length
-        self._headers = dict(headers or {})
-        self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
-        self.retry_policy = RetryPolicy(max_retries=max_retries, max_wait=max_wait, backoff=backoff)
         self._transport = transport
-        self._client_obj = None
         self._info: dict[str, Any] = {}
         self._probe_state = "serverless" if self.serverless else "new"  # new / unreachable / done
         self._chosen_route: str | None = None
@@ -280,15 +225,10 @@ class EndpointEngine(Engine):
             return f"{name} {self._info.get('version', '')}".strip()
         return "unknown (no /info)"
 
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "url": self.url, "route": self._route(), "server": self.server,
-                "token_source": self.credential.source, "structured": self.structured_output}
-
-    def accepts(self, constraint: Constraint) -> bool:
-        """A tool program (with tools) or a JSON schema, while the route in use takes a grammar."""
-        if isinstance(constraint, ProgramSpec) and not constraint.tools:
-            return False  # no tools: no program to constrain
-        return isinstance(constraint, (ProgramSpec, JsonSchema)) and self.structured_output
+    @property
+    def route_in_use(self) -> str:
+        """``"generate"`` or ``"chat"``: the route configured, or the one ``"auto"`` chose."""
+        return self._route()
 
     @property
     def structured_output(self) -> bool:
@@ -304,8 +244,8 @@ class EndpointEngine(Engine):
             return True
         if self.serverless or not self._info:  # only TGI's /info says what the server takes
             return False
-        version = _full_version(self._info.get("version"))
-        return version is not None and version >= _GRAMMAR_SINCE[route]
+        version = tgi.version(self._info.get("version"))
+        return version is not None and version >= tgi.GRAMMAR_SINCE[route]
 
     def _structure(self, route: str, constraint: Any) -> Structure | None:
         if constraint is None or not self._structured_on(route):
@@ -353,29 +293,27 @@ class EndpointEngine(Engine):
         if self.serverless:
             return "chat"
         if self._info:
-            version = _version(self._info.get("version"))
-            return "chat" if version is None or version >= (1, 4) else "generate"
+            version = tgi.version(self._info.get("version"))
+            return "chat" if version is None or version >= tgi.CHAT_SINCE else "generate"
         return "generate"
 
     # --- HTTP --------------------------------------------------------------------------------
 
-    def _client(self):
-        if self._client_obj is None:
-            httpx = _httpx()
-            headers = {"Accept": "application/json, text/event-stream", **self._headers}
-            if self.credential.present:
-                headers["Authorization"] = f"Bearer {self.credential.value}"
-            self._client_obj = httpx.Client(
-                headers=headers, auth=self._auth, transport=self._transport, follow_redirects=True,
-                timeout=httpx.Timeout(self.read_timeout, connect=self.connect_timeout,
-                                      pool=self.connect_timeout))
-        return self._client_obj
+    def _open_client(self):
+        httpx = _httpx()
+        headers = {"Accept": "application/json, text/event-stream", **self._headers}
+        if self.credential.present:
+            headers["Authorization"] = f"Bearer {self.credential.value}"
+        return httpx.Client(
+            headers=headers, auth=self._auth, transport=self._transport, follow_redirects=True,
+            timeout=httpx.Timeout(self.read_timeout, connect=self.connect_timeout,
+                                  pool=self.connect_timeout))
 
-    def close(self) -> None:
-        """Close the connection pool (the engine reopens it if used again)."""
-        if self._client_obj is not None:
-            self._client_obj.close()
-            self._client_obj = None
+    def _failure(self, exc: Exception, *, where: str, max_new_tokens: int):
+        """httpx's transport failures; anything else propagates."""
+        if isinstance(exc, _httpx().TransportError):
+            return super()._failure(exc, where=where, max_new_tokens=max_new_tokens)
+        return None
 
     # --- generation --------------------------------------------------------------------------
 
@@ -383,55 +321,50 @@ class EndpointEngine(Engine):
         if sampling.top_k is not None:
             raise ConfigurationError("The endpoint engine does not take top_k.",
                                      hint="It takes: do_sample, temperature, top_p, seed.")
-        settings = sampling.merged_over(self.defaults)
-        if stream is not None:
-            settings["stream"] = stream
+        settings = self._settings(sampling, stream)
         unreachable = self._probe(again=True)
         if unreachable is not None:  # do not wait for a second connect timeout
             raise transport_error(unreachable, server=f"the server at {self.url}",
                                   connect_timeout=self.connect_timeout,
                                   read_timeout=self.read_timeout) from unreachable
-        route = self._route()
         extra: dict[str, Any] = {}
-        while True:  # at most three tries: chat -> generate once, with -> without the grammar once
-            structure = self._structure(route, constraint)
+
+        def send(structured: bool) -> Completion:
+            # at most three tries in all: chat -> generate once, with -> without the grammar once
+            route = self._route()
             try:
-                completion = self._request(route, messages, stop, max_new_tokens, emit, settings,
-                                           structure)
-                break
+                return self._request(route, messages, stop, max_new_tokens, emit, settings,
+                                     self._structure(route, constraint) if structured else None)
             except _NoChatRoute:
                 log.info("%s has no usable chat route; using the generate route", self.url)
                 self._chosen_route = route = "generate"
                 extra["route_fallback"] = "chat -> generate"
-            except StructureRejected as e:
-                log.info("%s refused the grammar (%s); sending the request without it", self.url,
-                         e.message)
-                self._structured_refused = e.message
-                extra.update(structured_fallback=e.message, constrained=False)
-        return replace(completion, facts={**completion.facts, **extra}) if extra else completion
+                return self._request(route, messages, stop, max_new_tokens, emit, settings,
+                                     self._structure(route, constraint) if structured else None)
+
+        return self._with_structure_fallback(send, extra)
 
     def _request(self, route: str, messages, stop, max_new_tokens: int, emit, settings,
                  structure: Structure | None = None) -> Completion:
-        httpx = _httpx()
         stream = bool(settings["stream"])
         if structure is not None:
             messages = structure.messages(messages)
         prompt_text = flatten_messages(messages)
+        grammar = structure.value if structure is not None else None
+        max_stop = tgi.max_stop(self._info)
         if route == "chat":
-            url, body = f"{self.base_url}/v1/chat/completions", self._chat_body(
-                messages, stop, max_new_tokens, settings)
-            if structure is not None:
-                body["response_format"] = dict(structure.value)
+            url = f"{self.base_url}/v1/chat/completions"
+            body = tgi.chat_body(messages, stop, max_new_tokens, settings, max_stop=max_stop,
+                                 model=self._model_id or self._info.get("model_id") or "tgi",
+                                 grammar=grammar)
         else:
-            body = self._generate_body(prompt_text, stop, max_new_tokens, settings)
-            if structure is not None:
-                body["parameters"]["grammar"] = dict(structure.value)
+            body = tgi.generate_body(prompt_text, stop, max_new_tokens, settings,
+                                     max_stop=max_stop, grammar=grammar)
             if self._info:  # a TGI server: its own routes
                 url = f"{self.base_url}/generate_stream" if stream else f"{self.base_url}/generate"
             else:  # an Inference Endpoint / the serverless API / TGI's compat route
                 url, body = self.base_url, {**body, "stream": stream}
         where = f"the server at {safe_url(url)}"
-        estimate = self.count_tokens(prompt_text) + 4 * len(messages)
 
         def attempt():
             response = self._client().send(self._client().build_request("POST", url, json=body),
@@ -451,181 +384,17 @@ class EndpointEngine(Engine):
                 raise _NoChatRoute
             raise HTTPFailure(response.status_code, message, retry_after_seconds(response.headers, raw))
 
-        def to_error(failure: HTTPFailure, attempts: Attempts):
-            error = status_error(failure, attempts, server=where, credential=self.credential,
-                                 credential_help=_CREDENTIAL_HELP, max_new_tokens=max_new_tokens,
-                                 prompt_estimate=estimate, context_length=self._context_length)
-            self._learn(error)
-            return error
-
-        try:
-            response, attempts = call_with_retries(attempt, self.retry_policy, where=safe_url(url),
-                                                   to_error=to_error)
+        def read(response) -> Reply:
             try:
-                parse = self._parse_chat if route == "chat" else self._parse_generate
-                result = parse(response, emit, where, max_new_tokens, prompt_text)
+                if route == "chat":
+                    return tgi.read_chat(response, emit, where=where, max_new_tokens=max_new_tokens)
+                return tgi.read_generate(response, emit, where=where, max_new_tokens=max_new_tokens,
+                                         prompt_text=prompt_text)
             finally:
                 response.close()
-        except httpx.TransportError as e:
-            error = transport_error(e, server=where, connect_timeout=self.connect_timeout,
-                                    read_timeout=self.read_timeout)
-            if error is None:
-                raise
-            raise error from e
-        text, prompt_tokens, completion_tokens, finish = result
-        facts = {"server": self.server, "route": route, "url": self.url, "streamed": stream,
-                 "retries": attempts.retries, "retry_wait_s": round(attempts.waited, 3)}
-        if structure is not None:
-            text, answer = structure.render(text)
-            facts.update(structure.facts(), **answer)
-        return Completion(text=text, prompt_text=prompt_text if route == "generate" else "",
-                          prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                          finish_reason=finish, facts=facts)
 
-    def _learn(self, error: Exception) -> None:
-        """A prompt-too-long answer tells the context window: remember it for prompt fitting."""
-        if isinstance(error, PromptTooLongError) and self._context_length is None:
-            self._context_length = error.context_length
-
-    def _chat_body(self, messages, stop, max_new_tokens, settings) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self._model_id or self._info.get("model_id") or "tgi",
-                                "messages": messages, "max_tokens": max_new_tokens,
-                                "stream": bool(settings["stream"])}
-        if settings["stream"]:
-            body["stream_options"] = {"include_usage": True}
-        if stop:
-            body["stop"] = list(stop[: self._max_stop()])
-        temperature = settings["temperature"]
-        body["temperature"] = 0.0 if not settings["do_sample"] else (temperature or 1.0)
-        for name in ("top_p", "seed"):
-            if settings[name] is not None:
-                body[name] = settings[name]
-        return body
-
-    def _generate_body(self, prompt_text, stop, max_new_tokens, settings) -> dict[str, Any]:
-        params: dict[str, Any] = {"max_new_tokens": max_new_tokens, "return_full_text": False,
-                                  "do_sample": bool(settings["do_sample"]), "details": True}
-        if stop:
-            params["stop"] = list(stop[: self._max_stop()])
-        for name in ("temperature", "top_p", "seed"):
-            if settings[name] is not None:
-                params[name] = settings[name]
-        return {"inputs": prompt_text, "parameters": params}
-
-    def _max_stop(self) -> int:
-        """TGI refuses more than ``max_stop_sequences`` (4 by default); the rest are cut here."""
-        value = self._info.get("max_stop_sequences")
-        return value if isinstance(value, int) and value > 0 else 4
-
-    # --- reading replies ---------------------------------------------------------------------
-
-    @staticmethod
-    def _json(data: str | bytes, where: str, what: str) -> Any:
-        try:
-            return json.loads(data)
-        except ValueError as e:
-            shown = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-            raise EngineResponseError(
-                f"{sentence_case(where)} sent {what} that is not valid JSON ({getattr(e, 'msg', e)}): "
-                f"{server_message(shown, limit=200)!r}",
-                hint="The server, or a proxy in front of it, is not speaking the expected protocol; "
-                     "check the URL and route.") from None
-
-    def _event(self, data: str, where: str, max_new_tokens: int) -> dict[str, Any]:
-        """One stream event as a dict; an error event raises."""
-        event = self._json(data, where, "a stream event")
-        if not isinstance(event, dict):
-            raise EngineResponseError(
-                f"{sentence_case(where)} sent an unexpected stream event: {data[:200]!r}")
-        if "error" in event:
-            error = stream_error(where, server_message({"error": event["error"]}), max_new_tokens)
-            self._learn(error)
-            raise error
-        return event
-
-    @staticmethod
-    def _is_stream(response) -> bool:
-        return "text/event-stream" in response.headers.get("content-type", "")
-
-    @staticmethod
-    def _header_int(response, name: str) -> int | None:
-        value = response.headers.get(name)
-        return int(value) if value and value.isdigit() else None
-
-    def _parse_generate(self, response, emit: Callable[[str], bool], where: str, max_new_tokens: int,
-                        prompt_text: str):
-        prompt_tokens = self._header_int(response, "x-prompt-tokens")
-        if not self._is_stream(response):
-            reply = self._json(response.read(), where, "a reply")
-            first = reply[0] if isinstance(reply, list) and reply else reply
-            text = first.get("generated_text") if isinstance(first, dict) else None
-            if not isinstance(text, str):
-                raise EngineResponseError(
-                    f"{sentence_case(where)} sent a reply without 'generated_text': "
-                    f"{server_message(reply, limit=200)!r}",
-                    hint="Is this a text-generation endpoint? Check the URL and the endpoint's task.")
-            if text.startswith(prompt_text):  # an endpoint that ignored return_full_text=False
-                text = text[len(prompt_text):]
-            details = first.get("details") or {}
-            emit(text)
-            return (text, prompt_tokens,
-                    details.get("generated_tokens") or self._header_int(response, "x-generated-tokens"),
-                    _finish(details.get("finish_reason")))
-        pieces: list[str] = []
-        final: dict[str, Any] | None = None
-        for data in sse_events(response.iter_lines()):
-            if final is not None:  # read to the end of the body so the connection can be reused
-                continue
-            event = self._event(data, where, max_new_tokens)
-            token = event.get("token") or {}
-            piece = "" if token.get("special") else str(token.get("text") or "")
-            pieces.append(piece)
-            if event.get("generated_text") is not None or event.get("details"):
-                final = event
-            if piece and emit(piece):
-                return "".join(pieces), prompt_tokens, len(pieces), "stop"
-        if final is None:
-            raise cut_off(where, len(pieces), "no final event")
-        details = final.get("details") or {}
-        return ("".join(pieces), prompt_tokens, details.get("generated_tokens") or len(pieces),
-                _finish(details.get("finish_reason")))
-
-    def _parse_chat(self, response, emit: Callable[[str], bool], where: str, max_new_tokens: int,
-                    prompt_text: str):
-        if not self._is_stream(response):
-            reply = self._json(response.read(), where, "a reply")
-            try:
-                choice = reply["choices"][0]
-                text = choice["message"]["content"] or ""
-            except (KeyError, IndexError, TypeError):
-                raise EngineResponseError(
-                    f"{sentence_case(where)} sent a chat reply without choices[0].message.content: "
-                    f"{server_message(reply, limit=200)!r}") from None
-            usage = reply.get("usage") or {}
-            emit(text)
-            return text, usage.get("prompt_tokens"), usage.get("completion_tokens"), choice.get(
-                "finish_reason")
-        pieces: list[str] = []
-        finish, usage, done = None, {}, False
-        for data in sse_events(response.iter_lines()):
-            if done or data.strip() == "[DONE]":
-                done = True
-                continue
-            event = self._event(data, where, max_new_tokens)
-            usage = event.get("usage") or usage
-            for choice in event.get("choices") or []:
-                finish = choice.get("finish_reason") or finish
-                piece = (choice.get("delta") or {}).get("content") or ""
-                if piece:
-                    pieces.append(piece)
-                    if emit(piece):
-                        return "".join(pieces), None, len(pieces), "stop"
-        if not done and finish is None:
-            raise cut_off(where, len(pieces), "no final event")
-        return ("".join(pieces), usage.get("prompt_tokens"),
-                usage.get("completion_tokens") or len(pieces), finish)
-
-
-def _finish(reason: Any) -> str | None:
-    """TGI's finish reasons in the engine's words."""
-    return {"eos_token": "stop", "stop_sequence": "stop"}.get(reason, reason)
+        reply, attempts = self._send(attempt, read, where=where, log_url=safe_url(url),
+                                     max_new_tokens=max_new_tokens,
+                                     prompt_estimate=self.count_tokens(prompt_text) + 4 * len(messages))
+        return self._completion(reply, attempts, route=route, streamed=stream, structure=structure,
+                                prompt_text=prompt_text if route == "generate" else "")

@@ -1,9 +1,10 @@
-"""OpenAI, any OpenAI-compatible server (vLLM, TGI, llama.cpp server, Ollama) and Azure OpenAI:
-``openai:<model>``, ``openai:<model>@<base_url>``, ``azure:<deployment>``.
+"""OpenAI and any OpenAI-compatible server (vLLM, TGI, llama.cpp server, Ollama):
+``openai:<model>``, ``openai:<model>@<base_url>``. Azure OpenAI (``azure:<deployment>``) is
+:mod:`nbagents.engines.azure`, a subclass of this engine.
 
 Built on the openai SDK (the ``openai`` extra): it builds the requests (Azure's deployment routes
 and ``api-version`` included), parses SSE and types the errors. Its own retries are switched off
-(``max_retries=0``) so that every engine retries the same way (:mod:`nbagents.engines._remote`):
+(``max_retries=0``) so that every engine retries the same way (:mod:`nbagents.engines.http`):
 ``Retry-After`` honoured, bounded backoff, a cap on the total wait, retries counted in the facts.
 
 Structured output (``generate(..., constraint=...)`` with a constraint the engine
@@ -21,49 +22,34 @@ free text, which the agent parses as usual.
 from __future__ import annotations
 
 import json
-import logging
 import os
-import re
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from ..deps import require
 from ..errors import (
     ConfigurationError,
     EngineAuthError,
-    EngineConnectionError,
     EngineResponseError,
-    EngineTimeoutError,
-    NbAgentsError,
-    PromptTooLongError,
 )
-from ..grammar import Constraint, JsonSchema, ProgramSpec
-from ..redaction import register_secret
-from .base import Completion, Engine, flatten_messages
+from .base import Completion, flatten_messages
 from .http import (
-    Attempts,
+    HTTPEngine,
     HTTPFailure,
-    RetryPolicy,
+    Reply,
     Structure,
     StructureRejected,
-    call_with_retries,
-    check_structured,
     cut_off,
     env_credential,
     retry_after_seconds,
     safe_url,
     sentence_case,
     server_message,
-    status_error,
     stream_error,
     structure_rejected,
-    transport_error,
 )
 
-__all__ = ["OpenAIEngine", "AzureOpenAIEngine"]
-
-log = logging.getLogger("nbagents.engines")
+__all__ = ["OpenAIEngine", "OPENAI_URL"]
 
 OPENAI_URL = "https://api.openai.com/v1"
 _APIS = ("chat", "completions")
@@ -75,7 +61,7 @@ def _openai():
     return require("openai", extra="openai", purpose="The OpenAI engine")
 
 
-class OpenAIEngine(Engine):
+class OpenAIEngine(HTTPEngine):
     """An engine over the OpenAI API or any OpenAI-compatible server.
 
     Parameters
@@ -117,6 +103,7 @@ class OpenAIEngine(Engine):
     key_env: tuple[str, ...] = ("OPENAI_API_KEY",)
     credential_help = ("Pass api_key=... or set OPENAI_API_KEY (a local OpenAI-compatible server may "
                        "need none, or the key it was started with).")
+    structured_param = "response_format"
 
     def __init__(
         self,
@@ -145,12 +132,12 @@ class OpenAIEngine(Engine):
     ) -> None:
         if api not in _APIS:
             raise ConfigurationError(f"api must be 'chat' or 'completions', not {api!r}.")
-        self.structured = check_structured(structured)
+        super().__init__(structured=structured, structured_hint=structured_hint, headers=headers,
+                         connect_timeout=connect_timeout, read_timeout=read_timeout,
+                         max_retries=max_retries, max_wait=max_wait, backoff=backoff)
         if structured is True and api != "chat":
             raise ConfigurationError("structured=True needs api='chat': the completions API has no "
                                      "response_format.")
-        self.structured_hint = structured_hint
-        self._structured_refused: str | None = None  # the server's words, once it refused
         self.model_id = model
         self.api = api
         self.base_url = (base_url or "").rstrip("/") or None
@@ -159,11 +146,7 @@ class OpenAIEngine(Engine):
         self.stream_usage = stream_usage
         self.context_length = context_length
         self.organization = organization
-        self._headers = dict(headers or {})
         self._http_client = http_client
-        self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
-        self.retry_policy = RetryPolicy(max_retries=max_retries, max_wait=max_wait, backoff=backoff)
-        self._client_obj = None
         official = self.base_url is None and not os.environ.get("OPENAI_BASE_URL")
         self.max_tokens_param = max_tokens_param or (
             "max_completion_tokens" if official else "max_tokens")
@@ -188,9 +171,10 @@ class OpenAIEngine(Engine):
     def server(self) -> str:
         return "openai" if self.url == OPENAI_URL else "openai-compatible"
 
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "url": self.url, "route": self.api, "server": self.server,
-                "token_source": self.credential.source, "structured": self.structured_output}
+    @property
+    def route_in_use(self) -> str:
+        """``"chat"`` or ``"completions"``."""
+        return self.api
 
     @property
     def structured_output(self) -> bool:
@@ -201,12 +185,6 @@ class OpenAIEngine(Engine):
 
     def _auto_structured(self) -> bool:
         return True
-
-    def accepts(self, constraint: Constraint) -> bool:
-        """A tool program (with tools) or a JSON schema, while structured output is on."""
-        if isinstance(constraint, ProgramSpec):
-            return bool(constraint.tools) and self.structured_output
-        return isinstance(constraint, JsonSchema) and self.structured_output
 
     # --- the SDK client ----------------------------------------------------------------------
 
@@ -222,18 +200,9 @@ class OpenAIEngine(Engine):
                              organization=self.organization, timeout=timeout, max_retries=0,
                              default_headers=self._headers or None, http_client=self._http_client)
 
-    def _client(self) -> Any:
-        if self._client_obj is None:
-            openai = _openai()
-            timeout = openai.Timeout(self.read_timeout, connect=self.connect_timeout)
-            self._client_obj = self._make_client(openai, timeout)
-        return self._client_obj
-
-    def close(self) -> None:
-        """Close the connection pool (the engine reopens it if used again)."""
-        if self._client_obj is not None:
-            self._client_obj.close()
-            self._client_obj = None
+    def _open_client(self) -> Any:
+        openai = _openai()
+        return self._make_client(openai, openai.Timeout(self.read_timeout, connect=self.connect_timeout))
 
     # --- generation --------------------------------------------------------------------------
 
@@ -266,19 +235,10 @@ class OpenAIEngine(Engine):
                 hint="It takes: " + ", ".join(_SAMPLING) + " (the API always samples; "
                      "temperature=... sets how much).")
         self._check_credentials()
-        settings = sampling.merged_over(self.defaults)
-        if stream is not None:
-            settings["stream"] = stream
+        settings = self._settings(sampling, stream)
         structure = Structure.openai(constraint, hint=self.structured_hint) if constraint is not None else None
-        try:
-            return self._call(messages, stop, max_new_tokens, emit, settings, structure)
-        except StructureRejected as e:
-            log.info("%s refused response_format (%s); sending the request without it", self.url,
-                     e.message)
-            self._structured_refused = e.message
-            completion = self._call(messages, stop, max_new_tokens, emit, settings, None)
-            return replace(completion, facts={**completion.facts, "structured_fallback": e.message,
-                                              "constrained": False})
+        return self._with_structure_fallback(lambda structured: self._call(
+            messages, stop, max_new_tokens, emit, settings, structure if structured else None))
 
     def _call(self, messages, stop, max_new_tokens: int, emit, settings,
               structure: Structure | None) -> Completion:
@@ -299,45 +259,23 @@ class OpenAIEngine(Engine):
                     raise StructureRejected(e.status_code, message) from None
                 raise HTTPFailure(e.status_code, message, retry_after_seconds(headers, body)) from None
 
-        def to_error(failure: HTTPFailure, attempts: Attempts):
-            error = status_error(failure, attempts, server=where, credential=self.credential,
-                                 credential_help=self.credential_help, max_new_tokens=max_new_tokens,
-                                 prompt_estimate=self.count_tokens(prompt_text) + 4 * len(messages),
-                                 context_length=self.context_length)
-            self._learn(error)
-            return error
-
-        try:
-            reply, attempts = call_with_retries(attempt, self.retry_policy, where=self.url,
-                                                to_error=to_error)
+        def read(reply: Any) -> Reply:
             if settings["stream"]:
-                text, usage, finish, served = self._read_stream(reply, emit, where, max_new_tokens)
-            else:
-                text, usage, finish, served = self._read_whole(reply, where)
-                emit(text)
-        except (NbAgentsError, StructureRejected):
-            raise
-        except Exception as e:
-            error = self._failure(openai, e, where, max_new_tokens)
-            if error is None:
-                raise
-            raise error from (e if self._keeps_cause(error) else None)
-        usage = usage or {}
-        facts = {"server": self.server, "route": self.api, "url": self.url,
-                 "streamed": bool(settings["stream"]), "retries": attempts.retries,
-                 "retry_wait_s": round(attempts.waited, 3)}
-        if served and served != self.model_id:
-            facts["served_model"] = served
-        if structure is not None:
-            text, answer = structure.render(text)
-            facts.update(structure.facts(), **answer)
-        return Completion(text=text, prompt_text="" if self.api == "chat" else prompt_text,
-                          prompt_tokens=usage.get("prompt_tokens"),
-                          completion_tokens=usage.get("completion_tokens"),
-                          finish_reason=finish, facts=facts)
+                return self._read_stream(reply, emit, where)
+            whole = self._read_whole(reply, where)
+            emit(whole.text)
+            return whole
 
-    def _failure(self, openai: Any, exc: Exception, where: str, max_new_tokens: int):
+        reply, attempts = self._send(attempt, read, where=where, log_url=self.url,
+                                     max_new_tokens=max_new_tokens,
+                                     prompt_estimate=self.count_tokens(prompt_text) + 4 * len(messages))
+        return self._completion(reply, attempts, route=self.api, streamed=bool(settings["stream"]),
+                                structure=structure,
+                                prompt_text="" if self.api == "chat" else prompt_text)
+
+    def _failure(self, exc: Exception, *, where: str, max_new_tokens: int):
         """The nbagents error for an SDK or transport exception, or ``None`` if it is neither."""
+        openai = _openai()
         if isinstance(exc, openai.APIResponseValidationError):
             return EngineResponseError(
                 f"{sentence_case(where)} sent a reply that does not fit the OpenAI schema: "
@@ -349,22 +287,10 @@ class OpenAIEngine(Engine):
                 f"{exc.pos}): {server_message(exc.doc, limit=200)!r}",
                 hint="The server, or a proxy in front of it, is not speaking the OpenAI protocol; "
                      "check base_url (it usually ends in /v1).")
-        error = transport_error(exc, server=where, connect_timeout=self.connect_timeout,
-                                read_timeout=self.read_timeout)
+        error = super()._failure(exc, where=where, max_new_tokens=max_new_tokens)
         if error is None and isinstance(exc, openai.APIError):  # an error event inside a stream
             error = stream_error(where, server_message(exc.body or exc.message), max_new_tokens)
-            self._learn(error)
         return error
-
-    @staticmethod
-    def _keeps_cause(error: Exception) -> bool:
-        """Transport errors keep their cause (no secrets in it); server-worded ones do not."""
-        return isinstance(error, (EngineConnectionError, EngineTimeoutError)) or (
-            isinstance(error, EngineResponseError) and "closed before the reply" in error.message)
-
-    def _learn(self, error: Exception) -> None:
-        if isinstance(error, PromptTooLongError) and self.context_length is None:
-            self.context_length = error.context_length
 
     def _piece(self, choice: Any) -> str:
         if self.api == "chat":
@@ -372,7 +298,7 @@ class OpenAIEngine(Engine):
             return (getattr(delta, "content", None) or "") if delta is not None else ""
         return getattr(choice, "text", None) or ""
 
-    def _read_stream(self, stream: Any, emit: Callable[[str], bool], where: str, max_new_tokens: int):
+    def _read_stream(self, stream: Any, emit: Callable[[str], bool], where: str) -> Reply:
         pieces: list[str] = []
         finish = served = None
         usage: dict[str, Any] = {}
@@ -387,12 +313,13 @@ class OpenAIEngine(Engine):
                     if piece:
                         pieces.append(piece)
                         if emit(piece):
-                            return "".join(pieces), {"completion_tokens": len(pieces)}, "stop", served
+                            return Reply("".join(pieces), None, len(pieces), "stop", served)
         if finish is None:
-            raise cut_off(self._where(), len(pieces), "no finish_reason")
-        return "".join(pieces), usage, finish, served
+            raise cut_off(where, len(pieces), "no finish_reason")
+        return Reply("".join(pieces), usage.get("prompt_tokens"), usage.get("completion_tokens"),
+                     finish, served)
 
-    def _read_whole(self, reply: Any, where: str):
+    def _read_whole(self, reply: Any, where: str) -> Reply:
         try:
             choice = reply.choices[0]
             text = choice.message.content if self.api == "chat" else choice.text
@@ -409,109 +336,10 @@ class OpenAIEngine(Engine):
                 f"{server_message(str(shown), limit=200)!r}",
                 hint="Is this an OpenAI-compatible server? Check base_url and the model name.")
         usage = _usage(reply.usage) if getattr(reply, "usage", None) is not None else {}
-        return text, usage, getattr(choice, "finish_reason", None), getattr(reply, "model", None)
+        return Reply(text, usage.get("prompt_tokens"), usage.get("completion_tokens"),
+                     getattr(choice, "finish_reason", None), getattr(reply, "model", None))
 
 
 def _usage(usage: Any) -> dict[str, Any]:
     return {"prompt_tokens": getattr(usage, "prompt_tokens", None),
             "completion_tokens": getattr(usage, "completion_tokens", None)}
-
-
-class AzureOpenAIEngine(OpenAIEngine):
-    """An engine over an Azure OpenAI deployment.
-
-    Parameters
-    ----------
-    deployment_id:
-        The deployment name.
-    api_key:
-        The key. Default: ``AZURE_OPENAI_API_KEY``.
-    resource_name:
-        The Azure resource (``https://<resource_name>.openai.azure.com``); or give
-        ``azure_endpoint``. Defaults: ``AZURE_OPENAI_ENDPOINT``, ``AZURE_OPENAI_RESOURCE_NAME``.
-    api_version:
-        Default: ``OPENAI_API_VERSION``, else ``2024-10-21``.
-    is_chat_model:
-        ``False`` uses the legacy completions API (Transformers' AzureOpenAiAgent parameter).
-    azure_ad_token_provider:
-        A function returning an Entra ID token, instead of a key.
-    options:
-        As for :class:`OpenAIEngine` (``stream``, ``temperature``, timeouts, retries, ...).
-    """
-
-    scheme = "azure"
-    key_env = ("AZURE_OPENAI_API_KEY",)
-    credential_help = ("Pass api_key=... or set AZURE_OPENAI_API_KEY (the key of the Azure OpenAI "
-                       "resource, from its Keys and Endpoint page), or pass azure_ad_token_provider=.")
-    default_api_version = "2024-10-21"
-
-    def __init__(
-        self,
-        deployment_id: str,
-        api_key: str | None = None,
-        resource_name: str | None = None,
-        api_version: str | None = None,
-        is_chat_model: bool | None = None,
-        *,
-        azure_endpoint: str | None = None,
-        azure_ad_token_provider: Callable[[], str] | None = None,
-        **options: Any,
-    ) -> None:
-        if is_chat_model is not None:
-            options.setdefault("api", "chat" if is_chat_model else "completions")
-        options.setdefault("max_tokens_param", "max_tokens")
-        super().__init__(deployment_id, api_key=api_key, **options)
-        resource_name = resource_name or os.environ.get("AZURE_OPENAI_RESOURCE_NAME")
-        endpoint = (azure_endpoint or os.environ.get("AZURE_OPENAI_ENDPOINT")
-                    or (f"https://{resource_name}.openai.azure.com" if resource_name else None))
-        if not endpoint:
-            raise ConfigurationError(
-                "The Azure OpenAI engine needs the resource's endpoint.",
-                hint="Pass azure_endpoint='https://<resource>.openai.azure.com' or resource_name=..., "
-                     "or set AZURE_OPENAI_ENDPOINT.")
-        self.azure_endpoint = endpoint.rstrip("/")
-        self.api_version = (api_version or os.environ.get("OPENAI_API_VERSION")
-                            or os.environ.get("AZURE_OPENAI_API_VERSION") or self.default_api_version)
-        self.token_provider = azure_ad_token_provider
-        self.url = safe_url(f"{self.azure_endpoint}/openai/deployments/{deployment_id}")
-        self.spec = f"azure:{deployment_id}"
-        if azure_ad_token_provider is not None and not self.credential.present:
-            self.credential = type(self.credential)(None, "azure_ad_token_provider")
-
-    @classmethod
-    def from_spec(cls, rest: str, **options: Any) -> AzureOpenAIEngine:
-        """``azure:<deployment>``."""
-        if not rest.strip():
-            raise ConfigurationError("azure: needs a deployment name, e.g. azure:gpt-4o.")
-        return cls(rest.strip(), **options)
-
-    @property
-    def server(self) -> str:
-        return "azure-openai"
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "api_version": self.api_version}
-
-    def _auto_structured(self) -> bool:
-        """Azure takes ``json_schema`` from api-version 2024-08-01(-preview) on."""
-        m = re.match(r"(\d{4}-\d{2}-\d{2})", self.api_version or "")
-        return m is None or m.group(1) >= "2024-08-01"  # "preview", "latest": the v1 API
-
-    def _check_credentials(self) -> None:
-        if not self.credential.present and self.token_provider is None:
-            raise EngineAuthError(f"No API key for {self.url} was found.", hint=self.credential_help)
-
-    def _make_client(self, openai: Any, timeout: Any) -> Any:
-        provider = self.token_provider
-        if provider is not None:
-            def provider_redacted() -> str:  # whatever token it hands out is redacted too
-                token = self.token_provider()
-                register_secret(token)
-                return token
-
-            provider = provider_redacted
-        return openai.AzureOpenAI(
-            api_key=self.credential.value, azure_ad_token_provider=provider,
-            azure_endpoint=self.azure_endpoint, azure_deployment=self.model_id,
-            api_version=self.api_version, timeout=timeout, max_retries=0,
-            default_headers=self._headers or None, http_client=self._http_client)

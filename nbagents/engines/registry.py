@@ -20,7 +20,7 @@ _SCHEMES: dict[str, tuple[str, str]] = {
     "local": ("nbagents.engines.local", "TransformersEngine"),
     "endpoint": ("nbagents.engines.endpoint", "EndpointEngine"),
     "openai": ("nbagents.engines.openai", "OpenAIEngine"),
-    "azure": ("nbagents.engines.openai", "AzureOpenAIEngine"),
+    "azure": ("nbagents.engines.azure", "AzureOpenAIEngine"),
     "fake": ("nbagents.engines.fake", "ScriptedEngine"),
 }
 

@@ -6,15 +6,10 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from ...redaction import register_secret
 
 log = logging.getLogger("nbagents.engines")
-T = TypeVar("T")
-
-
-# --- credentials -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import re
-from typing import TypeVar
 
 from ...errors import (
     EngineAuthError,
@@ -17,12 +15,6 @@ from ...errors import (
 )
 from .credentials import Credential
 from .retries import Attempts, HTTPFailure
-
-log = logging.getLogger("nbagents.engines")
-T = TypeVar("T")
-
-
-# --- error mapping ---------------------------------------------------------------------------
 
 _CONTEXT_PATTERNS = (
     # TGI: "`inputs` tokens + `max_new_tokens` must be <= 1512. Given: 1549 `inputs` tokens and 200 ..."

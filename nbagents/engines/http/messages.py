@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import email.utils
 import json
-import logging
 import math
 import re
 import time
 from collections.abc import Mapping
-from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ...redaction import redact, register_secret
-
-log = logging.getLogger("nbagents.engines")
-T = TypeVar("T")
-
-
-# --- URLs and server messages -----------------------------------------------------------------
 
 
 def safe_url(url: str) -> str:
@@ -33,6 +26,20 @@ def safe_url(url: str) -> str:
         netloc = f"{host}:{parts.port}" if parts.port else host
         parts = parts._replace(netloc=netloc)
     return urlunsplit(parts._replace(query="", fragment=""))
+
+
+def split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``http://user:pw@host`` → (``http://host``, basic auth): no password in logged URLs (the
+    password is registered as a secret, so it is redacted wherever it shows)."""
+    parts = urlsplit(url)
+    if not (parts.username or parts.password):
+        return url, None
+    register_secret(parts.password)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    netloc += f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=netloc)), (unquote(parts.username or ""),
+                                                       unquote(parts.password or ""))
 
 
 def server_message(body: Any, *, limit: int = 500) -> str:

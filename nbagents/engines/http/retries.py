@@ -9,15 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from ...errors import (
-    EngineError,
-)
+from ...errors import EngineError
 
 log = logging.getLogger("nbagents.engines")
 T = TypeVar("T")
-
-
-# --- retries ---------------------------------------------------------------------------------
 
 
 class HTTPFailure(Exception):

@@ -4,22 +4,13 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from ...errors import (
-    ConfigurationError,
-)
+from ...errors import ConfigurationError
 from ...grammar.constraint import JsonSchema
-
-log = logging.getLogger("nbagents.engines")
-T = TypeVar("T")
-
-
-# --- structured output -----------------------------------------------------------------------
 
 GRAMMAR_KINDS = ("json", "regex")
 
