@@ -34,7 +34,7 @@ from tiny_models import make_tokenizer  # noqa: E402
 
 from nbagents.errors import ParseError  # noqa: E402
 from nbagents.grammar import LineState, ProgramBuilder, ProgramSpec, line_grammar  # noqa: E402
-from nbagents.grammar.lines import compatible, explanation_grammar, value_type  # noqa: E402
+from nbagents.grammar.lines import explanation_grammar  # noqa: E402
 from nbagents.grammar.remote import (  # noqa: E402
     openai_response_format,
     program_regex,
@@ -42,6 +42,7 @@ from nbagents.grammar.remote import (  # noqa: E402
     render_calls,
     tgi_grammar,
 )
+from nbagents.grammar.types import compatible, value_type  # noqa: E402
 from nbagents.parsing import parse  # noqa: E402
 
 # --- fixtures -------------------------------------------------------------------------------------

@@ -26,8 +26,8 @@ from nbagents.engines.local.generation import generate  # noqa: E402
 from nbagents.engines.local.matcher import GrammarError, Matcher, tokenizer_bridge  # noqa: E402
 from nbagents.errors import ParseError  # noqa: E402
 from nbagents.grammar import Constraint, Grammar, JsonSchema, ProgramSpec  # noqa: E402
-from nbagents.grammar.lines import compatible  # noqa: E402
 from nbagents.grammar.remote import program_schema, render_calls  # noqa: E402
+from nbagents.grammar.types import compatible  # noqa: E402
 from nbagents.parsing import parse  # noqa: E402
 
 # --- fixtures -------------------------------------------------------------------------------------

@@ -15,27 +15,21 @@ from __future__ import annotations
 
 import builtins
 import hashlib
-import json
 import keyword
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..kinds import kind_of, kind_of_annotation
+from .lark import alt, choice_literal, excluding, lit
+from .types import compatible
 
 __all__ = [
     "EXPLANATION_CHARS",
     "LineState",
     "STRING_CHARS",
-    "compatible",
-    "excluding",
     "explanation_grammar",
     "line_grammar",
-    "literal_type",
-    "regex_escape",
     "signature_params",
-    "value_type",
 ]
 
 #: The longest string literal the grammar allows (characters between the quotes).
@@ -47,55 +41,6 @@ MAX_ITEMS = 6
 INDENT = "    "
 
 _RESERVED = frozenset(keyword.kwlist) | frozenset(n for n in dir(builtins) if not n.startswith("_"))
-
-
-# --- types ------------------------------------------------------------------------------------
-
-
-def _choice_literal(value: Any) -> str:
-    """A choice as a grammar literal of its Python source (strings in double quotes)."""
-    if isinstance(value, bool) or value is None or isinstance(value, int):
-        return _lit(repr(value))
-    if isinstance(value, float) and math.isfinite(value):
-        return _lit(repr(value))
-    if isinstance(value, str) and value.isprintable() and "\\" not in value and '"' not in value:
-        return _lit(f'"{value}"')
-    return ""
-
-
-def value_type(value: Any) -> str:
-    """The internal type name (``str``, ``int``, ``image``...) of a runtime value, for typed
-    references: an input's type comes from its value."""
-    from ..interpreter.values import Handle
-
-    if isinstance(value, Handle):  # a tool result kept in the interpreter's variables
-        if value.value is None:  # the other side of a process boundary: only its class name is known
-            return kind_of_annotation(value.kind).name
-        value = value.value
-    kind = kind_of(value)
-    return kind.name if kind is not None else "any"
-
-
-def literal_type(node: Any) -> str:
-    """The type of an ``ast`` value node written by the grammar (literals only; else ``any``)."""
-    import ast
-
-    if isinstance(node, ast.Constant):
-        return {bool: "bool", int: "int", float: "float", str: "str"}.get(type(node.value), "any")
-    if isinstance(node, ast.JoinedStr):
-        return "str"
-    if isinstance(node, ast.List):
-        return "list"
-    if isinstance(node, ast.Dict):
-        return "dict"
-    return "any"
-
-
-def compatible(param: str, value: str) -> bool:
-    """Whether a value of type ``value`` may be passed to a parameter of type ``param``."""
-    if param == "any" or value == "any" or param == value:
-        return True
-    return param == "float" and value == "int"
 
 
 # --- the state a line is built from -----------------------------------------------------------
@@ -133,33 +78,6 @@ class LineState:
     indent: str = "none"
     result_name: str = "result"
     forbid: tuple[str, ...] = ()
-
-
-# --- helpers ----------------------------------------------------------------------------------
-
-
-def _lit(text: str) -> str:
-    """A Lark string literal."""
-    return json.dumps(text)
-
-
-def _alt(options: Iterable[str]) -> str:
-    options = list(dict.fromkeys(o for o in options if o))
-    return " | ".join(options)
-
-
-_META = set("\\.+*?()|[]{}^$-&~/#")
-
-
-def regex_escape(text: str) -> str:
-    """Escape the regex metacharacters only (Rust's regex syntax rejects needless escapes)."""
-    return "".join("\\" + c if c in _META else c for c in text)
-
-
-def excluding(forbid: Iterable[str]) -> str:
-    """`` & ~/.*(a|b).*/``: the lexeme may not contain any of ``forbid`` (one-line ones)."""
-    parts = [regex_escape(f) for f in forbid if f and "\n" not in f]
-    return f" & ~/.*({'|'.join(parts)}).*/" if parts else ""
 
 
 def _string_terminal(names: Iterable[str], forbid: Iterable[str] = ()) -> str:
@@ -204,7 +122,7 @@ class _Builder:
     def refs(self, ptype: str, only: Iterable[str] | None = None) -> list[str]:
         pool = self.state.names if only is None else {n: self.state.names[n] for n in only
                                                       if n in self.state.names}
-        return [_lit(n) for n, t in sorted(pool.items()) if compatible(ptype, t) and not keyword.iskeyword(n)]
+        return [lit(n) for n, t in sorted(pool.items()) if compatible(ptype, t) and not keyword.iskeyword(n)]
 
     def literals(self, ptype: str) -> list[str]:
         if ptype == "str":
@@ -232,13 +150,13 @@ class _Builder:
     def list_rule(self) -> str:
         if "list_lit" not in self.rules:
             items = ["STR", "NUM", *self.refs("str"), *[r for r in self.refs("float") if r not in self.refs("str")]]
-            self.rules["list_item"] = _alt(items)
+            self.rules["list_item"] = alt(items)
             self.rules["list_lit"] = f'"[" list_item (", " list_item){{0,{MAX_ITEMS - 1}}} "]" | "[]"'
         return "list_lit"
 
     def dict_rule(self) -> str:
         if "dict_lit" not in self.rules:
-            self.rules["dict_value"] = _alt(["STR", "NUM", *self.refs("str"), *self.refs("float")])
+            self.rules["dict_value"] = alt(["STR", "NUM", *self.refs("str"), *self.refs("float")])
             self.rules["dict_lit"] = (f'"{{" STR ": " dict_value (", " STR ": " dict_value){{0,{MAX_ITEMS - 1}}} "}}"'
                                       ' | "{}"')
         return "dict_lit"
@@ -264,29 +182,29 @@ class _Builder:
                 options.append('"None"')
             if self.rich:
                 options += self.rich_values(ptype, depth)
-            self.rules[name] = _alt(options)
+            self.rules[name] = alt(options)
         return name if self.rules[name] else ""
 
     def choice(self, p: Any) -> str:
         """The rule for a parameter that takes only its ``choices``: those literals, or a
         reference of its type (an input or variable may hold one of them)."""
-        literals = [_choice_literal(c) for c in p.choices]
+        literals = [choice_literal(c) for c in p.choices]
         name = "ch_" + hashlib.sha1(repr(p.choices).encode()).hexdigest()[:10]
         if name not in self.rules:
-            self.rules[name] = _alt([*(x for x in literals if x), *self.refs(p.type)])
+            self.rules[name] = alt([*(x for x in literals if x), *self.refs(p.type)])
         return name if self.rules[name] else ""
 
     def must_value(self, ptype: str) -> str:
         name = f"must_{ptype}"
         if name not in self.rules:
-            self.rules[name] = _alt(self.refs(ptype, only=self.state.must))
+            self.rules[name] = alt(self.refs(ptype, only=self.state.must))
         return name if self.rules[name] else ""
 
     def rich_values(self, ptype: str, depth: int) -> list[str]:
         out = []
         indexable = [n for n, t in sorted(self.state.names.items()) if t in ("list", "any")]
         if indexable:
-            self.rules.setdefault("indexed", f'({_alt(_lit(n) for n in indexable)}) "[" INT "]"')
+            self.rules.setdefault("indexed", f'({alt(lit(n) for n in indexable)}) "[" INT "]"')
             out.append("indexed")
         if depth == 0:  # one level of nested calls: tool(x=other_tool(y=...))
             calls = [self.tool_rule(t, depth=1) for t in self.tools.values() if compatible(ptype, t.output_type)]
@@ -318,7 +236,7 @@ class _Builder:
         if any(not values[p.name] for p in required):
             return ""
         optional = [p for p in _optional(tool) if values[p.name] and not keyword.iskeyword(p.name)]
-        head = _lit(f"{tool.name}(")
+        head = lit(f"{tool.name}(")
         if must:
             variants = []
             for p in required:
@@ -337,17 +255,17 @@ class _Builder:
         parts = []
         for i, p in enumerate(required):
             sep = "" if i == 0 else ", "
-            parts.append(f"{_lit(sep + p.name + '=')} {override.get(p.name, values[p.name])}")
+            parts.append(f"{lit(sep + p.name + '=')} {override.get(p.name, values[p.name])}")
         if required:
-            parts += [f"({_lit(', ' + p.name + '=')} {values[p.name]})?" for p in optional]
+            parts += [f"({lit(', ' + p.name + '=')} {values[p.name]})?" for p in optional]
             return " ".join(parts)
         if not optional:
             return ""
         # no required parameter: any ordered subset of the optional ones, comma-separated
         alternatives = []
         for f, first in enumerate(optional):
-            seq = [f"{_lit(first.name + '=')} {values[first.name]}"]
-            seq += [f"({_lit(', ' + p.name + '=')} {values[p.name]})?" for p in optional[f + 1:]]
+            seq = [f"{lit(first.name + '=')} {values[first.name]}"]
+            seq += [f"({lit(', ' + p.name + '=')} {values[p.name]})?" for p in optional[f + 1:]]
             alternatives.append(" ".join(seq))
         return "(" + " | ".join(f"({a})" for a in alternatives) + ")?"
 
@@ -356,7 +274,7 @@ class _Builder:
         rules = [self.tool_rule(t, must=must) for t in self.tools.values()]
         if must and not any(rules):  # nothing can read what is unread: drop the demand
             rules = [self.tool_rule(t) for t in self.tools.values()]
-        return _alt(rules)
+        return alt(rules)
 
     def render(self, start: str) -> str:
         terminals = [_string_terminal(self.state.names, self.state.forbid), *_TERMINALS]
@@ -372,7 +290,7 @@ class _Builder:
 def explanation_grammar(forbid: Iterable[str] = (), prefix: str = "") -> str:
     """One sentence (optional), a newline, then the opening fence of the code block. With a
     ``prefix`` (``"Thought: "``) the sentence is required and starts with it."""
-    head = f'{_lit(prefix)} EXPL "\\n"' if prefix else '(EXPL "\\n")?'
+    head = f'{lit(prefix)} EXPL "\\n"' if prefix else '(EXPL "\\n")?'
     return (
         f'start: {head} "```py\\n"\n'
         f'EXPL: /[^\\n`\\x00-\\x1f\\x7f]{{1,{EXPLANATION_CHARS}}}/{excluding(forbid)}\n'
@@ -380,7 +298,7 @@ def explanation_grammar(forbid: Iterable[str] = (), prefix: str = "") -> str:
 
 
 def _ends(state: LineState) -> list[str]:
-    return ['"```"', _lit(f"print({state.result_name})")] if state.may_end else []
+    return ['"```"', lit(f"print({state.result_name})")] if state.may_end else []
 
 
 def line_grammar(tools: Mapping[str, Any], state: LineState, *, rich: bool = False) -> str:
@@ -393,7 +311,7 @@ def line_grammar(tools: Mapping[str, Any], state: LineState, *, rich: bool = Fal
     b = _Builder(tools, state, rich=rich)
     if rich:
         return _rich_line(b, state)
-    head = _lit(f"{state.result_name} = ")
+    head = lit(f"{state.result_name} = ")
     calls = b.calls()
     if calls:
         b.rules["call"] = calls
@@ -405,7 +323,7 @@ def line_grammar(tools: Mapping[str, Any], state: LineState, *, rich: bool = Fal
     options += _ends(state)
     if not options:
         options = ['"```"']
-    body = _alt(options)
+    body = alt(options)
     return b.render(f"({body})?" if state.may_end or not line else body)
 
 
@@ -413,9 +331,9 @@ def _rich_line(b: _Builder, state: LineState) -> str:
     names = state.names
     reserved = sorted(_RESERVED | set(b.tools) | set(names))
     b.rules["NEWNAME"] = "/[a-z_][a-z0-9_]{0,24}/ & ~/(" + "|".join(reserved) + ")/"
-    targets = [_lit(n) for n in sorted(names) if n not in state.must]  # never overwrite an unread input
-    b.rules["target"] = _alt([_lit(state.result_name), *targets, "NEWNAME"])
-    calls = _alt(b.tool_rule(t) for t in b.tools.values())
+    targets = [lit(n) for n in sorted(names) if n not in state.must]  # never overwrite an unread input
+    b.rules["target"] = alt([lit(state.result_name), *targets, "NEWNAME"])
+    calls = alt(b.tool_rule(t) for t in b.tools.values())
     value = b.value("any")
     stmts = []
     if calls:
@@ -424,29 +342,29 @@ def _rich_line(b: _Builder, state: LineState) -> str:
     if value:
         stmts.append(f'target " = " {value}')
     stmts.append('target " = []"')
-    lists = [_lit(n) for n, t in sorted(names.items()) if t in ("list", "any")]
+    lists = [lit(n) for n, t in sorted(names.items()) if t in ("list", "any")]
     if lists:
-        inner = _alt(["call" if calls else "", value])
+        inner = alt(["call" if calls else "", value])
         if inner:
-            b.rules["append"] = f'({_alt(lists)}) ".append(" ({inner}) ")"'
+            b.rules["append"] = f'({alt(lists)}) ".append(" ({inner}) ")"'
             stmts.append("append")
     if value:
         stmts.append(f'"print(" {value} ")"')
-    b.rules["stmt"] = _alt(stmts)
-    iterables = [_lit(n) for n, t in sorted(names.items()) if t in ("list", "any")]
+    b.rules["stmt"] = alt(stmts)
+    iterables = [lit(n) for n, t in sorted(names.items()) if t in ("list", "any")]
     top = ["stmt"]
     if iterables:
-        b.rules["loop"] = f'"for " NEWNAME " in " ({_alt(iterables)}) ":"'
+        b.rules["loop"] = f'"for " NEWNAME " in " ({alt(iterables)}) ":"'
         top.append("loop")
-    indented = f'{_lit(INDENT)} stmt'
+    indented = f'{lit(INDENT)} stmt'
     if state.indent == "required":
         line = f'{indented} "\\n"'
     elif state.indent == "optional":
-        line = f'({indented} | {_alt(top)}) "\\n"'
+        line = f'({indented} | {alt(top)}) "\\n"'
     else:
-        line = f'({_alt(top)}) "\\n"'
+        line = f'({alt(top)}) "\\n"'
     ends = ['"```"'] if state.may_end else []
-    body = _alt([line, *ends])
+    body = alt([line, *ends])
     return b.render(f"({body})?" if state.may_end else body)
 
 

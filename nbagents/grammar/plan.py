@@ -34,8 +34,10 @@ from typing import Any
 from ..kinds import takes_literal
 from ..relevance import choice_prior, expected_tools, task_prior, tool_relevance
 from .constraint import Grammar
-from .lines import MAX_ITEMS, compatible, excluding, value_type
+from .lark import excluding
+from .lines import MAX_ITEMS
 from .references import references
+from .types import compatible, value_type
 
 __all__ = ["PLAN_STRING_CHARS", "PlanBuilder", "plan_grammar"]
 

@@ -25,7 +25,8 @@ from typing import Any, ClassVar
 from ..kinds import kind_of_annotation, takes_literal
 from ..relevance import expected_tools, task_prior, tool_relevance
 from .constraint import Constraint
-from .lines import INDENT, LineState, compatible, line_grammar, literal_type, value_type
+from .lines import INDENT, LineState, line_grammar
+from .types import compatible, literal_type, value_type
 
 __all__ = ["ProgramSpec", "ProgramBuilder", "render_program"]
 

@@ -14,8 +14,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .lines import EXPLANATION_CHARS, STRING_CHARS, compatible, regex_escape
+from .lark import regex_escape
+from .lines import EXPLANATION_CHARS, STRING_CHARS
 from .program import ProgramSpec, render_program
+from .types import compatible
 
 __all__ = [
     "openai_response_format",

@@ -32,6 +32,7 @@ from .loading import (
     QUANTIZATIONS,
     accepts_logits_to_keep,
     from_pretrained_kwargs,
+    load_pretrained,
     model_facts,
     quiet_local_load,
 )
@@ -200,30 +201,20 @@ class TransformersEngine(Engine):
             kwargs["gguf_file"] = self.gguf_file
         return kwargs
 
-    def _load_error(self, what: str, error: Exception) -> ConfigurationError:
-        return ConfigurationError(
-            f"Could not load the {what} of {self.model_id or self._source!r}: {type(error).__name__}: {error}",
-            hint="Check the Hub id or folder. Offline, the files must already be in the Hugging Face "
-            "cache (HF_HUB_OFFLINE=1 uses only the cache); gated models need HF_TOKEN or token=.",
-        )
-
     @property
     def tokenizer(self) -> Any:
         """The tokenizer (loaded on first use, without the model)."""
         if self._tokenizer is None:
             with self._lock:
                 if self._tokenizer is None:
-                    transformers = require("transformers", extra="all", purpose="Local models")
                     source = self._tokenizer_arg
                     kwargs = self._hub_kwargs()
                     if source is None:
                         source = self._model_source() if self._model is None else self._model.name_or_path
                     else:
                         kwargs.pop("gguf_file", None)
-                    try:
-                        self._tokenizer = transformers.AutoTokenizer.from_pretrained(os.fspath(source), **kwargs)
-                    except (OSError, ValueError) as e:
-                        raise self._load_error("tokenizer", e) from e
+                    self._tokenizer = load_pretrained("AutoTokenizer", source, kwargs, what="tokenizer",
+                                                      name=self.model_id or self._source)
         return self._tokenizer
 
     @property
@@ -234,13 +225,8 @@ class TransformersEngine(Engine):
         if self._config is None:
             with self._lock:
                 if self._config is None:
-                    transformers = require("transformers", extra="all", purpose="Local models")
-                    try:
-                        self._config = transformers.AutoConfig.from_pretrained(
-                            self._model_source(), **self._hub_kwargs()
-                        )
-                    except (OSError, ValueError) as e:
-                        raise self._load_error("configuration", e) from e
+                    self._config = load_pretrained("AutoConfig", self._model_source(), self._hub_kwargs(),
+                                                   what="configuration", name=self.model_id or self._source)
         return self._config
 
     @property
@@ -285,7 +271,6 @@ class TransformersEngine(Engine):
 
     def _load_model(self) -> Any:
         require("torch", extra="all", purpose="Local models")
-        transformers = require("transformers", extra="all", purpose="Local models")
         source = self._model_source()
         kwargs = {
             **self._hub_kwargs(),
@@ -294,12 +279,8 @@ class TransformersEngine(Engine):
         }
         log.info("Loading %s", self.model_id or source)
         with torch_threads(self.num_threads), quiet_local_load(source):
-            try:
-                return transformers.AutoModelForCausalLM.from_pretrained(source, **kwargs)
-            except ImportError as e:
-                raise ConfigurationError(f"Loading {self.model_id!r} needs a package: {e}") from e
-            except (OSError, ValueError) as e:
-                raise self._load_error("model", e) from e
+            return load_pretrained("AutoModelForCausalLM", source, kwargs, what="model",
+                                   name=self.model_id or self._source)
 
     def _prepare_loaded_model(self, model: Any, *, load_time: float | None) -> None:
         model.eval()
@@ -394,28 +375,12 @@ class TransformersEngine(Engine):
             self._prefix.clear()
             self._history = []
 
-    def _sampler(self, sampling: Sampling) -> Sampler:
-        """The call's :class:`Sampling` over the engine's ``do_sample`` (temperature 1.0)."""
-        given = sampling.merged_over({"do_sample": self.do_sample, "temperature": 1.0})
-        generator = None
-        if given.get("seed") is not None:
-            import torch
-
-            generator = torch.Generator().manual_seed(int(given["seed"]))
-        return Sampler(
-            do_sample=bool(given["do_sample"]),
-            temperature=float(given["temperature"]),
-            top_k=given.get("top_k"),
-            top_p=given.get("top_p"),
-            generator=generator,
-        )
-
     def _generate(self, messages: list[dict[str, str]], *, stop: tuple[str, ...], max_new_tokens: int,
                   emit: Callable[[str], bool], constraint: Constraint | None, sampling: Sampling,
                   stream: bool | None) -> Completion:
         with self._lock:
             model = self.model
-            sampler = self._sampler(sampling)
+            sampler = Sampler.of(sampling, do_sample=self.do_sample)
             prompt_text, ids = self.render(messages)
             context = self.context_length
             if context is not None:

@@ -116,3 +116,20 @@ def quiet_local_load(source: Any):
     finally:
         if local and was:
             tlog.enable_progress_bar()
+
+
+def load_pretrained(auto_class: str, source: Any, kwargs: dict[str, Any], *, what: str, name: Any) -> Any:
+    """``transformers.<auto_class>.from_pretrained(source, **kwargs)``, its failures typed: a
+    missing package, or files that cannot be read (``what`` and ``name`` say which, for the
+    message)."""
+    transformers = require("transformers", extra="all", purpose="Local models")
+    try:
+        return getattr(transformers, auto_class).from_pretrained(os.fspath(source), **kwargs)
+    except ImportError as e:
+        raise ConfigurationError(f"Loading {name!r} needs a package: {e}") from e
+    except (OSError, ValueError) as e:
+        raise ConfigurationError(
+            f"Could not load the {what} of {name!r}: {type(e).__name__}: {e}",
+            hint="Check the Hub id or folder. Offline, the files must already be in the Hugging Face "
+            "cache (HF_HUB_OFFLINE=1 uses only the cache); gated models need HF_TOKEN or token=.",
+        ) from e

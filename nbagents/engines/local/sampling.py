@@ -19,6 +19,19 @@ class Sampler:
     top_p: float | None = None
     generator: Any = None
 
+    @classmethod
+    def of(cls, sampling: Any, *, do_sample: bool = False) -> Sampler:
+        """The sampler of a call's :class:`~nbagents.engines.base.Sampling` (``None`` fields: the
+        engine's ``do_sample``, temperature 1.0); ``seed`` makes sampling repeatable."""
+        given = sampling.merged_over({"do_sample": do_sample, "temperature": 1.0})
+        generator = None
+        if given.get("seed") is not None:
+            import torch
+
+            generator = torch.Generator().manual_seed(int(given["seed"]))
+        return cls(do_sample=bool(given["do_sample"]), temperature=float(given["temperature"]),
+                   top_k=given.get("top_k"), top_p=given.get("top_p"), generator=generator)
+
     @property
     def greedy(self) -> bool:
         """Whether it always picks the most likely token."""
