@@ -12,15 +12,7 @@ from typing import Any
 from .engines.base import Engine
 from .engines.registry import load_engine
 from .errors import ConfigurationError
-from .modes import (
-    Settings,
-    Stages,
-    describe_inputs,
-    execute_plan,
-    perform_code,
-    perform_plan,
-    perform_react,
-)
+from .modes.stages import Settings, Stages, describe_inputs
 from .prompts import PromptTemplate, Turn
 from .runs import Run
 from .tools.base import Toolbox
@@ -255,6 +247,8 @@ class Agent:
 
         With a ``task`` and ``respond=True`` the model writes the final response from the results.
         """
+        from .modes import execute_plan
+
         return self._record(execute_plan(self._stages(), plan, inputs, task=task, parent=parent,
                                          respond=respond))
 
@@ -297,6 +291,7 @@ class Agent:
         describe_inputs(inputs)  # a bad input name is the caller's error, raised here
         stages = self._stages(on_token=on_token, max_new_tokens=max_new_tokens, max_steps=max_steps,
                               constrained=constrained)
+        from .modes import perform_code, perform_plan, perform_react  # the modes load on first use
         if mode == "react" and not chat and execute:
             run = perform_react(stages, task, inputs, template=PromptTemplate.load(None, default="react"))
         elif mode == "plan" and not chat:

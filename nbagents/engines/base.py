@@ -10,10 +10,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
-from ..grammar.constraint import Constraint
+
+if TYPE_CHECKING:  # the constraint values load with the first constrained request
+    from ..grammar.constraint import Constraint
 
 __all__ = [
     "Completion",
@@ -261,6 +263,8 @@ class Engine(ABC):
             engines always stream to ``on_token``.
         """
         if constraint is not None:
+            from ..grammar.constraint import Constraint
+
             if not isinstance(constraint, Constraint):
                 raise ConfigurationError(
                     f"constraint must be a nbagents.grammar Constraint, not {type(constraint).__name__}.",

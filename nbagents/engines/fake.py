@@ -8,11 +8,13 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, EngineError
-from ..grammar.constraint import Constraint
 from .base import Completion, Engine, Sampling, flatten_messages
+
+if TYPE_CHECKING:  # the constraint values load with the first constrained request
+    from ..grammar.constraint import Constraint
 
 __all__ = ["ScriptedEngine", "EngineCall"]
 

@@ -13,11 +13,17 @@ grammars is the local engine's job (:mod:`nbagents.engines.local`).
 
 from __future__ import annotations
 
+import importlib
+
 from .constraint import Constraint, Grammar, JsonSchema
-from .lines import LineState, explanation_grammar, line_grammar
-from .plan import plan_grammar
-from .plan_schema import plan_schema
-from .program import ProgramBuilder, ProgramSpec, render_program
+
+# The grammar builders load on first use: engines import the constraint values above with every
+# ``import nbagents``, the builders only when a constrained request is made.
+_LAZY = {
+    "LineState": "lines", "explanation_grammar": "lines", "line_grammar": "lines",
+    "plan_grammar": "plan", "plan_schema": "plan_schema",
+    "ProgramBuilder": "program", "ProgramSpec": "program", "render_program": "program",
+}
 
 __all__ = [
     "Constraint",
@@ -32,3 +38,16 @@ __all__ = [
     "plan_schema",
     "render_program",
 ]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -11,10 +11,25 @@ Agent; the Agent keeps the configuration and the history, and picks the mode.
 
 from __future__ import annotations
 
-from .code import perform_code
-from .plan import execute_plan, perform_plan
-from .react import perform_react
+import importlib
+
 from .stages import Settings, Stages, describe_inputs
+
+# The modes load on first use (``import nbagents`` stays light).
+_LAZY = {"perform_code": "code", "perform_react": "react", "perform_plan": "plan", "execute_plan": "plan"}
 
 __all__ = ["Settings", "Stages", "describe_inputs", "execute_plan", "perform_code", "perform_plan",
            "perform_react"]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -11,15 +11,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..engines.base import Completion, Engine
 from ..errors import ConfigurationError, EngineError, NbAgentsError
-from ..grammar.constraint import Constraint
 from ..parsing import ending_with_result, parse
 from ..prompts import Prompt, PromptTemplate, build_prompt
 from ..results import wrap
 from ..runs import ErrorInfo, Run, describe_value
+
+if TYPE_CHECKING:  # the constraint values load with the first constrained request
+    from ..grammar.constraint import Constraint
 
 __all__ = ["Settings", "Stages", "describe_inputs", "failed", "retry_messages"]
 
