@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .errors import ParseError
 
-__all__ = ["RESULT_NAME", "Parsed", "ending_with_result", "parse"]
+__all__ = ["RESULT_NAME", "Parsed", "ending_with_result", "parse", "parses"]
 
 #: The variable a program leaves its answer in.
 RESULT_NAME = "result"
@@ -29,7 +29,8 @@ class Parsed:
     code: str
 
 
-def _parses(code: str) -> bool:
+def parses(code: str) -> bool:
+    """Whether ``code`` is valid Python."""
     try:
         ast.parse(code)
     except SyntaxError:
@@ -69,7 +70,7 @@ def parse(raw: str) -> Parsed:
     if code_blocks:
         first = code_blocks[0][0]
         code = "\n".join(c.strip("\n") for _, c in code_blocks).strip("\n")
-        if not _parses(code):  # an unterminated last block may be cut mid-line: keep what parses
+        if not parses(code):  # an unterminated last block may be cut mid-line: keep what parses
             code = code_blocks[0][1].strip("\n")
         return Parsed(_clean_explanation(text[:first]), _dedent(code))
 
@@ -77,17 +78,17 @@ def parse(raw: str) -> Parsed:
     marker = re.search(r"(?im)^\s*code\s*:\s*\n?", text)
     if marker:
         candidate = _dedent(text[marker.end():].strip("\n"))
-        if candidate and _parses(candidate) and _is_statementy(candidate):
+        if candidate and parses(candidate) and _is_statementy(candidate):
             return Parsed(_clean_explanation(text[: marker.start()]), candidate)
     lines = text.strip("\n").split("\n")
     for i in range(len(lines)):
         candidate = _dedent("\n".join(lines[i:]))
-        if candidate.strip() and _parses(candidate) and _is_statementy(candidate):
+        if candidate.strip() and parses(candidate) and _is_statementy(candidate):
             return Parsed(_clean_explanation("\n".join(lines[:i])), candidate.strip("\n"))
     # Trailing prose after code: the longest head of lines that parses.
     for j in range(len(lines), 0, -1):
         candidate = _dedent("\n".join(lines[:j]))
-        if _parses(candidate) and _is_statementy(candidate):
+        if parses(candidate) and _is_statementy(candidate):
             return Parsed(_clean_explanation("\n".join(lines[j:])), candidate.strip("\n"))
     raise ParseError("No Python code was found in the model's output.", raw=raw)
 

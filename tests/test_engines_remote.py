@@ -59,21 +59,9 @@ TGI_INFO = {"model_id": "fake/model", "max_total_tokens": 2048, "max_input_token
 CODE_REPLY = "I will add the numbers.\n```py\nresult = 1 + 2\n```"
 FLAVOURS = ["tgi-generate", "tgi-chat", "hf-compat", "openai", "azure"]
 FAST = {"backoff": 0.01, "max_wait": 5.0, "read_timeout": 5.0, "connect_timeout": 2.0}
-AMBIENT = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_VERSION",
-           "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_RESOURCE_NAME",
-           "AZURE_OPENAI_API_VERSION", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy",
-           "https_proxy", "all_proxy")
 
 
-@pytest.fixture(autouse=True)
-def _no_ambient_credentials(monkeypatch):
-    """No developer's real token may reach a fake server, and no proxy may sit in between."""
-    for name in AMBIENT:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    import huggingface_hub
-
-    monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)
+pytestmark = pytest.mark.usefixtures("no_ambient_credentials")
 
 
 @pytest.fixture

@@ -34,21 +34,10 @@ from nbagents.parsing import parse
 TGI_INFO = {"model_id": "fake/model", "max_total_tokens": 2048, "max_input_tokens": 2000,
             "max_stop_sequences": 4, "version": "2.4.0", "router": "text-generation-router"}
 FAST = {"backoff": 0.01, "max_wait": 5.0, "read_timeout": 5.0, "connect_timeout": 2.0}
-AMBIENT = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_VERSION",
-           "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_RESOURCE_NAME",
-           "AZURE_OPENAI_API_VERSION", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy",
-           "https_proxy", "all_proxy")
 FREE_TEXT = "I will count the words.\n```py\nresult = word_count(text=sentence)\n```"
 
 
-@pytest.fixture(autouse=True)
-def _no_ambient_credentials(monkeypatch):
-    for name in AMBIENT:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    import huggingface_hub
-
-    monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)
+pytestmark = pytest.mark.usefixtures("no_ambient_credentials")
 
 
 @tool

@@ -14,6 +14,7 @@ import json
 
 import pytest
 from servers import FakeServer
+from test_engines_remote_structured import FAST, TGI_INFO, shout, word_count
 
 from nbagents import Agent, tool
 from nbagents.engines.endpoint import EndpointEngine
@@ -21,35 +22,12 @@ from nbagents.engines.openai import OpenAIEngine
 from nbagents.errors import EngineError
 from nbagents.grammar import JsonSchema, plan_schema
 
-TGI_INFO = {"model_id": "fake/model", "max_total_tokens": 2048, "max_input_tokens": 2000,
-            "max_stop_sequences": 4, "version": "2.4.0", "router": "text-generation-router"}
-FAST = {"backoff": 0.01, "max_wait": 5.0, "read_timeout": 5.0, "connect_timeout": 2.0}
 FLAVOURS = ["openai", "tgi-generate", "tgi-chat"]
 TASK = "Shout the sentence, then count its words."
 INPUTS = {"sentence": "a b c"}
 
 
-@pytest.fixture(autouse=True)
-def _no_ambient_credentials(monkeypatch):
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "OPENAI_API_KEY", "OPENAI_BASE_URL",
-                 "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    import huggingface_hub
-
-    monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)
-
-
-@tool
-def word_count(text: str) -> int:
-    """Count the words in `text`."""
-    return len(text.split())
-
-
-@tool
-def shout(text: str) -> str:
-    """Upper-case `text` and add an exclamation mark."""
-    return text.upper() + "!"
+pytestmark = pytest.mark.usefixtures("no_ambient_credentials")
 
 
 def make(flavour: str, server: FakeServer, **options):

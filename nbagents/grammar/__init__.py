@@ -13,8 +13,7 @@ grammars is the local engine's job (:mod:`nbagents.engines.local`).
 
 from __future__ import annotations
 
-import importlib
-
+from ..lazy import lazy_exports
 from .constraint import Constraint, Grammar, JsonSchema
 
 # The grammar builders load on first use: engines import the constraint values above with every
@@ -40,14 +39,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..kinds import kind_of_annotation, takes_literal
+from ..parsing import parses
 from ..relevance import expected_tools, task_prior, tool_relevance
 from .constraint import Constraint
 from .lines import INDENT, LineState, line_grammar
@@ -334,7 +335,7 @@ class ProgramBuilder:
         if self.end_text:
             lines.append(self.end_text + "\n")
         code = "".join(lines)
-        while lines and not _parses(code):  # defensive: never hand back code that does not parse
+        while lines and not parses(code):  # defensive: never hand back code that does not parse
             lines.pop()
             code = "".join(lines)
         return code
@@ -342,14 +343,6 @@ class ProgramBuilder:
     def render(self) -> str:
         shown = self.spec.explanation or bool(self.spec.explanation_prefix)
         return render_program(self.explanation if shown else "", self.code())
-
-
-def _parses(code: str) -> bool:
-    try:
-        ast.parse(code)
-    except SyntaxError:
-        return False
-    return True
 
 
 def render_program(explanation: str, code: str | Iterable[str]) -> str:

@@ -11,8 +11,7 @@ Agent; the Agent keeps the configuration and the history, and picks the mode.
 
 from __future__ import annotations
 
-import importlib
-
+from ..lazy import lazy_exports
 from .stages import Settings, Stages, describe_inputs
 
 # The modes load on first use (``import nbagents`` stays light).
@@ -21,15 +20,4 @@ _LAZY = {"perform_code": "code", "perform_react": "react", "perform_plan": "plan
 __all__ = ["Settings", "Stages", "describe_inputs", "execute_plan", "perform_code", "perform_plan",
            "perform_react"]
 
-
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
