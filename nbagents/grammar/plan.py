@@ -10,7 +10,7 @@ A plan is one task per line::
 It is decoded in segments (:attr:`~nbagents.grammar.Grammar.then`): the opening bracket
 and the first task, then each further task or the closing bracket, with a Lark grammar (llguidance's
 dialect) rebuilt for every task from the tasks written so far (about 2 ms each). So the grammar says
-everything :func:`~nbagents.taskgraph.validate_plan` checks, and a little more:
+everything :func:`~nbagents.modes.taskgraph.validate_plan` checks, and a little more:
 
 * ``task`` is a tool name, ``id`` counts from 0, ``dep`` lists earlier ids in ascending order;
 * ``args`` has that tool's parameter names in signature order, the required ones always;

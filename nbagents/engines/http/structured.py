@@ -137,7 +137,7 @@ class Structure:
 
         A JSON schema's answer is passed through. For a tool program, JSON that fits becomes
         ``explanation`` + a ```py block of ``result = tool(...)`` lines
-        (:func:`~nbagents.constrain.remote.render_calls`). JSON that does not fit (a name that is
+        (:func:`~nbagents.grammar.remote.render_calls`). JSON that does not fit (a name that is
         not defined yet, a cut-off answer) comes back as the reason, then the JSON in a ```json
         block: no Python code, so the agent's parser raises its ParseError and the agent's one
         repair sends the reason back. Text that is not JSON at all (a server that ignored the
