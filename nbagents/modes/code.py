@@ -14,7 +14,7 @@ from ..errors import NbAgentsError
 from ..grammar import ProgramSpec
 from ..prompts import Prompt, PromptTemplate, Turn
 from ..runs import Run, Step
-from .stages import Stages, describe_inputs, failed, retry_messages
+from .stages import Stages, describe_inputs, failed
 
 __all__ = ["perform_code"]
 
@@ -73,10 +73,9 @@ def _repair(stages: Stages, run: Run, prompt: Prompt, constraint: Any, *, execut
     When the engine fails on the repair request the first try's error stands."""
     first = Step(index=0, prompt=run.prompt, raw_output=run.raw_output, code=run.code,
                  observation=f"Error: {run.error}", error=run.error, timings=dict(stages.timings))
-    messages = retry_messages(prompt.messages, run.raw_output, _REPAIR_FAILURE, run.error, _REPAIR_ASK)
-    try:
-        completion = stages.generate(messages, stop=prompt.stop, constraint=constraint, stage="repair")
-    except NbAgentsError:
+    completion = stages.repair(prompt, run.raw_output, run.error, failure=_REPAIR_FAILURE, ask=_REPAIR_ASK,
+                               constraint=constraint)
+    if completion is None:
         return run.with_changes(steps=(first,))
     if not chat:  # a one-shot run starts again from its inputs
         state.clear()

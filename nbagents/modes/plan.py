@@ -19,7 +19,7 @@ from ..kinds import is_media
 from ..prompts import Prompt, PromptTemplate
 from ..results import AgentGroup, AgentText, AgentType, wrap
 from ..runs import Run, Step
-from .stages import Stages, describe_inputs, failed, retry_messages
+from .stages import Stages, describe_inputs, failed
 from .taskgraph import (
     PlanTask,
     TaskOutcome,
@@ -82,10 +82,9 @@ def _repair(stages: Stages, run: Run, prompt: Prompt, error: PlanError, tools: M
             inputs: Mapping[str, Any], constraint: Any) -> tuple[Run, list, PlanError | None]:
     """Send the invalid plan back once with the error (kept in the facts as ``first_error``):
     the Run of the second try, its tasks, and its error (or the first one if the engine failed)."""
-    messages = retry_messages(prompt.messages, run.raw_output, _REPAIR_FAILURE, error, _REPAIR_ASK)
-    try:
-        completion = stages.generate(messages, stop=prompt.stop, constraint=constraint, stage="repair")
-    except NbAgentsError:
+    completion = stages.repair(prompt, run.raw_output, error, failure=_REPAIR_FAILURE, ask=_REPAIR_ASK,
+                               constraint=constraint)
+    if completion is None:
         return run, [], error
     run = run.with_changes(prompt=completion.prompt_text or run.prompt, raw_output=completion.text,
                            completion_tokens=(run.completion_tokens or 0) + (completion.completion_tokens or 0),

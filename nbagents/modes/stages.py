@@ -200,6 +200,17 @@ class Stages:
                           finish_reason=completion.finish_reason,
                           stop_sequence=completion.stop_sequence, facts=facts)
 
+    def repair(self, prompt: Prompt, raw_output: str, error: Any, *, failure: str, ask: str,
+               constraint: Constraint | None = None) -> Completion | None:
+        """The one repair of every mode: the model's answer goes back with what went wrong
+        (``failure``, the error) and what to write (``ask``), under the same constraint; timed as
+        ``repair``. ``None`` when the engine fails on it (the first try's error then stands)."""
+        messages = retry_messages(prompt.messages, raw_output, failure, error, ask)
+        try:
+            return self.generate(messages, stop=prompt.stop, constraint=constraint, stage="repair")
+        except NbAgentsError:
+            return None
+
     # --- parse and run -----------------------------------------------------------------------
 
     def execute(self, run: Run, code: str, tools: Mapping[str, Any], state: dict,
