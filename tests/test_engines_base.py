@@ -97,3 +97,49 @@ def test_messages_helpers():
         normalize_messages([{"role": "robot", "content": "x"}])
     text = flatten_messages([{"role": "system", "content": "A"}, {"role": "user", "content": "B"}])
     assert text == "A\n\nB\n"
+
+
+# --- the typed call -------------------------------------------------------------------------------
+
+
+def test_sampling_is_one_validated_value():
+    from nbagents import Sampling
+
+    assert Sampling.of({"temperature": 0.5, "seed": 3}) == Sampling(temperature=0.5, seed=3)
+    assert Sampling.of(Sampling(top_p=0.9), seed=1) == Sampling(top_p=0.9, seed=1)
+    assert Sampling(temperature=0.5).merged_over({"temperature": 1.0, "stream": True}) == {
+        "temperature": 0.5, "stream": True}
+    with pytest.raises(ConfigurationError, match="Unknown sampling option.*bogus") as e:
+        Sampling.of({"bogus": 1, "seed": 2})
+    assert "do_sample" in e.value.hint and "top_k" in e.value.hint
+    for bad, words in (({"temperature": 0}, "above 0"), ({"top_p": 1.5}, r"\(0, 1\]"),
+                       ({"top_k": 0}, "positive whole number")):
+        with pytest.raises(ConfigurationError, match=words):
+            Sampling.of(bad)
+    with pytest.raises(ConfigurationError, match="a Sampling or a dict"):
+        Sampling.of(["temperature"])
+
+
+def test_generate_records_the_typed_call_and_refuses_the_old_keywords():
+    from nbagents import Sampling
+    from nbagents.grammar import Grammar, JsonSchema
+
+    engine = ScriptedEngine(["a", "b"], accepts={"json_schema"})
+    schema = JsonSchema({"type": "object"}, name="thing")
+    assert engine.accepts(schema) and not engine.accepts(Grammar('start: "x"'))
+    c = engine.generate("hi", constraint=schema, sampling={"seed": 4})
+    assert engine.last_call.constraint is schema and engine.last_call.sampling == Sampling(seed=4)
+    assert c.facts["constrained"] is True and c.facts["constraint"] == "json_schema"
+    assert engine.generate("hi").facts["constrained"] is False
+    with pytest.raises(ConfigurationError, match="cannot honour a 'lark' constraint") as e:
+        engine.generate("hi", constraint=Grammar('start: "x"'))
+    assert "accepts" in e.value.hint
+    with pytest.raises(ConfigurationError, match="must be a nbagents.grammar Constraint"):
+        engine.generate("hi", constraint="start: x")
+    for old, hint in ((dict(temperature=0.5), "sampling={'temperature'"),
+                      (dict(constrained=object()), "constraint=ProgramSpec"),
+                      (dict(json_schema={}), "constraint=JsonSchema"),
+                      (dict(bogus=1), "takes stop, max_new_tokens")):
+        with pytest.raises(ConfigurationError, match="does not take") as e:
+            engine.generate("hi", **old)
+        assert hint in e.value.hint

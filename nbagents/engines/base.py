@@ -191,6 +191,26 @@ class StopCutter:
         return out
 
 
+_OLD_CONSTRAINTS = {"constrained": "ProgramSpec(...)", "grammar": "Grammar(text)",
+                    "json_schema": "JsonSchema(schema)"}
+
+
+def _unknown_options(options: Mapping[str, Any]) -> ConfigurationError:
+    """The error for keywords ``generate`` does not take, saying where each belongs."""
+    names = sorted(options)
+    sampling = [n for n in names if n in {f.name for f in fields(Sampling)}]
+    old = [n for n in names if n in _OLD_CONSTRAINTS]
+    if old:
+        hint = (f"A constraint is one typed value: constraint={_OLD_CONSTRAINTS[old[0]]} "
+                "(from nbagents.grammar), once engine.accepts(...) says yes.")
+    elif sampling:
+        hint = "Sampling is one typed value: sampling={" + ", ".join(f"{n!r}: ..." for n in sampling) + "}."
+    else:
+        hint = ("generate() takes stop, max_new_tokens, on_token, constraint, sampling and stream; "
+                "sampling takes " + ", ".join(f.name for f in fields(Sampling)) + ".")
+    return ConfigurationError(f"Engine.generate() does not take {', '.join(names)}.", hint=hint)
+
+
 class Engine(ABC):
     """Base class of every engine.
 
@@ -240,6 +260,7 @@ class Engine(ABC):
         constraint: Constraint | None = None,
         sampling: Sampling | Mapping[str, Any] | None = None,
         stream: bool | None = None,
+        **unknown: Any,
     ) -> Completion:
         """Generate a completion.
 
@@ -262,6 +283,8 @@ class Engine(ABC):
             Ask a remote server for a streamed reply (default: the engine's setting); local
             engines always stream to ``on_token``.
         """
+        if unknown:
+            raise _unknown_options(unknown)
         if constraint is not None:
             from ..grammar.constraint import Constraint
 
