@@ -109,7 +109,8 @@ def _engine_html(d: Mapping[str, Any]) -> str:
 
 _GRAMMAR_FACTS = ("constrained", "grammar", "grammars", "grammar_kind", "program_spec", "tool_choices",
                   "program_end", "program_calls", "structured_param", "structured_answer", "structured_raw",
-                  "structured_hint", "structured_error", "structured_fallback")
+                  "structured_hint", "structured_error", "structured_fallback", "constraint",
+                  "constraint_declined", "json_schema_name")
 
 
 def _grammar_html(d: Mapping[str, Any]) -> str:
@@ -119,9 +120,11 @@ def _grammar_html(d: Mapping[str, Any]) -> str:
         note = "<i>off: the model wrote freely</i>"
         if facts.get("structured_fallback"):
             note += _table([("server refused structured output", facts["structured_fallback"])])
+        if facts.get("constraint_declined"):
+            note += _table([("the engine does not take", facts["constraint_declined"])])
         return note
     rows = [("constrained", "on")]
-    for key in ("program_spec", "grammar_kind", "structured_param", "structured_answer", "structured_raw",
+    for key in ("constraint", "json_schema_name", "program_spec", "grammar_kind", "structured_param", "structured_answer", "structured_raw",
                 "structured_error", "program_end", "program_calls", "tool_choices"):
         if key in facts:
             value = facts[key]

@@ -44,6 +44,7 @@ def test_sections_show_what_the_model_saw_and_wrote(agent, engine):
     assert "I will double it." in ins.task.value
     prompt, stop, raw, prints, steps, grammar, timings, facts = (s.value for s in ins._sections)
     assert "off: the model wrote freely" in grammar  # the scripted engine has no grammar support
+    assert "does not take" in grammar and "program" in grammar  # it declined the program spec
     assert "Double `n`." in prompt and f"{run.prompt_tokens} tokens" in prompt
     assert "&#x27;\\nTask:&#x27;" in stop  # repr: the newline is visible
     assert "result = n * 2" in raw
