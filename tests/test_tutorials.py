@@ -230,6 +230,16 @@ def test_03_remote_engines():
     assert run_of(answers[1])["engine"].startswith("openai:fake-model@http://127.0.0.1:")
     assert png(cell(nb, "from nbagents import OpenAiAgent")).size == (320, 80)
 
+    # Plan mode on an OpenAI-compatible server: the plan's JSON schema, then the plan run.
+    planned = cell(nb, "%%agent --plan --engine openai:")
+    assert run_of(planned)["kind"] == "plan" and "planned over HTTP" in all_output_text(nb)
+    constrained, kind, schema_name, steps = value(cell(nb, "run = get_agent().last_run"))
+    assert (constrained, kind, schema_name) == (True, "json_schema", "plan")
+    assert steps == ["make_image(width=320, height=80, color='navy')",
+                     "draw_text(image='<GENERATED>-0', text='planned over HTTP', x=20, y=25)"]
+    ok, constrained, declined, free_steps = value(cell(nb, "from nbagents import Agent\nfrom nbagents.engines.openai"))
+    assert ok and constrained is False and declined == "lark, json_schema" and free_steps == steps
+
     unauthorized = agent_error(answers[2])
     assert unauthorized.startswith("Agent error in the engine stage (EngineAuthError)")
     assert "HTTP 401" in unauthorized and "api_key= argument" in unauthorized

@@ -8,6 +8,7 @@ the toolbox, the interpreter and the :class:`Settings`), not the Agent.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,6 +68,11 @@ def describe_inputs(inputs: Mapping[str, Any]) -> dict[str, str]:
     return {name: describe_value(value) for name, value in inputs.items()}
 
 
+def _is_factory(value: Any) -> bool:
+    """A function or method that makes the thing (an engine or interpreter is not one)."""
+    return inspect.isfunction(value) or inspect.ismethod(value)
+
+
 def failed(run: Run, error: NbAgentsError) -> Run:
     """``run`` with its typed error."""
     return run.with_changes(error=ErrorInfo.from_exception(error), exception=error)
@@ -115,13 +121,13 @@ class Stages:
 
     @property
     def engine(self) -> Engine:
-        if not isinstance(self._engine, Engine):
+        if _is_factory(self._engine):
             self._engine = self._engine()
         return self._engine
 
     @property
     def interpreter(self) -> Any:
-        if callable(self._interpreter) and not hasattr(self._interpreter, "run"):
+        if _is_factory(self._interpreter):
             self._interpreter = self._interpreter()
         return self._interpreter
 
