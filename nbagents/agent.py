@@ -288,7 +288,6 @@ class Agent:
         if not isinstance(task, str) or not task.strip():
             raise ConfigurationError("The task is empty.", hint="Describe what the agent should do.")
         inputs = dict(inputs or {})
-        describe_inputs(inputs)  # a bad input name is the caller's error, raised here
         stages = self._stages(on_token=on_token, max_new_tokens=max_new_tokens, max_steps=max_steps,
                               constrained=constrained)
         from .modes import perform_code, perform_plan, perform_react  # the modes load on first use

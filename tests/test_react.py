@@ -61,3 +61,23 @@ def test_parse_errors_are_observations_too():
     agent, _ = react_agent("I am thinking without code.", step("ok", "final_answer(answer='done')"))
     assert agent.run("x") == "done"
     assert agent.last_run.steps[0].error.type == "ParseError"
+
+
+def test_tokens_per_second_is_each_calls_own():
+    """The last step's tokens/s is its own call's, not its tokens over all the steps' time."""
+    import time
+
+    class Slow(ScriptedEngine):
+        def _generate(self, messages, **kw):
+            time.sleep(0.1)
+            return super()._generate(messages, **kw)
+
+    engine = Slow([step("Look up apples.", "a = lookup(key='apples')"),
+                   step("Look up pears.", "b = lookup(key='pears')"),
+                   step("Add them.", "final_answer(answer=a + b)")])
+    agent = Agent(engine, tools=[lookup], add_default_tools=False, mode="react")
+    assert agent.run("How many apples and pears?") == 8
+    facts, last = agent.last_run.facts, agent.last_run.steps[-1]
+    tokens = engine.count_tokens(last.raw_output)
+    assert facts["tokens_per_s"] == pytest.approx(tokens / last.timings["generate"], rel=0.25)
+    assert facts["tokens_per_s"] > tokens / 0.25  # not over the 3 calls' 0.3 s

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
@@ -89,20 +89,16 @@ class Sampling:
     @classmethod
     def of(cls, value: Sampling | Mapping[str, Any] | None = None, **options: Any) -> Sampling:
         """A Sampling from a Sampling, a mapping or keywords; unknown keys are a clear error."""
-        if isinstance(value, Sampling) and not options:
-            return value
-        given = {**(dict(value) if isinstance(value, Mapping) else
-                    {f.name: getattr(value, f.name) for f in fields(cls)} if isinstance(value, Sampling)
-                    else {}), **options}
         if value is not None and not isinstance(value, (Sampling, Mapping)):
             raise ConfigurationError(f"sampling must be a Sampling or a dict, not {type(value).__name__}.")
+        given = {**(value or {}), **options} if not isinstance(value, Sampling) else options
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(given) - known)
         if unknown:
             raise ConfigurationError(
                 f"Unknown sampling option(s): {', '.join(unknown)}.",
                 hint="Sampling takes: " + ", ".join(sorted(known)) + ".")
-        return cls(**given)
+        return replace(value, **given) if isinstance(value, Sampling) else cls(**given)
 
     def merged_over(self, defaults: Mapping[str, Any]) -> dict[str, Any]:
         """The engine's ``defaults`` with this call's set fields on top."""

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import NbAgentsError, PlanError, ToolError
+from ..grammar.plan import plan_grammar
 from ..grammar.plan_schema import plan_schema
 from ..kinds import is_media
 from ..prompts import Prompt, PromptTemplate
@@ -36,12 +37,6 @@ _REPAIR_FAILURE = "That plan is not valid."
 _REPAIR_ASK = "Write the corrected JSON list."
 
 
-def _plan_grammar(tools: Mapping[str, Any], inputs: Mapping[str, Any], stop: tuple, task: str):
-    from ..grammar import plan_grammar
-
-    return plan_grammar(tools, inputs, forbid=stop, task=task)
-
-
 def perform_plan(stages: Stages, task: str, inputs: Mapping[str, Any], *, execute: bool) -> Run:
     """Generate a plan; with ``execute`` run it and write the response, else return it for review."""
     started = time.perf_counter()
@@ -54,7 +49,7 @@ def perform_plan(stages: Stages, task: str, inputs: Mapping[str, Any], *, execut
         prompt = stages.prompt(task, inputs, template=PromptTemplate.load(None, default="plan"), examples=[])
         run = stages.with_prompt(run, prompt)
         tools = stages.tools_of(prompt)
-        constraint = stages.constraint(lambda: _plan_grammar(tools, inputs, prompt.stop, task),
+        constraint = stages.constraint(lambda: plan_grammar(tools, inputs, forbid=prompt.stop, task=task),
                                        lambda: plan_schema(tools, inputs))
         completion = stages.generate(prompt.messages, stop=prompt.stop, constraint=constraint)
         run = run.with_changes(prompt=completion.prompt_text or prompt.text, raw_output=completion.text,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..engines.base import Completion, Engine
@@ -181,7 +181,8 @@ class Stages:
         """Ask the engine; a backend failure that is not ours becomes an :class:`EngineError`.
 
         The completion's facts say whether it was ``constrained`` and, when the engine declined
-        every candidate constraint, which kinds (``constraint_declined``)."""
+        every candidate constraint, which kinds (``constraint_declined``); ``tokens_per_s`` is
+        this call's, where the engine does not measure it itself."""
         t = time.perf_counter()
         try:
             completion = self.engine.generate(list(messages), stop=stop,
@@ -192,19 +193,14 @@ class Stages:
         except Exception as e:  # a backend failure that is not ours: keep it typed by stage
             raise EngineError(f"The engine failed: {type(e).__name__}: {e}") from e
         finally:
-            self.timed(stage, t)
-        facts = dict(completion.facts)
-        facts.setdefault("constrained", constraint is not None)
+            seconds = time.perf_counter() - t
+            self.timings[stage] = self.timings.get(stage, 0.0) + seconds
+        facts = dict(completion.facts)  # the engine's base already says whether it was constrained
         if constraint is None and self.declined:
             facts["constraint_declined"] = ", ".join(dict.fromkeys(self.declined))
-        seconds = self.timings.get(stage, 0.0)
         if completion.completion_tokens and seconds > 0:
             facts.setdefault("tokens_per_s", round(completion.completion_tokens / seconds, 2))
-        return Completion(text=completion.text, prompt_text=completion.prompt_text,
-                          prompt_tokens=completion.prompt_tokens,
-                          completion_tokens=completion.completion_tokens,
-                          finish_reason=completion.finish_reason,
-                          stop_sequence=completion.stop_sequence, facts=facts)
+        return replace(completion, facts=facts)
 
     def repair(self, prompt: Prompt, raw_output: str, error: Any, *, failure: str, ask: str,
                constraint: Constraint | None = None) -> Completion | None:
