@@ -209,6 +209,16 @@ def test_hook_time_is_not_interpreter_time(interpreter):
         fast.close()
 
 
+def test_tool_durations_are_the_tools_own_time_in_both_paths(interpreter):
+    # The hook's time is neither interpreter time nor the tool's: a slow approval is not a slow tool.
+    interpreter.before_tool_call = lambda request: time.sleep(0.3)
+    execution = interpreter.run("pause(0.05)\npause(0)", {"pause": time.sleep})
+    assert [name for name, _ in execution.tool_calls] == ["pause", "pause"]
+    (_, first), (_, second) = execution.tool_calls
+    assert 0.05 <= first < 0.3 and second < 0.3
+    assert 0.05 <= interpreter.call_tool("pause", time.sleep, args=(0.05,)).duration_s < 0.3
+
+
 def test_passing_a_module_to_a_tool_is_refused_in_both_isolations(interpreter):
     with pytest.raises(RefusedConstructError):
         interpreter.run("import math\necho(math)", {"echo": lambda x: x})

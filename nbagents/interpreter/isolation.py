@@ -224,7 +224,6 @@ class ChildProcess:
             "limits": dataclasses.asdict(self.limits),
             "stream": on_print is not None,
         }
-        tool_calls: list = []
         refusal: BaseException | None = None
         tool_time = [0.0]
         start = time.monotonic()
@@ -247,23 +246,19 @@ class ChildProcess:
                         on_print(str(message.get("text", "")))
                 elif op == "tool":
                     began = time.monotonic()
-                    called = refusal is None
                     try:
                         if refusal is not None:  # no tool runs after a refusal
                             reply = {"op": "stop"}
                         else:
                             reply = relay.call_tool(tools, message, before_tool_call)
                     except ToolRefused as refused:
-                        refusal, called = refused.error, False
+                        refusal = refused.error
                         reply = {"op": "stop"}  # the child's run stops (uncatchable there)
                     finally:
-                        spent = time.monotonic() - began
-                        tool_time[0] += spent
-                        if called:
-                            tool_calls.append((str(message.get("name")), spent))
+                        tool_time[0] += time.monotonic() - began  # the hook's time included
                     self._send(reply)
                 elif op == "done":
-                    execution = relay.finish(message, state, tool_calls)
+                    execution = relay.finish(message, state)
                     if refusal is not None:
                         raise clean(refusal)
                     return execution

@@ -38,12 +38,14 @@ class ToolRefused(Exception):
 
 class RunRelay:
     """The kernel's side of one run's data: the handles the child may name (``allowed``),
-    decoding, tool calls and the result."""
+    decoding, tool calls (``tool_calls``: name and duration of each tool that ran) and the
+    result."""
 
     def __init__(self, handles: HandleRegistry, facades: Machine) -> None:
         self.handles = handles
         self.facades = facades
         self.allowed: dict[int, Handle] = {}
+        self.tool_calls: list[tuple[str, float]] = []
 
     def encode_state(self, state: dict) -> dict:
         """The state as sent to the child; ``state`` is converted to sandbox values in place."""
@@ -91,6 +93,7 @@ class RunRelay:
             raise
         except BaseException as exc:  # noqa: BLE001 - the hook refused the call
             raise ToolRefused(exc) from None
+        self.tool_calls.append((call.name, call.duration_s))
         if call.error is not None:
             return {"op": "tool_error", "detail": call.error.detail}
         result = call.value
@@ -103,7 +106,7 @@ class RunRelay:
         _collect_handles(value, self.allowed)
         return {"op": "result", "value": encoded}
 
-    def finish(self, message: dict, state: dict, tool_calls: list) -> Execution:
+    def finish(self, message: dict, state: dict) -> Execution:
         """The execution from the child's ``done`` message; ``state`` is updated in place."""
         try:
             value = self.decode(message.get("value"))
@@ -119,7 +122,7 @@ class RunRelay:
             prints=str(message.get("prints", "")),
             operations=int(message.get("operations", 0)),
             duration_s=float(message.get("duration_s", 0.0)),
-            tool_calls=tuple(tool_calls),
+            tool_calls=tuple(self.tool_calls),
         )
 
 

@@ -2,7 +2,7 @@
 
 :func:`run_tool` is used by every path that runs a tool: a call inside a program in the kernel
 (:func:`.sandbox.call_tool`), a call the isolated child asks the kernel for
-(:meth:`.isolation.ChildProcess.run`), and :meth:`.sandbox.Interpreter.call_tool` for callers
+(:meth:`.relay.RunRelay.call_tool`), and :meth:`.sandbox.Interpreter.call_tool` for callers
 outside any program (plan tasks). It takes host values, asks the ``before_tool_call`` hook
 (which may refuse by raising), runs the tool, times it, and turns a tool's exception into a
 message-only :class:`~nbagents.errors.ToolExecutionError` (``"The tool 'x' failed: ValueError:
