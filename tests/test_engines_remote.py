@@ -687,3 +687,5 @@ def test_sse_and_server_messages_and_safe_urls():
     assert server_message(b'{"error": "tgi says"}') == "tgi says"
     assert server_message("<html>\n  Bad gateway</html>") == "<html> Bad gateway</html>"
     assert safe_url("https://user:pa55word@host:8443/v1?api_key=abc") == "https://host:8443/v1"
+    assert safe_url("http://user:pa55word@[::1]:8080/v1?k=1#f") == "http://[::1]:8080/v1"
+    assert "pa55word" not in safe_url("http://user:pa55word@host:port/v1")  # a bad port: redacted
