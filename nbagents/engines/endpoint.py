@@ -364,7 +364,8 @@ class EndpointEngine(HTTPEngine):
                 url = f"{self.base_url}/generate_stream" if stream else f"{self.base_url}/generate"
             else:  # an Inference Endpoint / the serverless API / TGI's compat route
                 url, body = self.base_url, {**body, "stream": stream}
-        where = f"the server at {safe_url(url)}"
+        log_url = safe_url(url)
+        where = f"the server at {log_url}"
 
         def attempt():
             response = self._client().send(self._client().build_request("POST", url, json=body),
@@ -393,7 +394,7 @@ class EndpointEngine(HTTPEngine):
             finally:
                 response.close()
 
-        reply, attempts = self._send(attempt, read, where=where, log_url=safe_url(url),
+        reply, attempts = self._send(attempt, read, where=where, log_url=log_url,
                                      max_new_tokens=max_new_tokens,
                                      prompt_estimate=self.count_tokens(prompt_text) + 4 * len(messages))
         return self._completion(reply, attempts, route=route, streamed=stream, structure=structure,
