@@ -99,7 +99,6 @@ class OpenAIEngine(HTTPEngine):
         ```py block; OpenAI shows the schema to the model, many compatible servers do not).
     """
 
-    scheme = "openai"
     key_env: tuple[str, ...] = ("OPENAI_API_KEY",)
     credential_help = ("Pass api_key=... or set OPENAI_API_KEY (a local OpenAI-compatible server may "
                        "need none, or the key it was started with).")
@@ -188,9 +187,6 @@ class OpenAIEngine(HTTPEngine):
 
     # --- the SDK client ----------------------------------------------------------------------
 
-    def _where(self) -> str:
-        return f"the server at {self.url}"
-
     def _check_credentials(self) -> None:
         if not self.credential.present and self.base_url is None:
             raise EngineAuthError(f"No API key for {self.url} was found.", hint=self.credential_help)
@@ -245,7 +241,7 @@ class OpenAIEngine(HTTPEngine):
         openai = _openai()
         args = self._request_args(messages, stop, max_new_tokens, settings, structure)
         resource = self._client().chat.completions if self.api == "chat" else self._client().completions
-        where = self._where()
+        where = f"the server at {self.url}"
         prompt_text = flatten_messages(messages)
 
         def attempt():
