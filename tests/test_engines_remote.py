@@ -518,6 +518,15 @@ def test_unknown_generate_options_are_refused(server):
         make("openai", server).generate("hi", sampling={"top_k": 5})
     with pytest.raises(ConfigurationError, match="does not take top_k"):
         make("tgi-generate", server).generate("hi", sampling={"top_k": 5})
+    with pytest.raises(ConfigurationError) as e:
+        make("openai", server).generate("hi", sampling={"do_sample": True, "top_k": 5, "seed": 1})
+    assert e.value.message == "The OpenAI engine does not take do_sample, top_k."
+    assert e.value.hint.startswith("It takes: temperature, top_p, seed (the API always samples;")
+    with pytest.raises(ConfigurationError) as e:
+        make("tgi-chat", server).generate("hi", sampling={"top_k": 5, "do_sample": True})
+    assert e.value.message == "The endpoint engine does not take top_k."
+    assert e.value.hint == "It takes: do_sample, temperature, top_p, seed."
+    assert server.generation_requests() == []  # refused before anything was sent
 
 
 # --- KeyboardInterrupt ---------------------------------------------------------------------------

@@ -118,6 +118,7 @@ class EndpointEngine(HTTPEngine):
     credential_help = ("Pass token=..., set HF_TOKEN, or log in with `hf auth login`; for a gated "
                        "model, accept its licence on the Hub first.")
     structured_param = "the grammar"
+    engine_name = "endpoint"
 
     def __init__(
         self,
@@ -318,9 +319,6 @@ class EndpointEngine(HTTPEngine):
     # --- generation --------------------------------------------------------------------------
 
     def _generate(self, messages, *, stop, max_new_tokens, emit, constraint, sampling, stream) -> Completion:
-        if sampling.top_k is not None:
-            raise ConfigurationError("The endpoint engine does not take top_k.",
-                                     hint="It takes: do_sample, temperature, top_p, seed.")
         settings = self._settings(sampling, stream)
         unreachable = self._probe(again=True)
         if unreachable is not None:  # do not wait for a second connect timeout

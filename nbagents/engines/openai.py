@@ -103,6 +103,8 @@ class OpenAIEngine(HTTPEngine):
     credential_help = ("Pass api_key=... or set OPENAI_API_KEY (a local OpenAI-compatible server may "
                        "need none, or the key it was started with).")
     structured_param = "response_format"
+    engine_name = "OpenAI"
+    sampling_note = " (the API always samples; temperature=... sets how much)"
 
     def __init__(
         self,
@@ -224,14 +226,8 @@ class OpenAIEngine(HTTPEngine):
         return args
 
     def _generate(self, messages, *, stop, max_new_tokens, emit, constraint, sampling, stream) -> Completion:
-        refused = [name for name in ("do_sample", "top_k") if getattr(sampling, name) is not None]
-        if refused:
-            raise ConfigurationError(
-                f"The OpenAI engine does not take {', '.join(refused)}.",
-                hint="It takes: " + ", ".join(_SAMPLING) + " (the API always samples; "
-                     "temperature=... sets how much).")
-        self._check_credentials()
         settings = self._settings(sampling, stream)
+        self._check_credentials()
         structure = Structure.openai(constraint, hint=self.structured_hint) if constraint is not None else None
         return self._with_structure_fallback(lambda structured: self._call(
             messages, stop, max_new_tokens, emit, settings, structure if structured else None))
