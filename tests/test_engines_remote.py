@@ -507,6 +507,32 @@ def test_missing_client_libraries_name_the_extra(monkeypatch):
         OpenAIEngine("m", base_url="http://127.0.0.1:9/v1").generate("hi")
 
 
+@pytest.mark.parametrize("flavour", ["tgi-generate", "openai"])
+def test_close_closes_the_pool_and_the_next_call_opens_a_new_one(server, flavour):
+    engine = make(flavour, server)
+    assert engine.generate("hi").text == CODE_REPLY
+    first = engine._client()
+    engine.close()
+    assert first.is_closed if flavour == "tgi-generate" else first.is_closed()
+    engine.close()  # closing twice is harmless
+    assert engine.generate("hi").text == CODE_REPLY and engine._client() is not first
+
+
+def test_the_served_model_is_a_fact_where_it_differs_from_the_one_asked_for():
+    import httpx
+
+    def client(served: str) -> httpx.Client:
+        return httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200, json={
+            "id": "c", "object": "chat.completion", "created": 1, "model": served,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": "hi"}}]})))
+
+    for served, fact in (("gpt-4o-2024-08-06", "gpt-4o-2024-08-06"), ("gpt-4o", None)):
+        engine = OpenAIEngine("gpt-4o", base_url="http://127.0.0.1:9/v1", stream=False,
+                              http_client=client(served))
+        assert engine.generate("hi").facts.get("served_model") == fact
+
+
 def test_unknown_generate_options_are_refused(server):
     from nbagents.grammar import Grammar
 
