@@ -43,7 +43,7 @@ class HTTPEngine(Engine):
     """Base of the engines that talk to a server over HTTP.
 
     Subclasses set ``credential`` (a :class:`~nbagents.engines.http.Credential`), ``url`` (safe to
-    show) and ``server``; say which route is in use (:attr:`route_in_use`) and whether constrained
+    show), ``defaults`` (``stream`` and the sampling fields they take) and ``server``; say which route is in use (:attr:`route_in_use`) and whether constrained
     requests get structured output now (:attr:`structured_output`); open their client
     (:meth:`_open_client`); and build each request, handing it to :meth:`_send` and the answer to
     :meth:`_completion`.
