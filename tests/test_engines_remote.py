@@ -507,6 +507,32 @@ def test_missing_client_libraries_name_the_extra(monkeypatch):
         OpenAIEngine("m", base_url="http://127.0.0.1:9/v1").generate("hi")
 
 
+@pytest.mark.parametrize("flavour", ["tgi-generate", "openai"])
+def test_close_closes_the_pool_and_the_next_call_opens_a_new_one(server, flavour):
+    engine = make(flavour, server)
+    assert engine.generate("hi").text == CODE_REPLY
+    first = engine._client()
+    engine.close()
+    assert first.is_closed if flavour == "tgi-generate" else first.is_closed()
+    engine.close()  # closing twice is harmless
+    assert engine.generate("hi").text == CODE_REPLY and engine._client() is not first
+
+
+def test_the_served_model_is_a_fact_where_it_differs_from_the_one_asked_for():
+    import httpx
+
+    def client(served: str) -> httpx.Client:
+        return httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200, json={
+            "id": "c", "object": "chat.completion", "created": 1, "model": served,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": "hi"}}]})))
+
+    for served, fact in (("gpt-4o-2024-08-06", "gpt-4o-2024-08-06"), ("gpt-4o", None)):
+        engine = OpenAIEngine("gpt-4o", base_url="http://127.0.0.1:9/v1", stream=False,
+                              http_client=client(served))
+        assert engine.generate("hi").facts.get("served_model") == fact
+
+
 def test_unknown_generate_options_are_refused(server):
     from nbagents.grammar import Grammar
 
@@ -518,6 +544,15 @@ def test_unknown_generate_options_are_refused(server):
         make("openai", server).generate("hi", sampling={"top_k": 5})
     with pytest.raises(ConfigurationError, match="does not take top_k"):
         make("tgi-generate", server).generate("hi", sampling={"top_k": 5})
+    with pytest.raises(ConfigurationError) as e:
+        make("openai", server).generate("hi", sampling={"do_sample": True, "top_k": 5, "seed": 1})
+    assert e.value.message == "The OpenAI engine does not take do_sample, top_k."
+    assert e.value.hint.startswith("It takes: temperature, top_p, seed (the API always samples;")
+    with pytest.raises(ConfigurationError) as e:
+        make("tgi-chat", server).generate("hi", sampling={"top_k": 5, "do_sample": True})
+    assert e.value.message == "The endpoint engine does not take top_k."
+    assert e.value.hint == "It takes: do_sample, temperature, top_p, seed."
+    assert server.generation_requests() == []  # refused before anything was sent
 
 
 # --- KeyboardInterrupt ---------------------------------------------------------------------------
@@ -687,3 +722,5 @@ def test_sse_and_server_messages_and_safe_urls():
     assert server_message(b'{"error": "tgi says"}') == "tgi says"
     assert server_message("<html>\n  Bad gateway</html>") == "<html> Bad gateway</html>"
     assert safe_url("https://user:pa55word@host:8443/v1?api_key=abc") == "https://host:8443/v1"
+    assert safe_url("http://user:pa55word@[::1]:8080/v1?k=1#f") == "http://[::1]:8080/v1"
+    assert "pa55word" not in safe_url("http://user:pa55word@host:port/v1")  # a bad port: redacted

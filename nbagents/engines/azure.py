@@ -42,7 +42,6 @@ class AzureOpenAIEngine(OpenAIEngine):
         As for :class:`OpenAIEngine` (``stream``, ``temperature``, timeouts, retries, ...).
     """
 
-    scheme = "azure"
     key_env = ("AZURE_OPENAI_API_KEY",)
     credential_help = ("Pass api_key=... or set AZURE_OPENAI_API_KEY (the key of the Azure OpenAI "
                        "resource, from its Keys and Endpoint page), or pass azure_ad_token_provider=.")

@@ -118,6 +118,7 @@ class EndpointEngine(HTTPEngine):
     credential_help = ("Pass token=..., set HF_TOKEN, or log in with `hf auth login`; for a gated "
                        "model, accept its licence on the Hub first.")
     structured_param = "the grammar"
+    engine_name = "endpoint"
 
     def __init__(
         self,
@@ -318,9 +319,6 @@ class EndpointEngine(HTTPEngine):
     # --- generation --------------------------------------------------------------------------
 
     def _generate(self, messages, *, stop, max_new_tokens, emit, constraint, sampling, stream) -> Completion:
-        if sampling.top_k is not None:
-            raise ConfigurationError("The endpoint engine does not take top_k.",
-                                     hint="It takes: do_sample, temperature, top_p, seed.")
         settings = self._settings(sampling, stream)
         unreachable = self._probe(again=True)
         if unreachable is not None:  # do not wait for a second connect timeout
@@ -364,7 +362,8 @@ class EndpointEngine(HTTPEngine):
                 url = f"{self.base_url}/generate_stream" if stream else f"{self.base_url}/generate"
             else:  # an Inference Endpoint / the serverless API / TGI's compat route
                 url, body = self.base_url, {**body, "stream": stream}
-        where = f"the server at {safe_url(url)}"
+        log_url = safe_url(url)
+        where = f"the server at {log_url}"
 
         def attempt():
             response = self._client().send(self._client().build_request("POST", url, json=body),
@@ -393,7 +392,7 @@ class EndpointEngine(HTTPEngine):
             finally:
                 response.close()
 
-        reply, attempts = self._send(attempt, read, where=where, log_url=safe_url(url),
+        reply, attempts = self._send(attempt, read, where=where, log_url=log_url,
                                      max_new_tokens=max_new_tokens,
                                      prompt_estimate=self.count_tokens(prompt_text) + 4 * len(messages))
         return self._completion(reply, attempts, route=route, streamed=stream, structure=structure,

@@ -99,11 +99,12 @@ class OpenAIEngine(HTTPEngine):
         ```py block; OpenAI shows the schema to the model, many compatible servers do not).
     """
 
-    scheme = "openai"
     key_env: tuple[str, ...] = ("OPENAI_API_KEY",)
     credential_help = ("Pass api_key=... or set OPENAI_API_KEY (a local OpenAI-compatible server may "
                        "need none, or the key it was started with).")
     structured_param = "response_format"
+    engine_name = "OpenAI"
+    sampling_note = " (the API always samples; temperature=... sets how much)"
 
     def __init__(
         self,
@@ -188,9 +189,6 @@ class OpenAIEngine(HTTPEngine):
 
     # --- the SDK client ----------------------------------------------------------------------
 
-    def _where(self) -> str:
-        return f"the server at {self.url}"
-
     def _check_credentials(self) -> None:
         if not self.credential.present and self.base_url is None:
             raise EngineAuthError(f"No API key for {self.url} was found.", hint=self.credential_help)
@@ -228,14 +226,8 @@ class OpenAIEngine(HTTPEngine):
         return args
 
     def _generate(self, messages, *, stop, max_new_tokens, emit, constraint, sampling, stream) -> Completion:
-        refused = [name for name in ("do_sample", "top_k") if getattr(sampling, name) is not None]
-        if refused:
-            raise ConfigurationError(
-                f"The OpenAI engine does not take {', '.join(refused)}.",
-                hint="It takes: " + ", ".join(_SAMPLING) + " (the API always samples; "
-                     "temperature=... sets how much).")
-        self._check_credentials()
         settings = self._settings(sampling, stream)
+        self._check_credentials()
         structure = Structure.openai(constraint, hint=self.structured_hint) if constraint is not None else None
         return self._with_structure_fallback(lambda structured: self._call(
             messages, stop, max_new_tokens, emit, settings, structure if structured else None))
@@ -245,7 +237,7 @@ class OpenAIEngine(HTTPEngine):
         openai = _openai()
         args = self._request_args(messages, stop, max_new_tokens, settings, structure)
         resource = self._client().chat.completions if self.api == "chat" else self._client().completions
-        where = self._where()
+        where = f"the server at {self.url}"
         prompt_text = flatten_messages(messages)
 
         def attempt():

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any, TypeVar
 
 from ...errors import (
+    ConfigurationError,
     EngineConnectionError,
     EngineError,
     EngineResponseError,
@@ -42,7 +43,7 @@ class HTTPEngine(Engine):
     """Base of the engines that talk to a server over HTTP.
 
     Subclasses set ``credential`` (a :class:`~nbagents.engines.http.Credential`), ``url`` (safe to
-    show) and ``server``; say which route is in use (:attr:`route_in_use`) and whether constrained
+    show), ``defaults`` (``stream`` and the sampling fields they take) and ``server``; say which route is in use (:attr:`route_in_use`) and whether constrained
     requests get structured output now (:attr:`structured_output`); open their client
     (:meth:`_open_client`); and build each request, handing it to :meth:`_send` and the answer to
     :meth:`_completion`.
@@ -66,8 +67,12 @@ class HTTPEngine(Engine):
     credential: Credential
     #: Where the server is, safe to show (no user info, no query string).
     url: str = ""
-    #: The engine's defaults for ``stream`` and the sampling fields it takes.
+    #: The engine's defaults for ``stream`` and the sampling fields it takes (any other is refused).
     defaults: dict[str, Any]
+    #: The engine as a refusal of a sampling field names it (``"endpoint"``: "The endpoint engine").
+    engine_name: str = "HTTP"
+    #: Said after the sampling fields the engine takes, when it refuses one.
+    sampling_note: str = ""
 
     def __init__(
         self,
@@ -148,7 +153,14 @@ class HTTPEngine(Engine):
     # --- one request ------------------------------------------------------------------------
 
     def _settings(self, sampling: Sampling, stream: bool | None) -> dict[str, Any]:
-        """This call's settings: ``sampling`` over the engine's defaults, and ``stream`` if given."""
+        """This call's settings: ``sampling`` over the engine's defaults, and ``stream`` if given.
+        A sampling field the engine has no default for is refused."""
+        refused = [f.name for f in fields(sampling)
+                   if getattr(sampling, f.name) is not None and f.name not in self.defaults]
+        if refused:
+            takes = ", ".join(name for name in self.defaults if name != "stream")
+            raise ConfigurationError(f"The {self.engine_name} engine does not take {', '.join(refused)}.",
+                                     hint=f"It takes: {takes}{self.sampling_note}.")
         settings = sampling.merged_over(self.defaults)
         if stream is not None:
             settings["stream"] = stream

@@ -17,14 +17,9 @@ from ...redaction import redact, register_secret
 def safe_url(url: str) -> str:
     """``url`` without user info or query string (both may carry credentials)."""
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(split_userinfo(url)[0])
     except ValueError:
         return redact(url)
-    if parts.username or parts.password:
-        register_secret(parts.password)
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        parts = parts._replace(netloc=netloc)
     return urlunsplit(parts._replace(query="", fragment=""))
 
 
