@@ -37,7 +37,6 @@ __all__ = [
     "kind_of",
     "kind_of_annotation",
     "kind_for_extension",
-    "display_name",
     "display_names",
     "takes_literal",
     "is_media",
@@ -307,12 +306,6 @@ def kind_for_extension(suffix: str) -> Kind | None:
     """The kind whose files end in ``suffix`` (``".png"``, case-insensitive), or ``None``."""
     suffix = suffix.lower()
     return _index.by_extension.get(suffix if suffix.startswith(".") else "." + suffix)
-
-
-def display_name(type_name: str) -> str:
-    """How the model sees a declared type name (``"image"`` -> ``"Image"``; unknown -> ``"Any"``)."""
-    kind = kind_named(type_name)
-    return kind.display if kind is not None else "Any"
 
 
 class _DisplayNames(Mapping):

@@ -208,11 +208,7 @@ def build_prompt(
         )
         values = {"tools": tool_text, "examples": ex_text, "task": task.strip(), "inputs": input_text,
                   "history": hist_text}
-        messages = []
-        if template.system.strip():
-            messages.append({"role": "system", "content": _fill(template.system, values).strip()})
-        messages.append({"role": "user", "content": _fill(template.user, values).strip()})
-        messages = tuple(messages)
+        messages = tuple(template.messages(values))
         return messages, count_prompt_tokens(engine, messages)
 
     messages, count = render()

@@ -59,6 +59,20 @@ def test_sections_show_what_the_model_saw_and_wrote(agent, engine):
     assert ins.details.titles[0] == "Prompt"
 
 
+def test_grammar_section_names_the_constraint_used(tmp_path):
+    engine = ScriptedEngine(accepts={"program"})
+    agent = Agent(engine=engine, store=HistoryStore(tmp_path / "h.sqlite"), repair=False)
+    engine.queue(reply("result = n * 2"))
+    run = agent.perform("Double `n`.", {"n": 21})
+    grammar = Inspector(agent, run)._sections[5].value
+    assert "<b>constrained</b></td><td>on" in grammar and "<b>constraint</b></td><td>program" in grammar
+    assert "wrote freely" not in grammar and "does not take" not in grammar
+    # an HTTP engine's structured output names its schema
+    schema_run = run.with_changes(facts={**run.facts, "constraint": "json_schema", "json_schema_name": "plan"})
+    grammar = Inspector(agent, schema_run)._sections[5].value
+    assert "<b>constraint</b></td><td>json_schema" in grammar and "<b>json_schema_name</b></td><td>plan" in grammar
+
+
 def test_edit_and_run_makes_a_child_run(agent, engine):
     engine.queue(reply("result = n * 2"))
     run = agent.perform("Double `n`.", {"n": 21})

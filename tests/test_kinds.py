@@ -13,7 +13,6 @@ from nbagents.errors import ConfigurationError
 from nbagents.kinds import (
     Kind,
     data_words,
-    display_name,
     display_names,
     dotted_name,
     is_media,
@@ -30,7 +29,7 @@ from nbagents.prompts import PromptTemplate, build_prompt, input_type_name
 from nbagents.relevance import tool_relevance
 from nbagents.results import AgentAudio, AgentImage, AgentText, AgentType, wrap
 from nbagents.runs import describe_value
-from nbagents.tools import Toolbox
+from nbagents.tools import Toolbox, ToolInput
 from nbagents.tools.base import TYPE_NAMES, type_of
 
 
@@ -46,7 +45,8 @@ def test_builtin_kinds_and_their_names():
     assert kind_named("text").name == kind_named("AgentText").name == "str"
     assert kind_named("number").name == "float" and kind_named("Boolean").name == "bool"
     assert kind_named("picture") is None and kind_named(3) is None
-    assert display_name("audio") == "Audio" and display_name("nothing") == "Any"
+    assert kind_named("audio").display == "Audio" and TYPE_NAMES.get("nothing", "Any") == "Any"
+    assert ToolInput("x", "audio").render() == "x: Audio" and ToolInput("x", "nothing").render() == "x: Any"
 
 
 def test_kind_of_a_value_follows_its_classes():

@@ -23,6 +23,7 @@ from nbagents.tools import Toolbox, tool
 from nbagents.tools.defaults import default_tools, model_tools_status
 from nbagents.tools.models import TASKS, task_class
 from nbagents.tools.models.language import TranslationTool
+from nbagents.tools.payloads import encode_value
 from nbagents.tools.pipeline import checkpoint_cached
 from nbagents.tools.remote import DEFAULT_ENDPOINT, RemoteTool
 
@@ -138,6 +139,20 @@ def test_remote_payloads_and_answers_per_task():
     rec = Recorder(httpx.Response(200, json=[{"label": "cat", "mask": base64.b64encode(png_bytes("white")).decode()}]))
     mask = load_tool("image_segmenter", remote=True, transport=rec.transport)(Image.new("RGB", (8, 6)), "cat")
     assert isinstance(mask, AgentImage) and mask.size == (8, 6)
+
+
+def test_encode_value_makes_media_json_friendly():
+    def decoded_size(text):
+        return Image.open(io.BytesIO(base64.b64decode(text))).size
+
+    picture = Image.new("RGB", (3, 2))
+    encoded = encode_value({"a": picture, "b": [AgentImage(picture), b"\x00\x01"], 7: "x", "n": 1.5})
+    assert set(encoded) == {"a", "b", "7", "n"} and encoded["7"] == "x" and encoded["n"] == 1.5
+    assert decoded_size(encoded["a"]) == decoded_size(encoded["b"][0]) == (3, 2)
+    assert base64.b64decode(encoded["b"][1]) == b"\x00\x01"
+    sound = AgentAudio(wav_bytes())
+    assert base64.b64decode(encode_value((sound,))[0]) == sound.wav_bytes()
+    json.dumps(encoded)  # nothing left that JSON cannot hold
 
 
 def test_remote_errors_are_tool_errors():

@@ -1,5 +1,6 @@
 """Tools, the toolbox, the default tools and tool loading."""
 
+from ..lazy import lazy_exports
 from .base import FunctionTool, Tool, Toolbox, ToolInput, tool
 from .defaults import default_tools
 
@@ -15,19 +16,6 @@ __all__ = [
     "tool",
 ]
 
-
-def __getattr__(name: str):
-    # The loaders and model-tool bases import transformers/httpx lazily; keep `import` light.
-    if name == "load_tool":
-        from .loading import load_tool
-
-        return load_tool
-    if name == "PipelineTool":
-        from .pipeline import PipelineTool
-
-        return PipelineTool
-    if name == "RemoteTool":
-        from .remote import RemoteTool
-
-        return RemoteTool
-    raise AttributeError(f"module 'nbagents.tools' has no attribute {name!r}")
+# The loaders and model-tool bases import transformers/httpx lazily; keep `import` light.
+__getattr__, __dir__ = lazy_exports(__name__, {"load_tool": "loading", "PipelineTool": "pipeline",
+                                               "RemoteTool": "remote"}, globals())

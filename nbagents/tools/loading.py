@@ -26,13 +26,11 @@ from typing import Any
 from ..deps import require
 from ..errors import ToolError, closest_names
 from .base import Tool
-from .builtin import BuiltinFunctionTool, builtin_tool
+from .builtin import builtin_tool
 from .declaration import read_declaration
 from .tasks import TASKS, task_class
 
-# BuiltinFunctionTool and builtin_tool live in .builtin; named here too.
-__all__ = ["load_tool", "load_tool_from_folder", "load_tool_from_hub", "offline_tool_factories",
-           "BuiltinFunctionTool", "builtin_tool"]
+__all__ = ["load_tool", "load_tool_from_folder", "load_tool_from_hub", "offline_tool_factories"]
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ToolError
+from ..kinds import kind_of
 from ..results import AgentAudio, AgentImage
 
 __all__ = ["RawBody", "default_payload", "default_result", "encode_value", "raw_media"]
@@ -27,15 +28,10 @@ class RawBody(bytes):
         return obj
 
 
-def _is_image(value: Any) -> bool:
-    return type(value).__module__.startswith("PIL.") and hasattr(value, "save")
-
-
 def encode_value(value: Any) -> Any:
     """A JSON-friendly value: images as base64 PNG, audio as base64 WAV, containers recursively."""
-    if isinstance(value, AgentImage):
-        return base64.b64encode(value.png_bytes()).decode("ascii")
-    if _is_image(value):
+    kind = kind_of(value)
+    if kind is not None and kind.name == "image":  # an AgentImage or a PIL image
         return base64.b64encode(AgentImage(value).png_bytes()).decode("ascii")
     if isinstance(value, AgentAudio):
         return base64.b64encode(value.wav_bytes()).decode("ascii")

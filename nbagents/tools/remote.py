@@ -25,11 +25,10 @@ from ..errors import ToolError
 from ..results import AgentAudio, AgentImage
 from .base import Tool
 from .declaration import save_declaration
-from .payloads import RawBody, default_payload, default_result, encode_value
+from .payloads import RawBody, default_payload, default_result
 from .tasks import TASKS
 
-# RawBody, default_payload, default_result and encode_value live in .payloads; named here too.
-__all__ = ["RemoteTool", "RawBody", "DEFAULT_ENDPOINT", "default_payload", "default_result", "encode_value"]
+__all__ = ["RemoteTool", "DEFAULT_ENDPOINT"]
 
 DEFAULT_ENDPOINT = "https://router.huggingface.co/hf-inference/models/{repo_id}"
 _HF_HOSTS = ("huggingface.co", "hf.co", "hf.space")
