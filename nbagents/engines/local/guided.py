@@ -156,9 +156,7 @@ class GuidedDecoder(ConstrainedDecoder):
     # --- the result ---------------------------------------------------------------------------
 
     def finish(self) -> tuple[str, str]:
-        tail = self.text.flush()
-        if tail and self.end != "stop":
-            self.emit(tail)
+        self.flush()
         return self.text.text, "length" if self.end == "length" else "stop"
 
     def facts(self) -> dict[str, Any]:

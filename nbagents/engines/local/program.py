@@ -177,9 +177,7 @@ class ProgramDecoder(ConstrainedDecoder):
         if not self.builder.done:
             self.builder.end("length" if self.length else "stop")
         final = self.builder.render()
-        shown = self.text.flush()
-        if shown and not self.stopped:
-            self.emit(shown)
+        self.flush()
         streamed = self.text.text
         common = 0
         for a, b in zip(final, streamed):
