@@ -1,7 +1,8 @@
 """Grammar construction for tool programs (nbagents.grammar), without torch.
 
-The generated Lark grammars run through llguidance with the small byte-level tokenizer of
-``tiny_models`` (the tokenizers and transformers packages, no torch); the remote schemas and the
+The generated Lark grammars run through llguidance (the local engine's ``Matcher``, which needs no
+torch) with the small byte-level tokenizer of ``tiny_models`` (the tokenizers and transformers
+packages, no torch); the remote schemas and the
 rendering of JSON answers are plain functions. Decoding under these grammars on a model is in
 ``test_constrain_decoding.py``.
 """
@@ -17,7 +18,7 @@ import textwrap
 
 import pytest
 
-llguidance = pytest.importorskip("llguidance")
+pytest.importorskip("llguidance")
 pytest.importorskip("transformers")  # the tokenizer (transformers without torch is enough)
 
 from program_tools import (  # noqa: E402
@@ -32,6 +33,7 @@ from program_tools import (  # noqa: E402
 )
 from tiny_models import make_tokenizer  # noqa: E402
 
+from nbagents.engines.local.matcher import Matcher, tokenizer_bridge  # noqa: E402
 from nbagents.errors import ParseError  # noqa: E402
 from nbagents.grammar import LineState, ProgramBuilder, ProgramSpec, line_grammar  # noqa: E402
 from nbagents.grammar.lines import explanation_grammar  # noqa: E402
@@ -48,35 +50,6 @@ from nbagents.parsing import parse  # noqa: E402
 # --- fixtures -------------------------------------------------------------------------------------
 
 
-class Follow:
-    """A grammar followed token by token with llguidance alone (as the local engine's matcher
-    does): what may come next, and whether the grammar is complete."""
-
-    def __init__(self, bridge, grammar: str) -> None:
-        self.matcher = llguidance.LLMatcher(bridge, grammar, log_level=0)
-        assert not self.matcher.is_error(), self.matcher.get_error()
-        self.n_vocab = bridge.vocab_size
-
-    def validate(self, ids) -> int:
-        return int(self.matcher.validate_tokens(list(ids)))
-
-    def allows(self, token: int) -> bool:
-        return self.validate([token]) == 1
-
-    def consume_many(self, ids) -> None:
-        for t in ids:
-            assert self.matcher.consume_token(int(t)), self.matcher.get_error()
-
-    def is_accepting(self) -> bool:
-        return bool(self.matcher.is_accepting())
-
-    def allowed_mask(self):
-        import numpy as np
-
-        bits = np.frombuffer(self.matcher.compute_bitmask(), dtype=np.uint8)
-        return np.unpackbits(bits, bitorder="little")[: self.n_vocab].view(bool)
-
-
 @pytest.fixture(scope="module")
 def tok():
     return make_tokenizer()
@@ -84,15 +57,13 @@ def tok():
 
 @pytest.fixture(scope="module")
 def bridge(tok):
-    import llguidance.hf
-
-    return llguidance.hf.from_tokenizer(tok, n_vocab=len(tok))
+    return tokenizer_bridge(tok)
 
 
 def accepts(bridge, tok, grammar: str, text: str, *, complete: bool = True) -> bool:
     """Whether ``text`` is allowed by ``grammar`` (all of it, and complete there)."""
     ids = tok(text, add_special_tokens=False)["input_ids"]
-    c = Follow(bridge, grammar)
+    c = Matcher(bridge, grammar)
     if c.validate(ids) != len(ids):
         return False
     c.consume_many(ids)
@@ -223,19 +194,19 @@ def test_data_flow_rule_demands_an_unread_value(bridge, tok):
     assert not accepts(bridge, tok, g, 'result = power(base=2)\n')
     # the program cannot end while the demand stands
     assert not accepts(bridge, tok, g, "```")
-    assert not Follow(bridge, g).is_accepting()
+    assert not Matcher(bridge, g).is_accepting()
 
 
 def test_the_end_is_allowed_only_when_may_end(bridge, tok):
     names = {"text": "str", "result": "str"}
     g = line_grammar(tools_of(TEXT), state(names, may_end=True, index=1))
     assert accepts(bridge, tok, g, "```") and accepts(bridge, tok, g, "print(result)")
-    c = Follow(bridge, g)
+    c = Matcher(bridge, g)
     assert c.is_accepting()  # so <eos> is allowed
     assert c.allowed_mask()[tok.eos_token_id]
     g2 = line_grammar(tools_of(TEXT), state(names, must={"result"}, index=1))
     assert not accepts(bridge, tok, g2, "```")
-    assert not Follow(bridge, g2).allowed_mask()[tok.eos_token_id]
+    assert not Matcher(bridge, g2).allowed_mask()[tok.eos_token_id]
 
 
 def test_no_callable_tool_falls_back_to_a_value(bridge, tok):
@@ -246,7 +217,7 @@ def test_no_callable_tool_falls_back_to_a_value(bridge, tok):
 
 def test_stop_sequences_cannot_appear_in_strings(bridge, tok):
     g = line_grammar(tools_of(TEXT), state({"text": "str"}, forbid=("<|im_end|>", "\nTask:")))
-    c = Follow(bridge, g)
+    c = Matcher(bridge, g)
     c.consume_many(tok('result = summarizer(text="a<|im_e', add_special_tokens=False)["input_ids"])
     assert not c.allows(tok.convert_tokens_to_ids("n")) or c.validate(
         tok("nd|>", add_special_tokens=False)["input_ids"]) < 3
@@ -289,7 +260,7 @@ def test_every_task_grammar_compiles_quickly(bridge, rich):
     for _, toolset, inputs in TASKS:
         spec = ProgramSpec.for_inputs(toolset, inputs, rich=rich)
         started = time.perf_counter()
-        Follow(bridge, ProgramBuilder(spec).grammar())
+        Matcher(bridge, ProgramBuilder(spec).grammar())
         assert time.perf_counter() - started < 0.5
 
 

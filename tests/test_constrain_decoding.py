@@ -268,6 +268,32 @@ def test_expected_tools_are_all_called_in_the_tasks_order(tiny_model, tok):
     assert first["prior"]["summarizer"] >= NEXT_TOOL_NATS  # the first named tool comes first
 
 
+def test_a_grammar_choice_point_scores_the_candidates_whole(tiny_model, tok):
+    """At a Grammar's choice point the candidates are scored whole and the best (with the prior)
+    is forced; a lone candidate (the only one listed, where the grammar allows more) is forced
+    unscored."""
+    lark = 'start: "pick: " NAME "; size: " SIZE\nNAME: "alpha" | "beta" | "gamma"\nSIZE: "small" | /[0-9]+/\n'
+    names = ["alpha", "beta", "gamma"]
+    ids = tok("Pick one.", add_special_tokens=False)["input_ids"]
+
+    def decode(grammar: Grammar):
+        with torch.inference_mode():
+            return generate(tiny_model, tok, ids, constraint=grammar, max_new_tokens=30,
+                            eos_ids={tok.eos_token_id})
+
+    plain = decode(Grammar(lark, choices={"pick: ": names, "size: ": ["small"]}))
+    first, single = plain.facts["choices"]
+    assert first["at"] == "pick: " and set(first["scores"]) == set(names)
+    assert first["chosen"] == max(first["scores"], key=first["scores"].get)
+    assert single == {"at": "size: ", "chosen": "small", "scores": {}}
+    assert plain.text == f"pick: {first['chosen']}; size: small" and plain.facts["grammar_end"] == "done"
+    loser = min(first["scores"], key=first["scores"].get)
+    biased = decode(Grammar(lark, choices={"pick: ": names}, prior={loser: 1000.0}))
+    choice = biased.facts["choices"][0]
+    assert choice["chosen"] == loser and choice["prior"][loser] == 1000.0
+    assert biased.text.startswith(f"pick: {loser}; size: ")
+
+
 # --- a JSON schema, a prefix cache, a padded vocabulary -------------------------------------------
 
 

@@ -46,6 +46,7 @@ class ConstrainedDecoder(Decoder):
         self.forced = 0
         self.constraint_s = 0.0
         self.choice_s = 0.0
+        self._tokenized: dict[str, list[int]] = {}
 
     def open_grammar(self, grammar: str) -> None:
         """Follow ``grammar`` from here."""
@@ -92,10 +93,29 @@ class ConstrainedDecoder(Decoder):
         token = self.pick(logits, mask=mask, bias=shift)
         return token, bool(mask[token]) if token < mask.shape[0] else False
 
-    def take_best(self, logits: Any, candidates: list[tuple[str, list[int]]],
-                  prior: Mapping[str, float]) -> tuple[str, dict[str, Any]] | None:
-        """Score the candidates whole in one batched pass (plus ``prior``), push the best and
-        return its name with the record of the scores; None when they cannot be scored here."""
+    def continuation(self, text: str) -> list[int] | None:
+        """The tokens that write ``text`` from here, as the grammar allows them: the tokenizer's
+        own tokenization (cached), else llguidance's; None when the grammar allows neither."""
+        if text not in self._tokenized:
+            self._tokenized[text] = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        for ids in (self._tokenized[text], list(self.bridge.tokenize_str(text))):
+            if ids and self.c.validate(ids) == len(ids):
+                return ids
+        return None
+
+    def choose(self, candidates: list[tuple[str, list[int]]],
+               prior: Mapping[str, float]) -> tuple[str, dict[str, Any]] | None:
+        """Push one of ``candidates`` (name, tokens): the only one, or the best scored whole in one
+        batched pass (plus ``prior``); return its name with the record of the scores. None (the
+        masked sampler picks then) when there is none, one is longer than the budget, or they
+        cannot be scored here."""
+        if not candidates or max(len(ids) for _, ids in candidates) > self.budget():
+            return None
+        logits = self.m.logits()
+        if len(candidates) == 1:
+            name, ids = candidates[0]
+            self.push(ids)
+            return name, {"scores": {}}
         if not can_score(self.m.cache):
             return None
         t = time.perf_counter()

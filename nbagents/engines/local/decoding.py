@@ -254,6 +254,12 @@ class Decoder:
                 add_bias(logits, bias)
         return int(self.sampler(logits)) if self.sampler is not None else int(logits.argmax(-1))
 
+    def flush(self) -> None:
+        """Stream the character held back as incomplete, unless a stop sequence was streamed."""
+        tail = self.text.flush()
+        if tail and not self.stopped:
+            self.emit(tail)
+
     def stream(self, tokens: Sequence[int]) -> bool:
         """Hand the text of ``tokens`` to ``emit``; True when a stop sequence was streamed."""
         stopped = False
@@ -300,7 +306,7 @@ class FreeDecoder(Decoder):
         self.finish_reason = "length"
 
     def step(self) -> bool:
-        if len(self.tokens) >= self.max_new_tokens:
+        if self.budget() <= 0:
             return False
         in_cache = bool(self.ready)
         if in_cache:
@@ -321,7 +327,7 @@ class FreeDecoder(Decoder):
         if in_cache:
             return True  # the model has seen it; the next token comes from the verified logits
         self.m.feed([token])
-        left = self.max_new_tokens - len(self.tokens)
+        left = self.budget()
         draft = self.drafter.propose(self.context, left - 1) if self.drafter and left > 0 else []
         if draft:
             accepted = self.m.verify(draft)
@@ -330,9 +336,7 @@ class FreeDecoder(Decoder):
         return True
 
     def finish(self) -> tuple[str, str]:
-        tail = self.text.flush()  # a character held back as incomplete
-        if not self.stopped:
-            self.emit(tail)
+        self.flush()
         return self.text.text, self.finish_reason
 
     @property

@@ -143,21 +143,11 @@ class GuidedDecoder(ConstrainedDecoder):
             for name in self.grammar.choices[key]:
                 if not name.startswith(typed) or len(name) <= len(typed):
                     continue
-                rest = pending + name[len(typed):]
-                for ids in (list(self.tokenizer(rest, add_special_tokens=False)["input_ids"]),
-                            list(self.bridge.tokenize_str(rest))):
-                    if ids and self.c.validate(ids) == len(ids):
-                        candidates.append((name, ids))
-                        break
+                ids = self.continuation(pending + name[len(typed):])
+                if ids is not None:
+                    candidates.append((name, ids))
         self.choice_s += time.perf_counter() - t
-        if not candidates or max(len(ids) for _, ids in candidates) > self.budget():
-            return False
-        logits = self.m.logits()
-        if len(candidates) == 1:
-            self.choices.append({"at": key, "chosen": candidates[0][0], "scores": {}})
-            self.push(candidates[0][1])
-            return True
-        taken = self.take_best(logits, candidates, self.grammar.prior)
+        taken = self.choose(candidates, self.grammar.prior)
         if taken is None:
             return False
         self.choices.append({"at": key, "chosen": taken[0], **taken[1]})
@@ -166,9 +156,7 @@ class GuidedDecoder(ConstrainedDecoder):
     # --- the result ---------------------------------------------------------------------------
 
     def finish(self) -> tuple[str, str]:
-        tail = self.text.flush()
-        if tail and self.end != "stop":
-            self.emit(tail)
+        self.flush()
         return self.text.text, "length" if self.end == "length" else "stop"
 
     def facts(self) -> dict[str, Any]:

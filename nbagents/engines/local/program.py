@@ -48,7 +48,6 @@ class ProgramDecoder(ConstrainedDecoder):
         self.line_budget = max_new_tokens
         self.length = False
         self.tool_choices: list[dict[str, Any]] = []
-        self._tokenized: dict[str, list[int]] = {}
         self._begin()
 
     # --- grammar per phase ----------------------------------------------------------------------
@@ -140,11 +139,6 @@ class ProgramDecoder(ConstrainedDecoder):
 
     # --- tool choice ------------------------------------------------------------------------------
 
-    def _tokenize(self, text: str) -> list[int]:
-        if text not in self._tokenized:
-            self._tokenized[text] = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-        return self._tokenized[text]
-
     def _candidates(self, line: str) -> list[tuple[str, list[int]]]:
         head = self.builder.tool_head
         out = []
@@ -152,18 +146,15 @@ class ProgramDecoder(ConstrainedDecoder):
             full = head + name + "("
             if not full.startswith(line) or len(line) >= len(full):
                 continue
-            rest = full[len(line):]
-            for ids in (self._tokenize(rest), list(self.bridge.tokenize_str(rest))):
-                if ids and self.c.validate(ids) == len(ids):
-                    out.append((name, ids))
-                    break
+            ids = self.continuation(full[len(line):])
+            if ids is not None:
+                out.append((name, ids))
         return out
 
     def _choose_tool(self) -> bool:
         if (self.phase != "line" or self.spec.rich or not self.spec.choose_tools or self.tried_choice):
             return False
-        c = self.c
-        line = c.text()
+        line = self.c.text()
         head = self.builder.tool_head
         if len(line) < len(self.spec.result_name) or not (head.startswith(line) or line.startswith(head)):
             return False
@@ -171,20 +162,12 @@ class ProgramDecoder(ConstrainedDecoder):
         t = time.perf_counter()
         candidates = self._candidates(line)
         self.constraint_s += time.perf_counter() - t
-        if not candidates or max(len(ids) for _, ids in candidates) > self.budget():
-            return False
-        logits = self.m.logits()
-        if len(candidates) == 1:
-            name, ids = candidates[0]
-            self.tool_choices.append({"line": len(self.builder.lines), "chosen": name, "scores": {}})
-            self.push(ids)
-            return True
-        line = len(self.builder.lines)
-        taken = self.take_best(logits, candidates,
-                                choice_prior(self.spec.tool_prior, self.spec.expected_tools, self.builder.calls))
+        at = len(self.builder.lines)
+        taken = self.choose(candidates,
+                            choice_prior(self.spec.tool_prior, self.spec.expected_tools, self.builder.calls))
         if taken is None:
             return False
-        self.tool_choices.append({"line": line, "chosen": taken[0], **taken[1]})
+        self.tool_choices.append({"line": at, "chosen": taken[0], **taken[1]})
         return True
 
     # --- the result ---------------------------------------------------------------------------
@@ -194,9 +177,7 @@ class ProgramDecoder(ConstrainedDecoder):
         if not self.builder.done:
             self.builder.end("length" if self.length else "stop")
         final = self.builder.render()
-        shown = self.text.flush()
-        if shown and not self.stopped:
-            self.emit(shown)
+        self.flush()
         streamed = self.text.text
         common = 0
         for a, b in zip(final, streamed):
