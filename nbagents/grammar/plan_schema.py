@@ -17,21 +17,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from .constraint import JsonSchema
+from .remote import literal_schemas
 
 __all__ = ["plan_schema"]
 
 _HINT = ('Answer with JSON only, in this shape: {"tasks": [<the steps, each {"task": ..., "id": ..., '
          '"dep": [...], "args": {...}}>]}; null leaves an optional argument out.')
-
-_LITERALS: dict[str, list[dict[str, Any]]] = {
-    "str": [{"type": "string"}],
-    "int": [{"type": "integer"}],
-    "float": [{"type": "number"}],
-    "bool": [{"type": "boolean"}],
-    "list": [{"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "number"}]}}],
-    "any": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
-}
-
 
 def _reference(inputs: Mapping[str, Any]) -> dict[str, Any]:
     names = "|".join(re.escape(n) for n in sorted(inputs))
@@ -41,10 +32,7 @@ def _reference(inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 def _value(param: Any, reference: dict[str, Any]) -> dict[str, Any]:
     choices = tuple(getattr(param, "choices", ()) or ())
-    if choices:
-        options = [{"enum": list(choices)}]
-    else:
-        options = [dict(o) for o in _LITERALS.get(param.type, [])]
+    options = literal_schemas(param.type, choices)
     if param.type != "str" or choices:  # a plain string already takes a reference
         options.append(dict(reference))
     if not param.required:

@@ -20,6 +20,7 @@ from .program import ProgramSpec, render_program
 from .types import compatible
 
 __all__ = [
+    "literal_schemas",
     "openai_response_format",
     "program_regex",
     "program_schema",
@@ -30,6 +31,17 @@ __all__ = [
 _JSON_TYPES = {"str": {"type": "string"}, "int": {"type": "integer"}, "float": {"type": "number"},
                "bool": {"type": "boolean"},
                "list": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "number"}]}}}
+_ANY = [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]
+
+
+def literal_schemas(ptype: str, choices: tuple = ()) -> list[dict[str, Any]]:
+    """The JSON schemas a literal of a parameter may take: its ``Literal[...]`` choices, or a value
+    of its type (``any``: a string, number or boolean); none for media and other kinds."""
+    if choices:  # only those literals (a Literal[...] parameter)
+        return [{"enum": list(choices)}]
+    if ptype in _JSON_TYPES:
+        return [dict(_JSON_TYPES[ptype])]
+    return [dict(o) for o in _ANY] if ptype == "any" else []
 
 
 def _names(spec: ProgramSpec) -> dict[str, str]:
@@ -43,13 +55,7 @@ def _ref_schema(names: list[str]) -> dict[str, Any]:
 
 def _param_schema(ptype: str, spec: ProgramSpec, *, optional: bool, choices: tuple = ()) -> dict[str, Any] | None:
     names = [n for n, t in sorted(_names(spec).items()) if compatible(ptype, t)] + [spec.result_name]
-    options: list[dict[str, Any]] = []
-    if choices:  # only those literals (a Literal[...] parameter)
-        options.append({"enum": list(choices)})
-    elif ptype in _JSON_TYPES:
-        options.append(dict(_JSON_TYPES[ptype]))
-    elif ptype == "any":
-        options += [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]
+    options = literal_schemas(ptype, choices)
     options.append(_ref_schema(names))
     if optional:
         options.append({"type": "null"})
