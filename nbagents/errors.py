@@ -32,6 +32,8 @@ __all__ = [
     "IsolationError",
     "ToolError",
     "ToolExecutionError",
+    "NoToolError",
+    "DownloadError",
     "StepLimitError",
     "PlanError",
     "closest_names",
@@ -305,6 +307,42 @@ class ToolExecutionError(ToolError):
         self.tool = tool
         self.detail = detail
         self.line = line
+
+
+class NoToolError(ToolError):
+    """No ready tool can do (part of) the task; raised before any tool runs.
+
+    ``needed`` lists the tools that would do it but are not ready, each a mapping with ``name``,
+    ``missing`` (what is missing: weights, an extra, a token) and ``command`` (the one command or
+    call that gets it); ``closest`` the closest ready tools; ``clause`` the part of the task no
+    ready tool fits; ``scores`` the tool scores behind the decision (for the inspector).
+    """
+
+    stage = "route"
+
+    def __init__(self, clause: str, *, needed: list[dict] | tuple = (), closest: list[str] | tuple = (),
+                 scores: dict[str, float] | None = None) -> None:
+        needed = [dict(n) for n in needed]
+        if needed:
+            names = ", ".join(f"{n['name']!r} ({n['missing']})" for n in needed)
+            message = f"No ready tool can do {clause!r}: it needs {names}."
+            hint = "Get it with: " + "; or ".join(n["command"] for n in needed)
+        else:
+            message = f"No tool can do {clause!r}: nothing in the toolbox fits."
+            hint = "Add a tool that does it (agent.toolbox.add(my_tool), see `@tool`), or rephrase the task."
+        if closest:
+            hint += f" Closest ready tools: {', '.join(closest)}."
+        super().__init__(message, hint=hint)
+        self.clause = clause
+        self.needed = needed
+        self.closest = list(closest)
+        self.scores = dict(scores or {})
+
+
+class DownloadError(ToolError):
+    """A tool's weights could not be downloaded (the message says why; nothing half-written is kept)."""
+
+    stage = "tool"
 
 
 # --- multi-step modes ------------------------------------------------------------------------
