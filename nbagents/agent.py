@@ -66,6 +66,12 @@ class Agent:
     rich_grammar:
         With ``constrained``, allow a richer program grammar (loops, f-strings, free variable
         names) for stronger models; the interpreter still checks everything.
+    route:
+        Decide which tools the task needs before the model writes (by meaning, with the packaged
+        sentence-embedding model, and by words), and end the run with a
+        :class:`~nbagents.errors.NoToolError` naming the tool that would do it, what it lacks and
+        the command that gets it, when no ready tool can. ``None`` (default): for every engine
+        but a scripted one; ``False``: never.
     """
 
     def __init__(
@@ -86,6 +92,7 @@ class Agent:
         repair: bool = True,
         constrained: bool = True,
         rich_grammar: bool = False,
+        route: bool | None = None,
     ) -> None:
         if mode not in ("code", "react", "plan"):
             raise ConfigurationError(f"mode must be 'code', 'react' or 'plan', not {mode!r}.")
@@ -119,6 +126,7 @@ class Agent:
         self.repair = repair
         self.constrained = constrained
         self.rich_grammar = rich_grammar
+        self.route = route
         self.history: list[Run] = []
         self._interpreter = None
         self.prepare_for_new_chat()
@@ -261,7 +269,8 @@ class Agent:
         settings = Settings(
             max_new_tokens=max_new_tokens or self.max_new_tokens,
             constrained=self.constrained if constrained is None else constrained,
-            rich_grammar=self.rich_grammar, repair=self.repair, max_steps=max_steps or self.max_steps)
+            rich_grammar=self.rich_grammar, repair=self.repair, max_steps=max_steps or self.max_steps,
+            route=self.route)
         return Stages(engine=lambda: self.engine, toolbox=self.toolbox, interpreter=lambda: self.interpreter,
                       settings=settings, on_token=on_token)
 

@@ -102,7 +102,7 @@ def _engine_html(d: Mapping[str, Any]) -> str:
     rows: list[tuple[str, Any]] = [("engine", d.get("engine") or "(none)"),
                                    ("model", d.get("model_id") or "(none)")]
     for k, v in (d.get("facts") or {}).items():
-        if k not in _GRAMMAR_FACTS and k != "tokens_per_s":
+        if k not in _GRAMMAR_FACTS and k not in ("tokens_per_s", "routing"):
             rows.append((k, v if isinstance(v, (str, int, float)) else json.dumps(v, default=str)))
     return _table(rows)
 
@@ -132,6 +132,27 @@ def _grammar_html(d: Mapping[str, Any]) -> str:
     grammars = facts.get("grammars") or ([facts["grammar"]] if facts.get("grammar") else [])
     label = (lambda i: f"line {i + 1}") if len(grammars) > 1 or facts.get("grammars") else (lambda i: "grammar")
     body = "".join(f"<div>{label(i)}</div>" + _pre(g) for i, g in enumerate(grammars))
+    return _table(rows) + body
+
+
+def _routing_html(d: Mapping[str, Any]) -> str:
+    """The tool choice before the model wrote: per clause of the task, the best tools' scores
+    (tools that are not ready marked), the chosen tool, and the decision."""
+    routing = (d.get("facts") or {}).get("routing")
+    if not routing:
+        return "<i>off: the model chose the tools alone</i>"
+    rows = [("decision", routing.get("decision", "")), ("by", routing.get("method", "")),
+            ("expected tools", ", ".join(routing.get("expected") or []) or "(none)"),
+            ("thresholds", json.dumps(routing.get("thresholds") or {}))]
+    body = ""
+    for c in routing.get("clauses") or []:
+        needs = set(c.get("needs") or [])
+        cells = "".join(
+            f"<tr><td><code>{_esc(name)}</code>{' (not ready)' if name in needs else ''}</td>"
+            f"<td>{score:.3f}</td></tr>" for name, score in (c.get("scores") or {}).items())
+        verdict = c.get("tool") or ("needs " + ", ".join(sorted(needs)) if needs else "nothing fits")
+        body += (f"<div>clause <q>{_esc(c.get('text', ''))}</q> &rarr; <b>{_esc(verdict)}</b></div>"
+                 f"<table>{cells}</table>")
     return _table(rows) + body
 
 
@@ -179,6 +200,7 @@ _DETAILS: tuple[tuple[str, Callable[[Mapping[str, Any]], str]], ...] = (
     ("Raw output", lambda d: _pre(d.get("raw_output") or "", "(no model output)")),
     ("Printed output", lambda d: _pre(d.get("prints") or "", "(nothing printed)")),
     ("Steps (timeline)", _steps_html),
+    ("Tool choice", _routing_html),
     ("Constrained decoding", _grammar_html),
     ("Timings and tokens", _timings_html),
     ("Engine", _engine_html),

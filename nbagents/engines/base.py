@@ -216,6 +216,9 @@ class Engine(ABC):
 
     #: The spec string that names this engine (``local:...``, ``endpoint:...``, ``fake:``).
     spec: str = ""
+    #: Whether its answers are written beforehand (a scripted fake): the agent then does not
+    #: decide tools for it unless asked (``Agent(route=True)``).
+    scripted: bool = False
     #: The model's name, for the Run record.
     model_id: str = ""
     #: Maximum tokens the model takes (prompt + generated), or None when unknown.

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import NbAgentsError
 from ..grammar import ProgramSpec
 from ..prompts import Prompt, PromptTemplate, Turn
 from ..runs import Run, Step
 from .stages import Stages, describe_inputs, failed
+
+if TYPE_CHECKING:
+    from ..routing import Routing
 
 __all__ = ["perform_code"]
 
@@ -38,6 +41,11 @@ def perform_code(stages: Stages, task: str, inputs: Mapping[str, Any], *, templa
     try:
         engine = stages.engine
         run = run.with_changes(engine=engine.spec, model_id=engine.model_id)
+        previous = chat_turns[-1].code if chat and chat_turns else ""
+        run, routing = stages.routed(run, task, inputs, state=chat_state if chat else None,
+                                     previous_code=previous)
+        if routing is not None and routing.error is not None:  # say so before any tool runs
+            raise routing.error
         prompt = stages.prompt(task, inputs, template=template, history=chat_turns or (),
                                state_names=sorted(chat_state) if chat else ())
         run = stages.with_prompt(run, prompt)
@@ -45,14 +53,14 @@ def perform_code(stages: Stages, task: str, inputs: Mapping[str, Any], *, templa
         state = chat_state if chat else {}
         constraint = stages.constraint(lambda: ProgramSpec.for_inputs(
             tools, inputs, state=chat_state if chat else None, rich=stages.settings.rich_grammar,
-            task=task))
+            task=task, **_routed(routing, tools)))
         completion = stages.generate(prompt.messages, stop=prompt.stop, constraint=constraint)
         run = run.with_changes(
             prompt=completion.prompt_text or prompt.text,
             raw_output=completion.text,
             prompt_tokens=completion.prompt_tokens or prompt.token_count,
             completion_tokens=completion.completion_tokens,
-            facts=completion.facts,
+            facts={**run.facts, **completion.facts},
         )
         run = stages.parse_and_execute(run, execute=execute, tools=tools, state=state, inputs=inputs)
         if stages.settings.repair and run.error is not None and run.error.stage in ("parse", "interpreter"):
@@ -64,6 +72,15 @@ def perform_code(stages: Stages, task: str, inputs: Mapping[str, Any], *, templa
     except NbAgentsError as e:
         run = failed(run, e)
     return run.with_changes(timings={**stages.timings, **run.timings, "total": time.perf_counter() - started})
+
+
+def _routed(routing: Routing | None, tools: Mapping[str, Any]) -> dict[str, Any]:
+    """The program grammar's options from the routing: the expected tools in the task's order, one
+    line each (no steps the task did not ask for), and the routing's scores as the tool prior."""
+    if routing is None or not routing.expected or not all(n in tools for n in routing.expected):
+        return {}
+    return {"expected_tools": routing.expected, "tool_prior": dict(routing.prior),
+            "max_lines": len(routing.steps)}
 
 
 def _repair(stages: Stages, run: Run, prompt: Prompt, constraint: Any, *, execute: bool,

@@ -46,6 +46,9 @@ def perform_plan(stages: Stages, task: str, inputs: Mapping[str, Any], *, execut
     try:
         engine = stages.engine
         run = run.with_changes(engine=engine.spec, model_id=engine.model_id)
+        run, routing = stages.routed(run, task, inputs)
+        if routing is not None and routing.error is not None:  # say so before any tool runs
+            raise routing.error
         prompt = stages.prompt(task, inputs, template=PromptTemplate.load(None, default="plan"), examples=[])
         run = stages.with_prompt(run, prompt)
         tools = stages.tools_of(prompt)
@@ -53,7 +56,7 @@ def perform_plan(stages: Stages, task: str, inputs: Mapping[str, Any], *, execut
                                        lambda: plan_schema(tools, inputs))
         completion = stages.generate(prompt.messages, stop=prompt.stop, constraint=constraint)
         run = run.with_changes(prompt=completion.prompt_text or prompt.text, raw_output=completion.text,
-                               completion_tokens=completion.completion_tokens, facts=completion.facts)
+                               completion_tokens=completion.completion_tokens, facts={**run.facts, **completion.facts})
         t = time.perf_counter()
         try:
             tasks = validate_plan(parse_plan(completion.text), tools, inputs)

@@ -109,6 +109,9 @@ def perform_react(stages: Stages, task: str, inputs: Mapping[str, Any], *,
     try:
         engine = stages.engine
         run = run.with_changes(engine=engine.spec, model_id=engine.model_id)
+        run, routing = stages.routed(run, task, inputs)
+        if routing is not None and routing.error is not None:  # say so before any tool runs
+            raise routing.error
         prompt = stages.prompt(task, inputs, template=template, examples=[])
         tools = stages.tools_of(prompt)
         tools[FINAL_TOOL] = final
@@ -163,7 +166,7 @@ def perform_react(stages: Stages, task: str, inputs: Mapping[str, Any], *,
         run = failed(run, e)
     last_step = steps[-1] if steps else None
     return run.with_changes(
-        facts=facts,
+        facts={**run.facts, **facts},
         steps=tuple(steps),
         code="\n\n".join(codes),
         raw_output=last_step.raw_output if last_step else "",

@@ -23,6 +23,7 @@ from ..runs import ErrorInfo, Run, describe_value
 
 if TYPE_CHECKING:  # the constraint values load with the first constrained request
     from ..grammar.constraint import Constraint
+    from ..routing import Routing
 
 __all__ = ["Settings", "Stages", "describe_inputs", "failed", "retry_messages"]
 
@@ -47,6 +48,10 @@ class Settings:
         model once.
     max_steps:
         ReAct's step limit.
+    route:
+        Decide which tools the task needs before the model writes anything, and end the run with
+        a :class:`~nbagents.errors.NoToolError` when no ready tool can do it: ``True``, ``False``
+        or ``None`` (every engine but a scripted one, whose answers were written beforehand).
     """
 
     max_new_tokens: int = 256
@@ -54,6 +59,7 @@ class Settings:
     rich_grammar: bool = False
     repair: bool = True
     max_steps: int = 5
+    route: bool | None = None
 
 
 def describe_inputs(inputs: Mapping[str, Any]) -> dict[str, str]:
@@ -154,6 +160,33 @@ class Stages:
     def tools_of(self, prompt: Prompt) -> dict[str, Any]:
         """The tools the prompt shows (fitting may have dropped some)."""
         return {name: self.toolbox[name] for name in prompt.tools if name in self.toolbox}
+
+    # --- route -------------------------------------------------------------------------------
+
+    def route(self, task: str, inputs: Mapping[str, Any], *, state: Mapping[str, Any] | None = None,
+              previous_code: str = "") -> Routing | None:
+        """Which tools ``task`` needs, in order (:func:`~nbagents.routing.route`), over every tool
+        the agent knows of, ready or not; ``None`` when routing is off. Timed as ``route``. The
+        caller raises ``routing.error`` (before any tool runs) when it is set."""
+        wanted = self.settings.route
+        if wanted is False or (wanted is None and getattr(self.engine, "scripted", False)):
+            return None
+        from ..routing import route_task
+
+        t = time.perf_counter()
+        try:
+            return route_task(task, self.toolbox, inputs, state=state, previous_code=previous_code)
+        finally:
+            self.timed("route", t)
+
+    def routed(self, run: Run, task: str, inputs: Mapping[str, Any], *,
+               state: Mapping[str, Any] | None = None, previous_code: str = "") -> tuple[Run, Routing | None]:
+        """:meth:`route`, with the decision in the Run's facts (``routing``). The caller raises
+        ``routing.error`` when it is set: no ready tool can do the task, and no tool has run."""
+        routing = self.route(task, inputs, state=state, previous_code=previous_code)
+        if routing is not None:
+            run = run.with_changes(facts={**run.facts, "routing": routing.describe()})
+        return run, routing
 
     # --- generate ----------------------------------------------------------------------------
 

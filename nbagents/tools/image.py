@@ -165,7 +165,7 @@ def _font(size: int):
 
 def draw_text(image: Image.Image, text: str, x: int = 10, y: int = 10, color: str = "white",
               size: int = 24) -> Image.Image:
-    """Write `text` on `image` at `x`, `y`.
+    """Write the words `text` onto `image` at `x`, `y`.
 
     `x`, `y` is the top-left corner of the text in pixels; `color` a name or #rrggbb; `size` is the font height in pixels (Pillow's built-in font); the input image is not changed.
     """
@@ -210,7 +210,7 @@ def thumbnail(image: Image.Image, size: int = 128) -> Image.Image:
 
 
 def make_image(width: int, height: int, color: str = "white") -> Image.Image:
-    """Make a blank image of one `color`.
+    """Make a new blank image filled with one `color`.
 
     The image is `width` x `height` pixels; `color` is a name or #rrggbb.
     """

@@ -131,7 +131,7 @@ class DiffusersTool(Tool):
 
 class ImageGenerationTool(DiffusersTool):
     name = "image_generator"
-    description = "Make an image from the description `prompt`. The prompt is in English."
+    description = "Draw a new picture of what the description `prompt` says. The prompt is in English."
     inputs = {"prompt": {"type": "str", "description": "What the image shows, in English."}}
     output_type = "image"
     default_checkpoint = "stable-diffusion-v1-5/stable-diffusion-v1-5"

@@ -1,0 +1,149 @@
+"""A task's clauses, in the order the task wants them done.
+
+"Make the photo grayscale, then rotate it" is two clauses; "Rotate it after making it grayscale"
+is the same two, in the other order; "Draw rivers and lakes" is one ("and" joins two nouns, not
+two actions). A clause starts a new step when it is joined by ``then``, ``;``, a sentence end,
+``before`` / ``after``, or ``and`` / a comma followed by a verb. Verbs are recognised from a list
+of common English imperatives (not from the toolbox), so nothing here knows the tools.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["Clause", "clauses", "is_verb", "refers_back"]
+
+# Common English verbs a request starts with (imperatives), by meaning groups; general English,
+# not the toolbox's vocabulary.
+_VERBS = frozenset("""
+add adjust amplify analyse analyze animate answer append apply ask attach blur boost book brighten
+build calculate call cancel caption change check classify clean clip colour color combine compare
+compile compose compute concatenate convert copy count create crop cut darken decrease delete
+describe detect determine display do double download draw drop duplicate edit email enlarge
+estimate explain export extract fetch fill find fix flip format generate get give glue grab halve
+highlight identify increase insert invert join keep label lengthen lighten list listen load locate
+look lower make mark measure merge mirror mix move multiply mute name narrate normalise normalize
+note open order outline paint paste pick place play post predict print produce pronounce put quiet
+quieten raise read record reduce remove rename render repeat replace reply resize resample return
+reverse rotate run save say scale scan score search segment select send set shorten show shrink
+sing sketch slow sort speak speed split spin stack stitch store stretch subtract summarise summarize
+swap take tell tilt tint transcribe transform translate trim turn type upload use verify voice
+watch write zoom
+""".split())
+_SUFFIXES = ("ing", "ed", "s", "es")
+
+
+def is_verb(word: str) -> bool:
+    """Whether ``word`` is (a form of) a common imperative verb."""
+    w = word.lower()
+    if w in _VERBS:
+        return True
+    for suffix in _SUFFIXES:
+        if w.endswith(suffix) and len(w) > len(suffix) + 2:
+            stem = w[: -len(suffix)]
+            if stem in _VERBS or stem + "e" in _VERBS or (len(stem) > 3 and stem[-1] == stem[-2]
+                                                        and stem[:-1] in _VERBS):
+                return True
+    return False
+
+
+_BACK = re.compile(r"\b(it|its|that|this|them|those|these|the result|the output|the same|again|instead)\b", re.I)
+
+
+def refers_back(text: str) -> bool:
+    """Whether ``text`` refers to something said or made before ("it", "that", "again")."""
+    return bool(_BACK.search(text))
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One step a task asks for: its ``text`` and where it starts in the task (``start``)."""
+
+    text: str
+    start: int
+
+
+# Joints that always start a new step, and joints that do when a verb follows.
+_HARD = re.compile(r"(?:[.;!?](?=\s|$)|\bthen\b|\bfinally\b|\bafterwards\b|\bnext\b|\balso\b)", re.I)
+_SOFT = re.compile(r"(?:,\s*and\b|,|\band\b|\bplus\b)", re.I)
+_FILLER = re.compile(r"^(?:\s|,|and\b|then\b|please\b|now\b|also\b|finally\b|next\b|first\b|afterwards\b)+", re.I)
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|“[^”]*”|‘[^’]*’|https?://\S+|\S+@\S+|\b[\w-]+\.\w{2,4}\b")
+
+
+def _protected(task: str) -> list[tuple[int, int]]:
+    """Spans a joint may not cut: quoted text, URLs, emails, file names."""
+    return [m.span() for m in _QUOTED.finditer(task)]
+
+
+def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
+    return any(a <= pos < b for a, b in spans)
+
+
+def _first_word(text: str) -> str:
+    m = re.match(r"\s*([A-Za-z]+)", text)
+    return m.group(1) if m else ""
+
+
+def _split(task: str) -> list[tuple[int, str]]:
+    spans = _protected(task)
+    cuts: list[tuple[int, int]] = []
+    for m in _HARD.finditer(task):
+        if not _inside(m.start(), spans):
+            cuts.append(m.span())
+    for m in _SOFT.finditer(task):
+        if _inside(m.start(), spans) or any(a <= m.start() < b for a, b in cuts):
+            continue
+        if is_verb(_first_word(task[m.end():])):
+            cuts.append(m.span())
+    pieces, at = [], 0
+    for a, b in sorted(cuts):
+        if a < at:
+            continue
+        pieces.append((at, task[at:a]))
+        at = b
+    pieces.append((at, task[at:]))
+    return pieces
+
+
+def _tidy(start: int, text: str) -> tuple[int, str] | None:
+    m = _FILLER.match(text)
+    lead = m.end() if m else 0
+    body = text[lead:].strip(" ,.;:!?\n\t")
+    if not re.search(r"[A-Za-z]{2,}", body):
+        return None
+    return start + lead + (len(text[lead:]) - len(text[lead:].lstrip())), body
+
+
+_BEFORE = re.compile(r"\s*,?\s*\bbefore\b\s*", re.I)
+_AFTER = re.compile(r"\s*,?\s*\bafter\b\s*", re.I)
+
+
+def _order(start: int, text: str) -> list[tuple[int, str]]:
+    """``X before Y`` is X then Y; ``X after Y`` and ``After Y, X`` are Y then X."""
+    m = _BEFORE.search(text)
+    if m and m.start() > 0 and is_verb(_first_word(text[m.end():])):
+        return [(start, text[: m.start()]), (start + m.end(), text[m.end():])]
+    m = _AFTER.search(text)
+    if m and is_verb(_first_word(text[m.end():])) or (m and m.start() == 0):
+        head, tail = text[: m.start()], text[m.end():]
+        if m.start() == 0:  # "After Y, X"
+            y, _, x = tail.partition(",")
+            if x.strip():
+                return [(start + m.end(), y), (start + m.end() + len(y) + 1, x)]
+            return [(start, text)]
+        return [(start + m.end(), tail), (start, head)]
+    return [(start, text)]
+
+
+def clauses(task: str) -> list[Clause]:
+    """The steps ``task`` asks for, in the order it wants them done (at least one)."""
+    out: list[Clause] = []
+    for start, piece in _split(task):
+        for s, part in _order(start, piece):
+            tidy = _tidy(s, part)
+            if tidy is not None:
+                out.append(Clause(tidy[1], tidy[0]))
+    if not out:
+        out.append(Clause(task.strip(), 0))
+    return out

@@ -1,0 +1,193 @@
+"""Which tools a task needs, clause by clause, and whether a ready tool can do each clause.
+
+For every clause of the task (:func:`~nbagents.routing.clauses.clauses`) every tool the agent
+knows of, ready or not (:func:`~nbagents.tools.catalogue.catalogue`), gets a score: the cosine
+similarity of the clause and the tool's name and description under a sentence-embedding model
+(meaning: "draw a picture" ↔ an image generator), plus a share of the word-stem relevance of
+:mod:`nbagents.relevance` (exact words: ``crop``, ``thumbnail``), less a penalty when the tool
+needs a kind of value (an image, a sound) that neither the inputs nor an earlier step provide.
+
+A clause is *done by* its best ready tool, unless
+
+* no tool scores :data:`FIT` or more: nothing fits (``NoToolError`` without a tool to get), or
+* a tool that is not ready (weights not downloaded, an extra missing, no token) scores
+  :data:`MARGIN` more than the best ready one: that tool would do it (``NoToolError`` naming it,
+  what is missing and the command that gets it).
+
+The :class:`Routing` holds the decision, the tools expected in the task's order (for the program
+grammar) and every score (for the inspector). Without the embedding model the word scores decide
+alone, and the Routing says so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import NoToolError
+from ..kinds import takes_literal
+from ..relevance import tool_relevance
+from .clauses import clauses, refers_back
+
+__all__ = ["FIT", "MARGIN", "ClauseRoute", "Routing", "route", "tool_text"]
+
+#: The least score with which a tool fits a clause at all.
+FIT = 0.30
+#: How much better a tool that is not ready must fit than the best ready one to be needed.
+MARGIN = 0.04
+#: Weight of the word-stem relevance (1 = a word found in one tool's name alone).
+WORDS = 0.15
+#: Penalty for a tool whose required values of a kind (image, audio) nothing provides.
+UNFED = 0.15
+#: Bonus, in a chat turn that refers back ("now make it twice as long"), for the tools the
+#: previous turn called.
+FOLLOW_UP = 0.12
+#: Nats per unit of score when the model picks among the ready tools (the program grammar's prior).
+NATS = 12.0
+
+
+def tool_text(tool: Any) -> str:
+    """What a tool's meaning is read from: its name in words and its description (argument names
+    in backticks are kept as words)."""
+    name = str(getattr(tool, "name", "")).replace("_", " ")
+    description = str(getattr(tool, "description", "") or "").replace("`", "")
+    return f"{name}: {description}".strip()
+
+
+@dataclass(frozen=True)
+class ClauseRoute:
+    """One clause: its text, the best ready tool (``tool``), the not-ready tools that fit better
+    (``needs``) and the scores of the best tools (name -> score, best first)."""
+
+    text: str
+    tool: str | None
+    needs: tuple[str, ...] = ()
+    scores: Mapping[str, float] = field(default_factory=dict)
+    fits: bool = True
+
+    @property
+    def best(self) -> float:
+        return max(self.scores.values(), default=0.0)
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The router's decision for one task; ``error`` is set when no ready tool can do it."""
+
+    task: str
+    clauses: tuple[ClauseRoute, ...]
+    expected: tuple[str, ...]
+    prior: Mapping[str, float]
+    error: NoToolError | None = None
+    method: str = "meaning+words"
+    ready: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """The tool of each routed clause, in order (a tool may come twice)."""
+        return tuple(c.tool for c in self.clauses if c.tool)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-friendly: for the Run's facts and the inspector."""
+        return {
+            "method": self.method,
+            "decision": "no tool" if self.error is not None else "tools",
+            "expected": list(self.expected),
+            "clauses": [{"text": c.text, "tool": c.tool, "needs": list(c.needs), "fits": c.fits,
+                         "scores": {n: round(s, 3) for n, s in c.scores.items()}} for c in self.clauses],
+            "thresholds": {"fit": FIT, "margin": MARGIN},
+        }
+
+
+def _required_kinds(tool: Any) -> set[str]:
+    return {p.type for p in getattr(tool, "inputs", ()) if p.required and not takes_literal(p.type)}
+
+
+def _similarities(encoder: Any, texts: Sequence[str], tool_texts: Sequence[str]) -> list[list[float]] | None:
+    if encoder is None or not texts or not tool_texts:
+        return None
+    queries = encoder.encode(list(texts))
+    docs = encoder.encode(list(tool_texts), cache=True)
+    return (queries @ docs.T).tolist()
+
+
+def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
+          input_kinds: Iterable[str] = (), previous_tools: Iterable[str] = (),
+          chat: bool = False) -> Routing:
+    """Decide which tools ``task`` needs, in order, from ``entries`` (catalogue entries: ``name``,
+    ``ready``, ``missing``, ``command`` and the ``tool``).
+
+    ``encoder`` embeds texts (``encode(texts) -> array`` of unit vectors; ``None``: words only);
+    ``input_kinds`` are the kinds of the inputs and chat variables (``"image"``, ``"str"``...);
+    ``previous_tools`` the tools the previous chat turn called.
+    """
+    entries = [e for e in entries if getattr(e, "tool", None) is not None]
+    by_name = {e.name: e for e in entries}
+    tools = {e.name: e.tool for e in entries}
+    parts = clauses(task)
+    method = "meaning+words" if encoder is not None else "words"
+    sims = _similarities(encoder, [c.text for c in parts], [tool_text(e.tool) for e in entries])
+    unit = 2.0 * math.log(len(entries) + 1) if entries else 1.0
+    available = set(input_kinds)
+    previous = set(previous_tools)
+    routes: list[ClauseRoute] = []
+    for i, part in enumerate(parts):
+        words = tool_relevance(tools, part.text)
+        follow_up = chat and refers_back(part.text)
+        scores: dict[str, float] = {}
+        for j, e in enumerate(entries):
+            score = (sims[i][j] if sims is not None else 0.0) + WORDS * min(1.0, words.get(e.name, 0.0) / unit)
+            if sims is None:  # words alone: rescale so that one unique name match fits
+                score = min(1.0, words.get(e.name, 0.0) / unit)
+            if not _required_kinds(e.tool) <= available | {"any"}:
+                score -= UNFED
+            if follow_up and e.name in previous:
+                score += FOLLOW_UP
+            scores[e.name] = score
+        ranked = sorted(scores, key=scores.get, reverse=True)
+        ready = [n for n in ranked if by_name[n].ready]
+        best_ready = ready[0] if ready else None
+        top = ranked[0] if ranked else None
+        fits = top is not None and scores[top] >= FIT
+        ready_score = scores[best_ready] if best_ready else -1.0
+        needs = tuple(n for n in ranked[:3] if not by_name[n].ready and scores[n] >= FIT
+                      and scores[n] - ready_score >= MARGIN)
+        chosen = best_ready if fits and not needs else None
+        routes.append(ClauseRoute(part.text, chosen, needs, {n: scores[n] for n in ranked[:6]}, fits))
+        if chosen is not None:
+            available.add(getattr(tools[chosen], "output_type", "any"))
+    error = _error(routes, by_name)
+    expected = tuple(dict.fromkeys(r.tool for r in routes if r.tool))
+    prior = _prior(routes) if error is None else {}
+    return Routing(task, tuple(routes), expected, prior, error, method,
+                   tuple(e.name for e in entries if e.ready))
+
+
+def _prior(routes: Sequence[ClauseRoute]) -> dict[str, float]:
+    """Nats for the program grammar's tool choice: each clause's ready tools by score, relative to
+    its best; a tool keeps its best value over the clauses."""
+    out: dict[str, float] = {}
+    for r in routes:
+        if r.tool is None:
+            continue
+        top = r.scores[r.tool]
+        for name, score in r.scores.items():
+            value = NATS * (score - top)
+            out[name] = max(out.get(name, -math.inf), value)
+    return {n: v for n, v in out.items() if v > -math.inf}
+
+
+def _error(routes: Sequence[ClauseRoute], by_name: Mapping[str, Any]) -> NoToolError | None:
+    for r in routes:
+        if r.tool is not None:
+            continue
+        closest = [n for n in r.scores if by_name[n].ready][:3]
+        needed = [{"name": n, "missing": by_name[n].missing, "command": by_name[n].command} for n in r.needs]
+        return NoToolError(r.text, needed=needed, closest=closest, scores=dict(r.scores))
+    return None

@@ -1,0 +1,64 @@
+"""Routing over an agent's toolbox: the catalogue of tools (ready or not), the kinds of the
+inputs and chat variables, the previous chat turn's tools, and the embedding model when it is
+installed."""
+
+from __future__ import annotations
+
+import ast
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from ..kinds import kind_of
+from .router import Routing, route
+
+__all__ = ["route_task", "tools_called"]
+
+log = logging.getLogger(__name__)
+
+
+def tools_called(code: str, names: Any) -> list[str]:
+    """The tools ``code`` calls, in order (names in ``names``); [] when it does not parse."""
+    try:
+        tree = ast.parse(code or "")
+    except SyntaxError:
+        return []
+    return [n.func.id for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in names]
+
+
+def _encoder() -> Any:
+    from .. import embeddings
+
+    if not embeddings.available():
+        return None
+    try:
+        return embeddings.default_encoder()
+    except Exception:  # a broken install: words alone still route
+        log.warning("The sentence-embedding model could not be loaded; tools are chosen by words.",
+                    exc_info=True)
+        return None
+
+
+def _kind(value: Any) -> str:
+    kind = kind_of(value)
+    return kind.name if kind is not None else "any"
+
+
+def route_task(task: str, toolbox: Mapping[str, Any], inputs: Mapping[str, Any], *,
+               state: Mapping[str, Any] | None = None, previous_code: str = "",
+               encoder: Any = "default") -> Routing:
+    """Route ``task`` over ``toolbox`` plus every known tool that is not ready.
+
+    ``inputs`` and ``state`` (a chat's variables) give the kinds of values at hand;
+    ``previous_code`` is the previous chat turn's program; ``encoder`` the embedding model
+    (default: the packaged one when installed, else words alone).
+    """
+    from ..tools.catalogue import catalogue
+
+    entries = catalogue(toolbox)
+    kinds = {_kind(v) for v in inputs.values()} | {_kind(v) for v in (state or {}).values()}
+    encoder = _encoder() if encoder == "default" else encoder
+    previous = tools_called(previous_code, toolbox)
+    return route(task, entries, encoder=encoder, input_kinds=kinds, previous_tools=previous,
+                 chat=state is not None)
