@@ -174,18 +174,17 @@ def acquire(name: str | Tool, *, toolbox: Any = None, endpoint: str | None = Non
     started = time.perf_counter()
     tool = _find_tool(name, toolbox)
     _check_packages(tool)
+    checkpoints = _checkpoints(tool)
     own_cache = getattr(tool, "hub_kwargs", {}).get("cache_dir")
-    hub = None
-    cache = Path(own_cache or cache_dir or _default_cache()).expanduser()
-    needed = [(repo, files) for repo, files in _checkpoints(tool)
-              if not checkpoint_cached(repo, files, cache_dir=cache)]
+    cache = Path(own_cache or cache_dir or (_default_cache() if checkpoints else ".")).expanduser()
+    needed = [(repo, files) for repo, files in checkpoints if not checkpoint_cached(repo, files, cache_dir=cache)]
     plans: list[_Plan] = []
     where = ""
     if needed:
         hub = require("huggingface_hub", extra="remote", purpose="Downloading a tool's weights")
         where = (endpoint or os.environ.get("HF_ENDPOINT") or hub.constants.ENDPOINT).rstrip("/")
         token = token or getattr(tool, "token", None)
-        if hub.constants.is_offline_mode():
+        if _offline(hub):
             raise DownloadError(
                 f"Cannot download {tool.name!r}: downloads are switched off ($HF_HUB_OFFLINE is set).",
                 hint="Start the kernel without HF_HUB_OFFLINE (huggingface_hub reads it at import), then "
@@ -199,7 +198,8 @@ def acquire(name: str | Tool, *, toolbox: Any = None, endpoint: str | None = Non
     if toolbox is not None:
         toolbox.add(tool)
     return Acquisition(tool=tool, repos=tuple(p.repo_id for p in plans), files=sum(len(p.files) for p in plans),
-                       bytes=sum(p.size for p in plans), endpoint=where, cache_dir=str(cache),
+                       bytes=sum(p.size for p in plans), endpoint=where,
+                       cache_dir=str(cache) if checkpoints else "",
                        seconds=time.perf_counter() - started)
 
 
@@ -251,6 +251,12 @@ def _check_packages(tool: Tool) -> None:
     if missing:
         package, extra = missing[0]
         raise MissingDependencyError(package, extra or "all", f"The tool {tool.name!r}")
+
+
+def _offline(hub: Any) -> bool:
+    """Whether huggingface_hub's downloads are switched off ($HF_HUB_OFFLINE, read at its import)."""
+    check = getattr(hub.constants, "is_offline_mode", None)
+    return bool(check() if callable(check) else getattr(hub.constants, "HF_HUB_OFFLINE", False))
 
 
 def _default_cache() -> str:
