@@ -55,6 +55,7 @@ __all__ = [
     "ToolError",
     "Toolbox",
     "__version__",
+    "add_tool",
     "get_agent",
     "load_engine",
     "load_ipython_extension",
@@ -69,6 +70,14 @@ def load_tool(*args, **kwargs):
     from .tools.loading import load_tool as _load_tool
 
     return _load_tool(*args, **kwargs)
+
+
+def add_tool(name, **kwargs):
+    """Download a tool's weights (with a progress bar) and return it ready; ``toolbox=agent.toolbox``
+    adds it there (see :func:`nbagents.tools.acquire.add_tool`)."""
+    from .tools.acquire import add_tool as _add_tool
+
+    return _add_tool(name, **kwargs)
 
 
 def get_agent(shell=None):

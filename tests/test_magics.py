@@ -757,3 +757,69 @@ def test_free_turns_constrained_decoding_off_for_the_cell(shell, engine):
     assert run(shell, "%%agent --free\nTwo.").result == 2
     assert engine.last_call.constraint is None
     assert get_agent(shell).last_run.facts["constrained"] is False
+
+
+# --- %agent tools add ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path, no_ambient_credentials):
+    """A loopback Hub serving a tiny BLIP as the image captioner's real checkpoint id; the kernel's
+    Hugging Face cache is an empty temp dir."""
+    import tiny_tool_models as tiny
+    from hub_server import HubServer, point_hub_at
+
+    folder = tiny.build_blip(tmp_path / "blip")
+    with HubServer() as server:
+        server.add_repo("Salesforce/blip-image-captioning-base", folder)
+        point_hub_at(server, monkeypatch, tmp_path / "hub-cache")
+        yield server
+
+
+def test_tools_lists_the_tools_that_are_not_ready(shell, hub):
+    toolbox = run(shell, "%agent tools").result
+    assert toolbox is get_agent(shell).toolbox and "image_captioner" not in toolbox
+    table = published(shell)[-1]["data"]["text/plain"]
+    assert table.startswith("Not ready here (")
+    row = next(line for line in table.splitlines() if line.startswith("image_captioner "))
+    assert "the weights of 'Salesforce/blip-image-captioning-base' are not downloaded" in row
+    assert "%agent tools add image_captioner" in row
+    assert "<table>" in published(shell)[-1]["data"]["text/html"]
+
+
+def test_tools_add_downloads_the_weights_and_adds_the_tool(shell, hub, monkeypatch):
+    from hub_server import go_offline
+    from PIL import Image
+
+    r = run(shell, "%agent tools add image_captioner")
+    assert r.success and r.result is None
+    message = published(shell)[-1]["data"]["text/plain"]
+    assert message.startswith("image_captioner is ready: 6 files") and hub.url in message
+    assert message.endswith("It is in the toolbox.")
+    assert any(p.endswith("/model.safetensors") for p in hub.downloads())
+    toolbox = get_agent(shell).toolbox
+    assert "image_captioner" in toolbox
+    assert "image_captioner" in run(shell, "%agent tools").result
+    table = published(shell)[-1]["data"]["text/plain"]
+    assert table.startswith("Not ready here (") and "image_captioner " not in table
+    go_offline(monkeypatch)  # it runs from the cache, without a network
+    assert isinstance(toolbox["image_captioner"](Image.new("RGB", (32, 32), "blue")), AgentText)
+
+
+def test_tools_add_explains_bad_input(shell, hub):
+    r = run(shell, "%agent tools add image_captionr")
+    assert r.success  # a typed error shows as a compact error, the kernel goes on
+    shown = published(shell)[-1]["data"]["text/plain"]
+    assert "no tool named 'image_captionr'" in shown and "'image_captioner'" in shown
+    hub.cut("Salesforce/blip-image-captioning-base", "model.safetensors", after=1000)
+    run(shell, "%agent tools add image_captioner")
+    shown = published(shell)[-1]["data"]["text/plain"]
+    assert shown.startswith("Agent error in the tool stage (DownloadError)") and "HTTP 500" in shown
+    assert "What to do: Nothing was kept in the cache" in shown
+    assert "image_captioner" not in get_agent(shell).toolbox
+    with pytest.raises(UsageError, match="which tool"):
+        shell.run_line_magic("agent", "tools add")
+    for bad in ("tools remove x", "tools list", "history 3 4", "tools add a b"):
+        r = run(shell, f"%agent {bad}")
+        assert isinstance(r.error_in_exec, UsageError), bad
+    assert_shell_works(shell)

@@ -28,7 +28,9 @@ class ConsoleMagics(AgentSession):
     @argument("command", nargs="?", default="config",
               choices=("engine", "tools", "history", "inspect", "config", "reset"),
               help="What to do (default: config).")
-    @argument("arg", nargs="?", help="engine: the SPEC; history: how many runs; inspect: N or a run id.")
+    @argument("arg", nargs="?", help="engine: the SPEC; history: how many runs; inspect: N or a run id; "
+                                     "tools: add.")
+    @argument("name", nargs="?", help="tools add: the tool to download and add.")
     @argument("--8bit", dest="eight_bit", action="store_true", help="engine: load the model in 8 bits.")
     @argument("--4bit", dest="four_bit", action="store_true", help="engine: load the model in 4 bits.")
     @argument("--device-map", metavar="MAP", help="engine: where the model goes (e.g. auto).")
@@ -41,7 +43,10 @@ class ConsoleMagics(AgentSession):
 
             %agent engine SPEC [--8bit|--4bit] [--device-map auto] [--dtype bfloat16]
                                  set the kernel's engine (no SPEC: show it)
-            %agent tools         the toolbox, as a table
+            %agent tools         the toolbox, as a table, and the tools that are not ready here
+                                 (what each lacks and the command that gets it)
+            %agent tools add NAME  download the tool's weights (with a progress bar) and add it
+                                 to the toolbox ($HF_ENDPOINT picks the Hub)
             %agent history [N]   the N newest runs (default 10), kept across kernels
             %agent inspect [N|ID]  open a run in the inspector: the last one, the N-th newest,
                                  or a run id (a prefix of it is enough)
@@ -52,8 +57,12 @@ class ConsoleMagics(AgentSession):
         engine_options = args.eight_bit or args.four_bit or args.device_map or args.dtype
         if engine_options and args.command != "engine":
             raise UsageError("--8bit, --4bit, --device-map and --dtype go with %agent engine.")
-        if args.arg is not None and args.command in ("tools", "config", "reset"):
+        if args.arg is not None and args.command in ("config", "reset"):
             raise UsageError(f"%agent {args.command} takes no argument (got {args.arg!r}).")
+        if args.command == "tools" and args.arg not in (None, "add"):
+            raise UsageError(f"%agent tools takes no argument but 'add NAME' (got {args.arg!r}).")
+        if args.name is not None and not (args.command == "tools" and args.arg == "add"):
+            raise UsageError(f"%agent {args.command} takes at most one argument (got {args.name!r} too).")
         handler = getattr(self, f"_cmd_{args.command}")
         try:
             return handler(args)
@@ -98,7 +107,28 @@ class ConsoleMagics(AgentSession):
         return None
 
     def _cmd_tools(self, args):
-        return self.agent.toolbox
+        from ..tools.catalogue import catalogue
+
+        toolbox = self.agent.toolbox
+        if args.arg == "add":
+            return self._add_tool(unquote(args.name), toolbox)
+        waiting = [e for e in catalogue(toolbox) if not e.ready]
+        if waiting:
+            display(View.table(f"Not ready here ({len(waiting)})", [
+                (e.name, e.missing, e.command) for e in waiting], header=("tool", "missing", "get it with")))
+        return toolbox
+
+    def _add_tool(self, name: str | None, toolbox):
+        from ..tools.acquire import acquire
+
+        if not name:
+            from ..tools.catalogue import catalogue
+
+            waiting = ", ".join(e.name for e in catalogue(toolbox) if not e.ready) or "none"
+            raise UsageError(f"%agent tools add NAME: which tool? Not ready here: {waiting}.")
+        done = acquire(name, toolbox=toolbox)
+        display(View.message(done.summary() + " It is in the toolbox."))
+        return None
 
     def _cmd_history(self, args):
         limit = 10

@@ -10,12 +10,16 @@ __all__ = [
     "RemoteTool",
     "Tool",
     "ToolInput",
+    "ToolEntry",
     "Toolbox",
+    "add_tool",
     "default_tools",
     "load_tool",
     "tool",
 ]
 
 # The loaders and model-tool bases import transformers/httpx lazily; keep `import` light.
+# (The catalogue function is `nbagents.tools.catalogue.catalogue`: its module has the same name.)
 __getattr__, __dir__ = lazy_exports(__name__, {"load_tool": "loading", "PipelineTool": "pipeline",
-                                               "RemoteTool": "remote"}, globals())
+                                               "RemoteTool": "remote", "add_tool": "acquire",
+                                               "ToolEntry": "catalogue"}, globals())
