@@ -98,6 +98,8 @@ def _thumb(image: Image.Image, side: int) -> Image.Image:
 
 ESSAY = ("The river runs past the old mill and into the valley where the farmers grow wheat "
          "in summer and leave the fields bare in winter")
+TEXT = "Me encanta este restaurante y la comida es deliciosa"
+NOTES = "Buy milk, eggs and bread.\nCall the plumber on Friday.\nWater the plants.\n"
 MEMO = "Team meeting moved to Thursday at ten.\nPlease bring the quarterly figures and your laptop.\n"
 
 MATERIAL: dict[str, Callable[[], Any]] = {
@@ -122,6 +124,18 @@ MATERIAL: dict[str, Callable[[], Any]] = {
                         "the ferry for free until the bridge opens again."),
     "paragraph": lambda: "Welcome to the museum. The tour starts in the hall on your left.",
     "program": lambda: '#include <stdio.h>\nint main(void) { printf("hi\\n"); return 0; }\n',
+    # tuned
+    "photo": lambda: quadrants(120, 80, ("red", "green", "blue", "yellow")),
+    "picture": lambda: quadrants(180, 240, ("navy", "white", "black", "gray")),
+    "cat.png": lambda: quadrants(100, 100, ("orange", "black", "black", "orange")),
+    "tone": lambda: tone(1.0, 440),
+    "song": lambda: two_tones(3.0, 440, 880),
+    "recording": lambda: tone(2.5, 350),
+    "clip1": lambda: tone(1.0, 500),
+    "clip2": lambda: tone(2.0, 700),
+    "music.wav": lambda: tone(2.0, 600),
+    "text": lambda: TEXT,
+    "notes.txt": lambda: NOTES,
 }
 
 
@@ -274,7 +288,141 @@ HELD_OUT_CHAT = (
 )
 
 
+# --- tuned (written after the held-out suites; the agent may be tuned on these) ---------------------------
+
+
+def _photo(w):
+    return w.image("photo")
+
+
+def _picture(w):
+    return w.image("picture")
+
+
+TUNED_DOABLE = (
+    Doable("Rotate the photo by 90 degrees.", ("photo",),
+           image_like(lambda w: _photo(w).transpose(Image.Transpose.ROTATE_90), what="photo turned 90 degrees"),
+           "result = rotate_image(image=photo, degrees=90)"),
+    Doable("Make the photo grayscale.", ("photo",), image_like(lambda w: gray(_photo(w)), what="grayscale photo"),
+           "result = grayscale_image(image=photo)"),
+    Doable("Make the photo grayscale and write 'hello' on it.", ("photo",),
+           text_on(lambda w: gray(_photo(w)), "hello"),
+           'result = grayscale_image(image=photo)\nresult = draw_text(image=result, text="hello")'),
+    Doable("Flip the picture vertically.", ("picture",),
+           image_like(lambda w: ImageOps.flip(_picture(w)), what="picture flipped upside down"),
+           'result = flip_image(image=picture, direction="vertical")'),
+    Doable("Flip the photo horizontally.", ("photo",),
+           image_like(lambda w: ImageOps.mirror(_photo(w)), what="mirrored photo"),
+           'result = flip_image(image=photo, direction="horizontal")', ("result = flip_image(image=photo)",)),
+    Doable("Resize the photo to 60 pixels wide and 40 high.", ("photo",),
+           image_like(lambda w: _photo(w).resize((60, 40), LANCZOS)),
+           "result = resize_image(image=photo, width=60, height=40)"),
+    Doable("Resize the picture to half its size.", ("picture",),
+           image_like(lambda w: _picture(w).resize((90, 120), LANCZOS), what="picture at 90x120"),
+           "size = image_size(image=picture)\n"
+           "result = resize_image(image=picture, width=size[0] / 2, height=size[1] / 2)",
+           ("result = resize_image(image=picture, width=90, height=120)",
+            "result = resize_image(image=picture, width=90)")),
+    Doable("Crop the photo to the box from (10, 10) to (70, 50).", ("photo",),
+           image_like(lambda w: _photo(w).crop((10, 10, 70, 50))),
+           "result = crop_image(image=photo, left=10, top=10, right=70, bottom=50)"),
+    Doable('Write "Hello world" on the picture in red.', ("picture",),
+           text_on(_picture, "Hello world", color="red"),
+           'result = draw_text(image=picture, text="Hello world", color="red")'),
+    Doable("Put the photo next to a grayscale copy of it.", ("photo",),
+           image_like(lambda w: [beside(_photo(w), gray(_photo(w))), beside(gray(_photo(w)), _photo(w))],
+                      what="photo | grayscale photo"),
+           "gray = grayscale_image(image=photo)\nresult = side_by_side(left=photo, right=gray)"),
+    Doable("Put the photo and the picture side by side.", ("photo", "picture"),
+           image_like(lambda w: beside(_photo(w), _picture(w)), what="photo | picture"),
+           "result = side_by_side(left=photo, right=picture)"),
+    Doable("Make a thumbnail of cat.png that is at most 32 pixels.", ("cat.png",),
+           image_like(lambda w: _thumb(w.image("cat.png"), 32), what="32 px thumbnail"),
+           'image = load_image(path="cat.png")\nresult = thumbnail(image=image, size=32)'),
+    Doable("Make a red image 100 pixels wide and 50 pixels high.", (),
+           image_like(lambda w: Image.new("RGB", (100, 50), "red"), what="red 100x50"),
+           'result = make_image(width=100, height=50, color="red")'),
+    Doable("What is the size of the photo?", ("photo",), size_answer(120, 80, want="size"),
+           "result = image_size(image=photo)"),
+    Doable("How wide is the picture?", ("picture",), size_answer(180, 240, want="width"),
+           "size = image_size(image=picture)\nresult = size[0]", ("result = image_size(image=picture)",)),
+    Doable("Make the song half as loud.", ("song",), audio_like(seconds=3.0, loudness=("song", 0.5)),
+           "result = change_volume(audio=song, factor=0.5)"),
+    Doable("Make the song twice as loud.", ("song",), audio_like(seconds=3.0, loudness=("song", 2.0)),
+           "result = change_volume(audio=song, factor=2)"),
+    Doable("Trim the recording to the first second.", ("recording",),
+           audio_like(seconds=1.0, loudness=("recording", 1.0), pitch=350),
+           "result = trim_audio(audio=recording, start=0, end=1)"),
+    Doable("Cut the song from 1 to 2.5 seconds.", ("song",),
+           audio_like(seconds=1.5, parts=((0.0, 0.5, 440), (0.5, 1.5, 880))),
+           "result = trim_audio(audio=song, start=1, end=2.5)"),
+    Doable("Join clip1 and clip2.", ("clip1", "clip2"),
+           audio_like(seconds=3.0, parts=((0.0, 1.0, 500), (1.0, 3.0, 700))),
+           "result = concatenate_audio(first=clip1, second=clip2)"),
+    Doable("Make the tone twice as long.", ("tone",), audio_like(seconds=2.0, loudness=("tone", 1.0), pitch=440),
+           "result = concatenate_audio(first=tone, second=tone)"),
+    Doable("Make a tone of 600 Hz that lasts five seconds.", (), audio_like(seconds=5.0, pitch=600),
+           "result = make_tone(frequency=600, duration=5)"),
+    Doable("How long is the recording in seconds?", ("recording",), number(2.5, tolerance=0.01),
+           "result = audio_duration(audio=recording)"),
+    Doable("Load music.wav and make it 50 % quieter.", ("music.wav",),
+           audio_like(seconds=2.0, loudness=("music.wav", 0.5), pitch=600),
+           'audio = load_audio(path="music.wav")\nresult = change_volume(audio=audio, factor=0.5)'),
+    Doable("Save the tone to beep.wav.", ("tone",), saved_audio(".wav", audio_like(seconds=1.0, pitch=440)),
+           'result = save_audio(audio=tone, path="beep.wav")'),
+    Doable("How many words are in the text?", ("text",), number(_words(TEXT)), "result = word_count(text=text)"),
+    Doable("Read the file notes.txt and count its words.", ("notes.txt",), number(_words(NOTES)),
+           'result = read_text_file(path="notes.txt")\nresult = word_count(text=result)'),
+    Doable("Read notes.txt.", ("notes.txt",), text_is(NOTES), 'result = read_text_file(path="notes.txt")'),
+    Doable("Rotate the photo by 180 degrees, then make it a 50 pixel thumbnail.", ("photo",),
+           image_like(lambda w: _thumb(_photo(w).transpose(Image.Transpose.ROTATE_180), 50),
+                      what="photo turned 180 degrees, 50 px thumbnail"),
+           "result = rotate_image(image=photo, degrees=180)\nresult = thumbnail(image=result, size=50)"),
+    Doable("Make the song louder by a factor of 3 and then keep the first two seconds.", ("song",),
+           audio_like(seconds=2.0, loudness=("song", 3.0), parts=((0.0, 1.5, 440), (1.5, 2.0, 880))),
+           "result = change_volume(audio=song, factor=3)\nresult = trim_audio(audio=result, start=0, end=2)"),
+)
+
+TUNED_IMPOSSIBLE = (
+    Impossible("Draw me a picture of rivers and lakes.", (), ("image_generator",)),
+    Impossible("Is the following text (in Spanish) positive or negative?", ("text",), ("text_classifier",)),
+    Impossible("Translate the text into French.", ("text",), ("translator",)),
+    Impossible("Transcribe the recording.", ("recording",), ("transcriber",)),
+    Impossible("Caption the photo.", ("photo",), ("image_captioner",)),
+    Impossible("Summarize the text.", ("text",), ("summarizer",)),
+    Impossible("Read the text aloud.", ("text",), ("text_reader",)),
+    Impossible("What color is the car in the photo?", ("photo",), ("image_qa",)),
+    Impossible("Find the cat in the photo and make a mask of it.", ("photo",), ("image_segmenter",)),
+    Impossible("Book a flight to Paris for next Monday."),
+    Impossible("Send an email to bob@example.com saying hello."),
+    Impossible("What's the weather like in London today?"),
+)
+
+TUNED_CHAT = (
+    Chat(("Make a one-second tone.", "Now make it twice as long."), (), audio_like(seconds=2.0, pitch=440),
+         ("result = make_tone(duration=1)", "result = make_tone(duration=2)")),
+    Chat(("Rotate the photo by 90 degrees.", "Now make it grayscale."), ("photo",),
+         image_like(lambda w: gray(_photo(w).transpose(Image.Transpose.ROTATE_90)), what="rotated and grayscale"),
+         ("result = rotate_image(image=photo, degrees=90)", "result = grayscale_image(image=result)")),
+    Chat(("Make the song twice as loud.", "Then trim it to the first 2 seconds."), ("song",),
+         audio_like(seconds=2.0, loudness=("song", 2.0)),
+         ("result = change_volume(audio=song, factor=2)", "result = trim_audio(audio=result, start=0, end=2)")),
+    Chat(("Read notes.txt.", "Count the words in it."), ("notes.txt",), number(_words(NOTES)),
+         ('result = read_text_file(path="notes.txt")', "result = word_count(text=result)")),
+    Chat(("Make a red image 100 pixels wide and 50 high.", "Write 'hi' on it."), (),
+         text_on(lambda w: Image.new("RGB", (100, 50), "red"), "hi"),
+         ('result = make_image(width=100, height=50, color="red")', 'result = draw_text(image=result, text="hi")')),
+    Chat(("Mirror the picture.", "Now put it next to the original."), ("picture",),
+         image_like(lambda w: [beside(ImageOps.mirror(_picture(w)), _picture(w)),
+                               beside(_picture(w), ImageOps.mirror(_picture(w)))], what="mirror | picture"),
+         ("result = flip_image(image=picture)", "result = side_by_side(left=result, right=picture)")),
+)
+
+
 SUITES: dict[str, Suite] = {
+    "doable-tuned": Suite("doable-tuned", "doable", False, TUNED_DOABLE),
+    "impossible-tuned": Suite("impossible-tuned", "impossible", False, TUNED_IMPOSSIBLE),
+    "chat-tuned": Suite("chat-tuned", "chat", False, TUNED_CHAT),
     "doable-held-out": Suite("doable-held-out", "doable", True, HELD_OUT_DOABLE),
     "impossible-held-out": Suite("impossible-held-out", "impossible", True, HELD_OUT_IMPOSSIBLE),
     "chat-held-out": Suite("chat-held-out", "chat", True, HELD_OUT_CHAT),
