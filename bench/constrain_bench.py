@@ -548,6 +548,7 @@ def main() -> None:
             report(f"{number}. Accuracy on the {len(tasks)} {suite} tasks", engine, toolbox, tracers, modes,
                    tasks, args)
     else:
+        number = 0
         print(f"\nnbagents outcome bench — {engine.model_id}, {args.threads} thread(s)")
     outcome = [n for n in names if n in OUTCOME]
     if outcome:

@@ -369,15 +369,15 @@ def number(value: float, *, tolerance: float = 0.0) -> Check:
 
 
 def size_answer(width: int, height: int, *, want: str) -> Check:
-    """The answer to "how wide/high/big": the asked number, or the ``[width, height]`` pair."""
+    """The answer to "how wide" / "how tall" (that one number) or "what size" (``[width, height]``)."""
     single = number(width if want == "width" else height)
 
     def check(result, world):
+        if want != "size":
+            return single(result, world)
         if isinstance(result, (list, tuple)) and len(result) == 2:
             return None if list(result) == [width, height] else f"{list(result)}, expected [{width}, {height}]"
-        if want == "size":
-            return f"not a [width, height] pair: {_kind(result)}"
-        return single(result, world)
+        return f"not a [width, height] pair: {_kind(result)}"
 
     return check
 
@@ -395,9 +395,9 @@ def text_is(expected: str | Callable[[World], str]) -> Check:
     return check
 
 
-def saved_audio(suffix: str, then: Check) -> Check:
-    """The result is the path of a ``suffix`` sound file in the output folder whose audio passes
-    ``then``."""
+def saved_audio(name: str, then: Check) -> Check:
+    """The result is the path of the sound file ``name`` (the file name the task gave) in the
+    output folder, whose audio passes ``then``."""
     def check(result, world):
         from nbagents.results import AgentAudio
 
@@ -406,8 +406,8 @@ def saved_audio(suffix: str, then: Check) -> Check:
         path = Path(result)
         if not path.is_file():
             return f"no file at {result!r}"
-        if path.suffix.lower() != suffix:
-            return f"saved as {path.suffix or 'no extension'}, expected {suffix}"
+        if path.name != name:
+            return f"saved as {path.name!r}, expected {name!r}"
         try:
             path.resolve().relative_to(world.output_dir().resolve())
         except ValueError:

@@ -113,7 +113,9 @@ NEAR_MISSES = {
     "Show the snapshot and its mirror image side by side.": [
         "result = side_by_side(left=snapshot, right=snapshot)"],
     "Place the logo to the right of the poster.": ["result = side_by_side(left=logo, right=poster)"],
-    "How tall is the poster in pixels?": ["result = 200", "result = [120, 200]"],
+    "How tall is the poster in pixels?": ["result = 200", "result = image_size(image=poster)"],
+    "Mirror the logo.": ['result = flip_image(image=logo, direction="vertical")',
+                         "result = rotate_image(image=logo, degrees=180)"],
     "Give me a 48 pixel thumbnail of the poster.": ["result = thumbnail(image=poster)"],
     "Create a plain orange picture that is 300 pixels wide and 150 pixels tall.": [
         'result = make_image(width=300, height=150, color="red")'],
@@ -129,6 +131,7 @@ NEAR_MISSES = {
         "result = make_tone(frequency=220, duration=2)"],
     "What is the duration of chime.wav in seconds?": ['result = "1.2 or 2.4"', "result = 1"],
     "Save the outro as ending.flac.": ['result = save_audio(audio=outro, path="ending.wav")',
+                                       'result = save_audio(audio=outro, path="outro.flac")',
                                        'result = save_audio(audio=trim_audio(audio=outro, end=1), path="ending.flac")'],
     "Open memo.txt and tell me how many words are in it.": ['result = word_count(text="memo.txt")'],
     "Crop the snapshot to its left half, then turn it upside down.": [
@@ -142,7 +145,9 @@ NEAR_MISSES = {
         "result = grayscale_image(image=photo)", 'result = draw_text(image=photo, text="hello")'],
     'Write "Hello world" on the picture in red.': ['result = draw_text(image=picture, text="Hello world")'],
     "Put the photo next to a grayscale copy of it.": ["result = side_by_side(left=photo, right=photo)"],
-    "What is the size of the photo?": ["result = 120"],
+    "What is the size of the photo?": ["result = 120", "result = [80, 120]"],
+    "How wide is the picture?": ["result = image_size(image=picture)", "result = 240"],
+    "Save the tone to beep.wav.": ['result = save_audio(audio=tone, path="output.wav")'],
     "Make the song half as loud.": ["result = change_volume(audio=song, factor=1.5)"],
     "Cut the song from 1 to 2.5 seconds.": ["result = trim_audio(audio=song, start=0, end=1.5)"],
     "Join clip1 and clip2.": ["result = concatenate_audio(first=clip2, second=clip1)"],
