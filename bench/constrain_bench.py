@@ -1,7 +1,8 @@
-"""Constrained vs free decoding on the embedded model (SmolLM2-135M-Instruct).
+"""Constrained vs free decoding on the embedded model (SmolLM2-135M-Instruct), and outcomes end to end.
 
     python bench/constrain_bench.py [--threads 1] [--max-new-tokens 160] [--limit N] [--show]
                                     [--modes free,constrained,constrained+greedy-tools,...]
+                                    [--suites tuned,held-out,outcome]
 
 1. Per-token overhead: the same prompt decoded free (the engine's plain loop, no draft tokens) and
    constrained (ABAB, median of 3): milliseconds per token, the share spent in llguidance (masks,
@@ -17,6 +18,20 @@ Modes: ``free`` (the agent's prompt, free text), ``constrained`` (the same promp
 program grammar), ``constrained+greedy-tools`` (without tool choice by likelihood: the masked
 greedy token picks the tool), ``constrained+result-examples`` (the prompt's examples rewritten
 so that every line assigns ``result``, as the grammar does). Nothing is downloaded.
+
+3. Outcomes (``--suites outcome``, or any of ``doable-tuned``, ``doable-held-out``,
+   ``impossible-tuned``, ``impossible-held-out``, ``chat-tuned``, ``chat-held-out``): the suites
+   of bench/outcome_suites.py run end to end through ``nbagents.Agent`` (its defaults: code
+   mode, constrained, one repair) on the real default toolbox ("auto": the tools that need no
+   model and the model-backed ones whose weights are on this machine), with the same loaded
+   engine. A task is right when its outcome is (bench/outcome_checks.py); an impossible task
+   when the run abstained: ``NoToolError`` before any tool ran. Per suite: right %, ``tools``
+   (tool_used of the program against the reference's), ``code`` (the Transformers Agents code
+   score on trace tools, where the reference program traces), abstentions and seconds per task
+   (a chat: both turns). Abstain precision (share of all abstentions that were on impossible
+   tasks) and recall (share of impossible tasks abstained) are printed for the tuned suites, the
+   held-out ones and all; ``needed named`` counts the impossible tasks whose error named a tool
+   that would do them. Tuned and held-out suites are reported apart.
 """
 
 from __future__ import annotations
@@ -26,6 +41,7 @@ import ast
 import json
 import re
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -280,7 +296,7 @@ def accuracy(engine, toolbox, tracers, mode: str, tasks: list[Task], args) -> li
         if mode.startswith("constrained"):
             prior = {} if mode.endswith("no-prior") else task_prior(toolbox, task.text, weight=args.prior_weight)
             expected = () if mode.endswith("no-prior") else expected_tools(toolbox, task.text)
-            options["constrained"] = ProgramSpec(tools=toolbox, input_types=task.inputs, tool_prior=prior,
+            options["constraint"] = ProgramSpec(tools=toolbox, input_types=task.inputs, tool_prior=prior,
                                                  expected_tools=expected,
                                                  choose_tools=not mode.endswith("greedy-tools"))
         started = time.perf_counter()
@@ -314,15 +330,182 @@ def report(title: str, engine, toolbox, tracers, modes: list[str], tasks: list[T
                 print(f"        {m}: {prog[:150]}")
 
 
+# --- outcomes end to end: the real agent on the real default toolbox ----------------------------------
+
+OUTCOME = ("doable-tuned", "impossible-tuned", "chat-tuned", "doable-held-out", "impossible-held-out",
+           "chat-held-out")
+
+
+def outcome_code_score(program: str, task, tracers: dict) -> float | None:
+    """The Transformers Agents code score of ``program`` against the task's reference programs on
+    trace tools (1: the same call chain, 0.5: the chain is inside it); ``None`` when no reference
+    traces (one that does arithmetic on a tool's result)."""
+    inputs = {n: "" for n in task.inputs if "." not in n}
+    patterns = []
+    for ref in (task.reference, *task.alternatives):
+        try:
+            patterns.append(re.compile(re.escape(str(run_program(ref, tracers, inputs)))))
+        except Exception:  # noqa: BLE001 - this reference does not trace
+            continue
+    if not patterns:
+        return None
+    try:
+        value = str(run_program(program, tracers, inputs))
+    except Exception:  # noqa: BLE001 - the program does not run on trace tools
+        return 0.0
+    if any(p.fullmatch(value) for p in patterns):
+        return 1.0
+    return 0.5 if any(p.search(value) for p in patterns) else 0.0
+
+
+def outcome_tools_score(program: str, references: list[str], toolbox: dict) -> float:
+    """tool_used: 1 - 0.25 per missing or unexpected tool, against the closest reference."""
+    used = called_tools(program, toolbox)
+    best = 0.0
+    for ref in references:
+        want = called_tools(ref, toolbox)
+        best = max(best, max(0.0, 1.0 - 0.25 * (len(want - used) + len(used - want))))
+    return best
+
+
+def run_outcome_suite(agent, suite, args, tracers: dict, root: str) -> list[dict]:
+    from outcome_checks import attempt, attempt_chat
+    from outcome_suites import MATERIAL
+
+    toolbox = dict(agent.toolbox)
+    tasks = suite.tasks[: args.limit] if args.limit else suite.tasks
+    rows = []
+    for task in tasks:
+        row = {"task": task, "text": getattr(task, "text", None) or " / ".join(task.turns)}
+        if suite.family == "impossible":
+            ready = [n for n in task.needs if n in toolbox]
+            if ready:
+                row["skipped"] = f"{', '.join(ready)} is ready here"
+                rows.append(row)
+                continue
+            row["mark"] = attempt(agent, task.text, task.inputs, MATERIAL, None, root=root)
+        elif suite.family == "chat":
+            row["mark"] = m = attempt_chat(agent, task.turns, task.inputs, MATERIAL, task.check, root=root)
+            programs = m.code.split("\n---\n")
+            row["tools"] = statistics.mean(outcome_tools_score(p, [r], toolbox)
+                                           for p, r in zip(programs, task.references)) if programs else 0.0
+        else:
+            row["mark"] = m = attempt(agent, task.text, task.inputs, MATERIAL, task.check, root=root)
+            row["tools"] = outcome_tools_score(m.code, [task.reference, *task.alternatives], toolbox)
+            row["code"] = outcome_code_score(m.code, task, tracers)
+        rows.append(row)
+    return rows
+
+
+def _pct(values) -> str:
+    values = [v for v in values if v is not None]
+    return f"{100 * statistics.mean(values):6.1f}" if values else "     -"
+
+
+def abstain_line(label: str, results: dict) -> str:
+    marks = [(s.family, r["mark"]) for s, rows in results.items() for r in rows if "mark" in r]
+    abstained = [family for family, m in marks if m.abstained]
+    impossible = [m for family, m in marks if family == "impossible"]
+    honest = sum(1 for m in impossible if m.abstained)
+    precision = (f"{100 * abstained.count('impossible') / len(abstained):.1f} %" if abstained else "-")
+    recall = f"{100 * honest / len(impossible):.1f} %" if impossible else "-"
+    return (f"  {label}: {len(abstained)} abstentions, precision {precision} "
+            f"({abstained.count('impossible')}/{len(abstained)}), recall {recall} ({honest}/{len(impossible)})")
+
+
+def print_outcome_group(label: str, results: dict, args) -> None:
+    print(f"\n  {label}")
+    print(f"  {'suite':<22}{'tasks':>6}{'right':>7}{'tools':>7}{'code':>7}{'abstain':>9}{'s/task':>8}")
+    for suite, rows in results.items():
+        marks = [r["mark"] for r in rows if "mark" in r]
+        if not marks:
+            print(f"  {suite.name:<22}{0:>6}   (every task skipped)")
+            continue
+        secs = statistics.mean(m.seconds for m in marks)
+        abstained = sum(m.abstained for m in marks)
+        line = (f"  {suite.name:<22}{len(marks):>6}{_pct([m.right for m in marks]):>7}"
+                f"{_pct([r.get('tools') for r in rows]):>7}{_pct([r.get('code') for r in rows]):>7}"
+                f"{abstained:>9}{secs:8.2f}")
+        if suite.family == "impossible":
+            model = [r for r in rows if "mark" in r and r["task"].needs]
+            named = sum(1 for r in model if set(r["mark"].needed) & set(r["task"].needs))
+            line += f"   needed named {named}/{len(model)}"
+        skipped = sum(1 for r in rows if "skipped" in r)
+        if skipped:
+            line += f"   ({skipped} skipped: their tool is ready)"
+        print(line)
+    print(abstain_line(label, results))
+    for suite, rows in results.items():
+        print(f"\n  {suite.name}, per task (ok / --, seconds):")
+        for r in rows:
+            if "skipped" in r:
+                print(f"   skip        {r['text']}  ({r['skipped']})")
+                continue
+            m = r["mark"]
+            why = "" if m.right else f"  <- {m.why[:120]}"
+            print(f"   {'ok' if m.right else '--'} {m.seconds:7.2f}s  {r['text']}{why}")
+            if args.show:
+                print("        code: " + (m.code.replace("\n", " | ")[:240] or "(none)"))
+                if m.error:
+                    print(f"        error: {m.error[:240]}")
+
+
+def outcome_report(number: int, engine, names: list[str], args) -> None:
+    from outcome_suites import SUITES
+
+    from nbagents import Agent
+    from nbagents.tools.defaults import default_tools
+
+    agent = Agent(engine=engine, tools=default_tools(), add_default_tools=False)
+    toolbox = dict(agent.toolbox)
+    tracers = trace_tools(toolbox)
+    model_ready = sorted(set(toolbox) & set(_model_task_names()))
+    print(f"\n{number}. Outcomes end to end: nbagents.Agent (mode {agent.mode}, constrained={agent.constrained}, "
+          f"repair={agent.repair}) on the default toolbox, {len(toolbox)} tools ready "
+          f"(model-backed: {', '.join(model_ready) or 'none'})")
+    results: dict = {}
+    with tempfile.TemporaryDirectory(prefix="nbagents-outcome-") as root:
+        for name in names:
+            suite = SUITES[name]
+            results[suite] = run_outcome_suite(agent, suite, args, tracers, root)
+    for label, held_out in (("tuned", False), ("held-out", True)):
+        group = {s: rows for s, rows in results.items() if s.held_out == held_out}
+        if group:
+            print_outcome_group(label, group, args)
+    if len({s.held_out for s in results}) > 1:
+        print("\n" + abstain_line("all suites", results))
+
+
+def _model_task_names() -> list[str]:
+    from nbagents.tools.tasks import TASKS
+
+    return list(TASKS)
+
+
+def expand_suites(value: str) -> list[str]:
+    names = []
+    for name in (n.strip() for n in value.split(",")):
+        if not name:
+            continue
+        names.extend(OUTCOME if name == "outcome" else [name])
+    unknown = [n for n in names if n not in ("tuned", "held-out", *OUTCOME)]
+    if unknown:
+        raise SystemExit(f"unknown suite(s) {', '.join(unknown)}; known: tuned, held-out, outcome, "
+                         + ", ".join(OUTCOME))
+    return list(dict.fromkeys(names))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--max-new-tokens", type=int, default=160)
     parser.add_argument("--limit", type=int, default=0, help="only the first N tasks of each suite")
-    parser.add_argument("--suites", default="tuned,held-out", help="tuned (TASKS), held-out (HELDOUT)")
+    parser.add_argument("--suites", default="tuned,held-out,outcome",
+                        help="tuned (TASKS), held-out (HELDOUT), outcome (the six outcome suites) or any of "
+                        + ", ".join(OUTCOME))
     parser.add_argument("--modes", default="free,constrained,constrained+greedy-tools,"
                                            "constrained+result-examples")
-    parser.add_argument("--show", action="store_true", help="print every program")
+    parser.add_argument("--show", action="store_true", help="print every program (and, for outcomes, the error)")
     parser.add_argument("--prior-weight", type=float, default=None,
                         help="nats per unit of task/tool word relevance in tool choice (default: nbagents')")
     args = parser.parse_args()
@@ -337,28 +520,39 @@ def main() -> None:
     from nbagents.engines.embedded import EmbeddedEngine
     from nbagents.tools.defaults import default_tools
 
+    names = expand_suites(args.suites)
     engine = EmbeddedEngine(progress=False, num_threads=args.threads)
     engine.load()
-    toolbox = {t.name: t for t in default_tools(model_tools="all")}
-    tracers = trace_tools(toolbox)
-    suites = {"tuned": TASKS, "held-out": HELDOUT}
+    number = 1
+    ta = [n for n in names if n in ("tuned", "held-out")]
+    if ta:
+        toolbox = {t.name: t for t in default_tools(model_tools="all")}
+        tracers = trace_tools(toolbox)
+        suites = {"tuned": TASKS, "held-out": HELDOUT}
 
-    o = overhead(engine, toolbox, args)
-    print(f"\nnbagents constrained decoding bench — {engine.model_id}, {args.threads} thread(s), "
-          f"{len(toolbox)} tools, prompt {o['prompt_tokens']} tokens, max_new_tokens={args.max_new_tokens}")
-    print("\n1. Per-token cost (median of 3 ABAB pairs; free = the plain loop, no draft tokens)")
-    print(f"  {'free decoding':<44}{o['free_ms']:8.1f} ms/token  ({o['free_tokens']:.0f} tokens)")
-    print(f"  {'constrained, all in':<44}{o['cons_ms']:8.1f} ms/token  ({o['cons_tokens']:.0f} tokens)"
-          f"  ratio {o['cons_ms'] / o['free_ms']:.2f}")
-    print(f"  {'  of which llguidance (mask, consume, build)':<44}{o['llg_ms']:8.2f} ms/token")
-    print(f"  {'  tool choice by likelihood':<44}{o['choice_ms']:8.1f} ms/line (one pass, all tools)")
-    print(f"  program: {o['program']!r}")
+        o = overhead(engine, toolbox, args)
+        print(f"\nnbagents constrained decoding bench — {engine.model_id}, {args.threads} thread(s), "
+              f"{len(toolbox)} tools, prompt {o['prompt_tokens']} tokens, max_new_tokens={args.max_new_tokens}")
+        print("\n1. Per-token cost (median of 3 ABAB pairs; free = the plain loop, no draft tokens)")
+        print(f"  {'free decoding':<44}{o['free_ms']:8.1f} ms/token  ({o['free_tokens']:.0f} tokens)")
+        print(f"  {'constrained, all in':<44}{o['cons_ms']:8.1f} ms/token  ({o['cons_tokens']:.0f} tokens)"
+              f"  ratio {o['cons_ms'] / o['free_ms']:.2f}")
+        print(f"  {'  of which llguidance (mask, consume, build)':<44}{o['llg_ms']:8.2f} ms/token")
+        print(f"  {'  tool choice by likelihood':<44}{o['choice_ms']:8.1f} ms/line (one pass, all tools)")
+        print(f"  program: {o['program']!r}")
 
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    for number, suite in enumerate(s.strip() for s in args.suites.split(",")):
-        tasks = suites[suite][: args.limit] if args.limit else suites[suite]
-        report(f"{2 + number}. Accuracy on the {len(tasks)} {suite} tasks", engine, toolbox, tracers, modes,
-               tasks, args)
+        modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+        for suite in ta:
+            number += 1
+            tasks = suites[suite][: args.limit] if args.limit else suites[suite]
+            report(f"{number}. Accuracy on the {len(tasks)} {suite} tasks", engine, toolbox, tracers, modes,
+                   tasks, args)
+    else:
+        number = 0
+        print(f"\nnbagents outcome bench — {engine.model_id}, {args.threads} thread(s)")
+    outcome = [n for n in names if n in OUTCOME]
+    if outcome:
+        outcome_report(number + 1, engine, outcome, args)
     print(f"\ntotal {time.perf_counter() - T0:.0f} s")
 
 
