@@ -307,11 +307,10 @@ def small_disk(tmp_path):
 
 def fill(folder: Path) -> None:
     """Write into ``folder`` until its disk is full."""
-    with open(folder / "filler", "wb") as f:
+    with open(folder / "filler", "wb", buffering=0) as f:  # unbuffered: nothing is left to flush
         try:
             while True:
                 f.write(b"\0" * 65536)
-                f.flush()
         except OSError as e:
             assert e.errno == errno.ENOSPC
 
