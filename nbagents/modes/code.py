@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import NbAgentsError
 from ..grammar import ProgramSpec
+from ..parsing import RESULT_NAME
+from ..routing.clauses import refers_back
 from ..prompts import Prompt, PromptTemplate, Turn
 from ..runs import Run, Step
 from .stages import Stages, describe_inputs, failed
@@ -51,8 +53,13 @@ def perform_code(stages: Stages, task: str, inputs: Mapping[str, Any], *, templa
         run = stages.with_prompt(run, prompt)
         tools = stages.tools_of(prompt)
         state = chat_state if chat else {}
+        # In a chat, an input given again (the same value) is already in the chat's variables:
+        # the program may read it, but need not (it may work on the last result instead).
+        fresh = {n: v for n, v in inputs.items() if not (chat and chat_state.get(n) is v)}
+        if chat and RESULT_NAME in chat_state and refers_back(task):  # "now make it louder": it is the result
+            fresh.setdefault(RESULT_NAME, chat_state[RESULT_NAME])
         constraint = stages.constraint(lambda: ProgramSpec.for_inputs(
-            tools, inputs, state=chat_state if chat else None, rich=stages.settings.rich_grammar,
+            tools, fresh, state=chat_state if chat else None, rich=stages.settings.rich_grammar,
             task=task, **_routed(routing, tools)))
         completion = stages.generate(prompt.messages, stop=prompt.stop, constraint=constraint)
         run = run.with_changes(

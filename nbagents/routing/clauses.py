@@ -65,9 +65,9 @@ class Clause:
 
 
 # Joints that always start a new step, and joints that do when a verb follows.
-_HARD = re.compile(r"(?:[.;!?](?=\s|$)|\bthen\b|\bfinally\b|\bafterwards\b|\bnext\b|\balso\b)", re.I)
+_HARD = re.compile(r"(?:[.;!?](?=\s|$)|\bthen\b|\bfinally\b|\bafterwards\b|\balso\b)", re.I)
 _SOFT = re.compile(r"(?:,\s*and\b|,|\band\b|\bplus\b)", re.I)
-_FILLER = re.compile(r"^(?:\s|,|and\b|then\b|please\b|now\b|also\b|finally\b|next\b|first\b|afterwards\b)+", re.I)
+_FILLER = re.compile(r"^(?:\s|,|and\b|then\b|please\b|now\b|also\b|finally\b|first\b|afterwards\b)+", re.I)
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|“[^”]*”|‘[^’]*’|https?://\S+|\S+@\S+|\b[\w-]+\.\w{2,4}\b")
 
 
@@ -81,7 +81,7 @@ def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
 
 
 def _first_word(text: str) -> str:
-    m = re.match(r"\s*([A-Za-z]+)", text)
+    m = re.match(r"\s*([A-Za-z]+)(?![\w-])", text)
     return m.group(1) if m else ""
 
 

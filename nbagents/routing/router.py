@@ -22,12 +22,13 @@ alone, and the Routing says so.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import NoToolError
-from ..kinds import takes_literal
+from ..kinds import kind_for_extension, takes_literal
 from ..relevance import tool_relevance
 from .clauses import clauses, refers_back
 
@@ -46,6 +47,41 @@ UNFED = 0.15
 FOLLOW_UP = 0.12
 #: Nats per unit of score when the model picks among the ready tools (the program grammar's prior).
 NATS = 12.0
+
+
+_QUOTED = re.compile(r"'[^']+'|\"[^\"]+\"|“[^”]+”|‘[^’]+’")
+_URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+")
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+")
+_FILE = re.compile(r"(?<![\w/])([\w./-]*[\w-])\.([A-Za-z0-9]{2,5})\b")
+_TEXT_EXTENSIONS = frozenset({"txt", "md", "csv", "json", "html", "htm", "log", "rst", "xml", "yaml", "yml"})
+
+
+def _file_kind(extension: str) -> str | None:
+    kind = kind_for_extension("." + extension)
+    if kind is not None:
+        return kind.name
+    return "str" if extension.lower() in _TEXT_EXTENSIONS else None
+
+
+def mentioned_files(text: str) -> dict[str, str]:
+    """File names in ``text`` and the kind of value each holds (``{"cat.png": "image"}``)."""
+    out = {}
+    for m in _FILE.finditer(_URL.sub(" ", _EMAIL.sub(" ", text))):
+        kind = _file_kind(m.group(2))
+        if kind is not None:
+            out[m.group(0)] = kind
+    return out
+
+
+def masked(text: str) -> str:
+    """``text`` with the values in it replaced by what they are (quoted text, web addresses,
+    email addresses, file names): the words of a value say nothing about the tool ("Write 'hi' on
+    it" is about writing, not about greeting)."""
+    text = _QUOTED.sub("some text", text)
+    text = _URL.sub("a web page", text)
+    text = _EMAIL.sub("an email address", text)
+    names = {"image": "an image file", "audio": "a sound file", "str": "a text file"}
+    return _FILE.sub(lambda m: names.get(_file_kind(m.group(2)) or "", "a file"), text)
 
 
 def tool_text(tool: Any) -> str:
@@ -132,20 +168,21 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
     tools = {e.name: e.tool for e in entries}
     parts = clauses(task)
     method = "meaning+words" if encoder is not None else "words"
-    sims = _similarities(encoder, [c.text for c in parts], [tool_text(e.tool) for e in entries])
+    sims = _similarities(encoder, [masked(c.text) for c in parts], [tool_text(e.tool) for e in entries])
     unit = 2.0 * math.log(len(entries) + 1) if entries else 1.0
     available = set(input_kinds)
     previous = set(previous_tools)
     routes: list[ClauseRoute] = []
     for i, part in enumerate(parts):
-        words = tool_relevance(tools, part.text)
+        words = tool_relevance(tools, masked(part.text))
+        files = mentioned_files(part.text)
         follow_up = chat and refers_back(part.text)
         scores: dict[str, float] = {}
         for j, e in enumerate(entries):
             score = (sims[i][j] if sims is not None else 0.0) + WORDS * min(1.0, words.get(e.name, 0.0) / unit)
             if sims is None:  # words alone: rescale so that one unique name match fits
                 score = min(1.0, words.get(e.name, 0.0) / unit)
-            if not _required_kinds(e.tool) <= available | {"any"}:
+            if not _required_kinds(e.tool) <= available | set(files.values()) | {"any"}:
                 score -= UNFED
             if follow_up and e.name in previous:
                 score += FOLLOW_UP
@@ -159,6 +196,13 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
         needs = tuple(n for n in ranked[:3] if not by_name[n].ready and scores[n] >= FIT
                       and scores[n] - ready_score >= MARGIN)
         chosen = best_ready if fits and not needs else None
+        if chosen is not None:  # a file the task names, of a kind nothing else provides: open it first
+            for kind in sorted(_required_kinds(tools[chosen]) - available - {"any"}):
+                loader = _loader(kind, ready, tools)
+                if loader is not None and kind in files.values():
+                    routes.append(ClauseRoute(f"open {next(f for f, k in files.items() if k == kind)}",
+                                              loader, (), {loader: scores[loader]}, True))
+                    available.add(kind)
         routes.append(ClauseRoute(part.text, chosen, needs, {n: scores[n] for n in ranked[:6]}, fits))
         if chosen is not None:
             available.add(getattr(tools[chosen], "output_type", "any"))
@@ -167,6 +211,18 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
     prior = _prior(routes) if error is None else {}
     return Routing(task, tuple(routes), expected, prior, error, method,
                    tuple(e.name for e in entries if e.ready))
+
+
+def _loader(kind: str, ready: Sequence[str], tools: Mapping[str, Any]) -> str | None:
+    """The best-scored ready tool that opens a file of ``kind``: it returns that kind and takes
+    only literals, one of them a path or file name."""
+    for name in ready:
+        tool = tools[name]
+        params = list(getattr(tool, "inputs", ()))
+        if (getattr(tool, "output_type", None) == kind and params and not _required_kinds(tool)
+                and any("path" in p.name or "file" in p.name for p in params if p.required)):
+            return name
+    return None
 
 
 def _prior(routes: Sequence[ClauseRoute]) -> dict[str, float]:

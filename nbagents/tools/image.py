@@ -210,9 +210,9 @@ def thumbnail(image: Image.Image, size: int = 128) -> Image.Image:
 
 
 def make_image(width: int, height: int, color: str = "white") -> Image.Image:
-    """Make a new blank image filled with one `color`.
+    """Make a new blank image, `width` x `height` pixels, filled with one `color`.
 
-    The image is `width` x `height` pixels; `color` is a name or #rrggbb.
+    `color` is a name or #rrggbb.
     """
     width, height = _side(width, "width"), _side(height, "height")
     return Image.new("RGB", (width, height), _color(color, "RGB"))
