@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import NbAgentsError
 from ..grammar import ProgramSpec
 from ..parsing import RESULT_NAME
-from ..routing.clauses import refers_back
 from ..prompts import Prompt, PromptTemplate, Turn
+from ..routing.clauses import refers_back
 from ..runs import Run, Step
 from .stages import Stages, describe_inputs, failed
 
