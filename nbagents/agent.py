@@ -70,8 +70,9 @@ class Agent:
         Decide which tools the task needs before the model writes (by meaning, with the packaged
         sentence-embedding model, and by words), and end the run with a
         :class:`~nbagents.errors.NoToolError` naming the tool that would do it, what it lacks and
-        the command that gets it, when no ready tool can. ``None`` (default): for every engine
-        but a scripted one; ``False``: never.
+        the command that gets it, when no ready tool can. ``None`` (default): for local models
+        (``engine.routes_tools``), whose small models need it; servers' models choose their own
+        tools unless ``True``; ``False``: never.
     """
 
     def __init__(

@@ -200,10 +200,10 @@ _DETAILS: tuple[tuple[str, Callable[[Mapping[str, Any]], str]], ...] = (
     ("Raw output", lambda d: _pre(d.get("raw_output") or "", "(no model output)")),
     ("Printed output", lambda d: _pre(d.get("prints") or "", "(nothing printed)")),
     ("Steps (timeline)", _steps_html),
-    ("Tool choice", _routing_html),
     ("Constrained decoding", _grammar_html),
     ("Timings and tokens", _timings_html),
     ("Engine", _engine_html),
+    ("Tool choice", _routing_html),
 )
 
 

@@ -17,7 +17,7 @@ from nbagents.engines.embedded import MODEL_ID, EmbeddedEngine, model_cache_dir
 from nbagents.engines.registry import forget_engines
 from nbagents.errors import ConfigurationError
 
-TASK = "Translate the text 'good morning' into French."
+TASK = "Count the words in the text 'good morning to you'."
 
 
 @pytest.fixture(scope="session")
@@ -69,8 +69,12 @@ def test_default_agent_runs_a_real_task(embedded_cache):
     assert again.facts["cached_prefix_tokens"] == again.prompt_tokens - 1
     assert again.raw_output == run.raw_output
     assert again.timings["generate"] < run.timings["generate"]
+    # A task no ready tool can do ends, honestly, before the model writes anything.
+    honest = agent.generate_code("Translate the text 'good morning' into French.")
+    assert honest.error.type == "NoToolError" and "translator" in honest.error.message
+    assert not honest.raw_output and "generate" not in honest.timings
     # Another task shares the instructions and the tool list.
-    other = agent.generate_code("Count the words of the text 'a b c'.")
+    other = agent.generate_code("Make a one-second tone of 440 Hz.")
     assert other.facts["cached_prefix_tokens"] > 100
 
 

@@ -216,9 +216,11 @@ class Engine(ABC):
 
     #: The spec string that names this engine (``local:...``, ``endpoint:...``, ``fake:``).
     spec: str = ""
-    #: Whether its answers are written beforehand (a scripted fake): the agent then does not
-    #: decide tools for it unless asked (``Agent(route=True)``).
-    scripted: bool = False
+    #: Whether the agent decides which tools a task needs before this engine writes, and ends a
+    #: run no ready tool can do with a NoToolError (``Agent(route=...)`` overrides it): on for
+    #: local models, which need the help; off for servers, whose models choose their own tools,
+    #: and for scripted fakes, whose answers were written beforehand.
+    routes_tools: bool = False
     #: The model's name, for the Run record.
     model_id: str = ""
     #: Maximum tokens the model takes (prompt + generated), or None when unknown.

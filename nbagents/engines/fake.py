@@ -55,8 +55,6 @@ class ScriptedEngine(Engine):
     """
 
     is_chat = True
-    #: Its answers were written beforehand: the agent does not route tools for it (unless asked).
-    scripted = True
 
     def __init__(
         self,

@@ -51,7 +51,7 @@ class Settings:
     route:
         Decide which tools the task needs before the model writes anything, and end the run with
         a :class:`~nbagents.errors.NoToolError` when no ready tool can do it: ``True``, ``False``
-        or ``None`` (every engine but a scripted one, whose answers were written beforehand).
+        or ``None`` (the engine's ``routes_tools``: local models yes, servers and fakes no).
     """
 
     max_new_tokens: int = 256
@@ -169,7 +169,7 @@ class Stages:
         the agent knows of, ready or not; ``None`` when routing is off. Timed as ``route``. The
         caller raises ``routing.error`` (before any tool runs) when it is set."""
         wanted = self.settings.route
-        if wanted is False or (wanted is None and getattr(self.engine, "scripted", False)):
+        if wanted is False or (wanted is None and not getattr(self.engine, "routes_tools", False)):
             return None
         from ..routing import route_task
 

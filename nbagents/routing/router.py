@@ -84,6 +84,18 @@ def masked(text: str) -> str:
     return _FILE.sub(lambda m: names.get(_file_kind(m.group(2)) or "", "a file"), text)
 
 
+_NUMBER = r"(?:\d+(?:\.\d+)?|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|thousand)"
+_ARITHMETIC = re.compile(
+    rf"{_NUMBER}\s*(?:[-+*/x×÷^]|times|plus|minus|divided by|multiplied by|over|to the power of|percent of|% of)"
+    rf"\s*{_NUMBER}|\b(?:square root|sum|product|average|mean|difference|total|factorial)\b.*{_NUMBER}", re.I)
+
+
+def is_arithmetic(text: str) -> bool:
+    """Whether ``text`` asks for plain arithmetic on numbers it states ("What is 6 times 7?"),
+    which a program does without any tool."""
+    return bool(_ARITHMETIC.search(text))
+
+
 def tool_text(tool: Any) -> str:
     """What a tool's meaning is read from: its name in words and its description (argument names
     in backticks are kept as words)."""
@@ -102,6 +114,7 @@ class ClauseRoute:
     needs: tuple[str, ...] = ()
     scores: Mapping[str, float] = field(default_factory=dict)
     fits: bool = True
+    plain: bool = False  # arithmetic a program does without a tool
 
     @property
     def best(self) -> float:
@@ -135,7 +148,8 @@ class Routing:
             "method": self.method,
             "decision": "no tool" if self.error is not None else "tools",
             "expected": list(self.expected),
-            "clauses": [{"text": c.text, "tool": c.tool, "needs": list(c.needs), "fits": c.fits,
+            "clauses": [{"text": c.text, "tool": c.tool or ("(plain code)" if c.plain else None),
+                         "needs": list(c.needs), "fits": c.fits,
                          "scores": {n: round(s, 3) for n, s in c.scores.items()}} for c in self.clauses],
             "thresholds": {"fit": FIT, "margin": MARGIN},
         }
@@ -196,6 +210,9 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
         needs = tuple(n for n in ranked[:3] if not by_name[n].ready and scores[n] >= FIT
                       and scores[n] - ready_score >= MARGIN)
         chosen = best_ready if fits and not needs else None
+        if chosen is None and not fits and is_arithmetic(part.text):  # plain code, no tool
+            routes.append(ClauseRoute(part.text, None, (), {n: scores[n] for n in ranked[:6]}, True, plain=True))
+            continue
         if chosen is not None:  # a file the task names, of a kind nothing else provides: open it first
             for kind in sorted(_required_kinds(tools[chosen]) - available - {"any"}):
                 loader = _loader(kind, ready, tools)
@@ -241,7 +258,7 @@ def _prior(routes: Sequence[ClauseRoute]) -> dict[str, float]:
 
 def _error(routes: Sequence[ClauseRoute], by_name: Mapping[str, Any]) -> NoToolError | None:
     for r in routes:
-        if r.tool is not None:
+        if r.tool is not None or r.plain:
             continue
         closest = [n for n in r.scores if by_name[n].ready][:3]
         needed = [{"name": n, "missing": by_name[n].missing, "command": by_name[n].command} for n in r.needs]

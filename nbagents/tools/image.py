@@ -210,7 +210,7 @@ def thumbnail(image: Image.Image, size: int = 128) -> Image.Image:
 
 
 def make_image(width: int, height: int, color: str = "white") -> Image.Image:
-    """Make a new blank image, `width` x `height` pixels, filled with one `color`.
+    """Make a blank `width` x `height` image of one `color`.
 
     `color` is a name or #rrggbb.
     """

@@ -102,6 +102,9 @@ class TransformersEngine(Engine):
     the whole answer (llguidance).
     """
 
+    #: A small local model needs the tools decided for it (and an honest error when none fits).
+    routes_tools = True
+
     def __init__(
         self,
         model: Any,
