@@ -263,7 +263,12 @@ def test_expected_tools_are_all_called_in_the_tasks_order(tiny_model, tok):
         out = generate(tiny_model, tok, ids, constraint=spec, max_new_tokens=120, eos_ids={tok.eos_token_id})
     code = check_program(out.text, spec, out.facts, {"text": "x"})
     called = [n.func.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Call)]
-    assert {"summarizer", "translator"} <= set(called)  # the program could not end before both
+    assert called == ["summarizer", "translator"]  # one line per step, in the task's order
+    assert spec.line_cap == 2 and out.facts["program_lines"] == 2
+    # with lines to spare, the next expected tool gets the extra prior at the choice
+    roomy = ProgramSpec.for_inputs(TEXT, {"text": "x"}, task=task, max_lines=4)
+    with torch.inference_mode():
+        out = generate(tiny_model, tok, ids, constraint=roomy, max_new_tokens=120, eos_ids={tok.eos_token_id})
     first = out.facts["tool_choices"][0]
     assert first["prior"]["summarizer"] >= NEXT_TOOL_NATS  # the first named tool comes first
 
