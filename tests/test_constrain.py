@@ -607,3 +607,43 @@ def test_no_filler_lines():
     for line in ("result = summarizer(text=text)\n", "n = word_count(text=result)\n", "result = result\n"):
         b.accept(line)
     assert b.code() == "result = summarizer(text=text)\nn = word_count(text=result)\n"
+
+
+def test_the_previous_turn_grounds_a_relative_request(bridge, tok):
+    from program_tools import make_tone
+
+    spec = ProgramSpec.for_inputs([make_tone], {}, task="Now make it twice as long.",
+                                  previous="result = make_tone(duration=1)\nprint(result)\n")
+    g = ProgramBuilder(spec).grammar()
+    assert accepts(bridge, tok, g, "result = make_tone(duration=2)\n")
+    assert not accepts(bridge, tok, g, "result = make_tone(duration=1)\n")
+    assert accepts(bridge, tok, g, "result = make_tone(frequency=300.5, duration=2)\n")  # not stated: free
+    assert spec.describe()["task_values"]["derived"][0]["value"] == 2
+
+
+def test_repeated_steps_and_a_join_of_their_results(bridge, tok):
+    from program_tools import make_tone
+
+    @tool
+    def concatenate(first: list, second: list) -> list:
+        """Join two sounds."""
+        return first + second
+
+    spec = ProgramSpec.for_inputs([make_tone, concatenate], {}, task="Make a 1 second tone and a 3 second tone, "
+                                  "then join them.", expected_tools=("make_tone", "make_tone", "concatenate"))
+    b = ProgramBuilder(spec)
+    take(b, bridge, tok, "list_1 = make_tone(duration=1)\n", refused=["list_1 = make_tone(duration=2)\n"])
+    take(b, bridge, tok, "list_2 = make_tone(duration=3)\n", refused=["result = concatenate(first=list_1, second=list_1)\n"])
+    take(b, bridge, tok, "result = concatenate(first=list_1, second=list_2)\n")
+    assert run_code(b.code(), [make_tone, concatenate], {}) == [0.0, 0.0]
+
+
+def test_the_json_schema_form_takes_the_task_values_too():
+    spec = ProgramSpec.for_inputs(IMAGE, {"photo": make_image()}, task="Rotate the photo by 90 degrees.")
+    schema = program_schema(spec)
+    rotate = next(s for s in schema["properties"]["calls"]["items"]["anyOf"]
+                  if s["properties"]["tool"]["enum"] == ["rotate_image"])
+    assert {"enum": [90]} in rotate["properties"]["args"]["properties"]["degrees"]["anyOf"]
+    free = program_schema(ProgramSpec.for_inputs(IMAGE, {"photo": make_image()}, task="Rotate the photo."))
+    rotate = free["properties"]["calls"]["items"]["anyOf"][0]["properties"]["args"]["properties"]
+    assert {"type": "number"} in rotate["degrees"]["anyOf"]

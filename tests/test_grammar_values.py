@@ -191,7 +191,8 @@ def test_languages_colours_names_and_options():
     ("text", "str", "text"), ("label", "str", "text"), ("prompt", "str", "text"),
     ("question", "str", "question"), ("labels", "list", "options"),
     ("name", "str", "name"), ("city", "str", "name"),
-    ("count", "int", ""), ("mode", "str", ""), ("width", "str", ""), ("url", "int", ""),
+    ("count", "int", "number"), ("mode", "str", ""), ("width", "str", ""), ("url", "int", "number"),
+    ("image", "image", ""), ("value", "any", ""), ("label", "any", "text"),
 ])
 def test_parameter_kinds_come_from_name_and_type(name, ptype, kind):
     assert parameter_kind(name, ptype)[0] == kind

@@ -175,12 +175,20 @@ class ProgramSpec(Constraint):
                    variables=variables, **options)
 
     @property
-    def line_cap(self) -> int:
+    def max_calls(self) -> int:
+        """The most lines, whatever the steps (``max_lines``, else 4, or 8 for the rich grammar):
+        the cap of the forms that do not write one line per step (remote JSON schemas)."""
         if self.max_lines is not None:
             return self.max_lines
-        if self.rich:
-            return 8
-        return len(self.expected_tools) if self.expected_tools else 4
+        return 8 if self.rich else 4
+
+    @property
+    def line_cap(self) -> int:
+        """The most lines of the program: one per step when the steps are known (the simple
+        grammar), else :attr:`max_calls`."""
+        if self.max_lines is None and not self.rich and self.expected_tools:
+            return len(self.expected_tools)
+        return self.max_calls
 
     def grounded(self) -> dict[str, list[str]]:
         """``{"tool.param": [literal, ...]}`` for every parameter the task's values restrict."""
@@ -262,11 +270,19 @@ class ProgramBuilder:
         return dict(spec.tools)
 
     def expected_left(self) -> list[str]:
-        """Expected tools not called yet that the next line could call, in the task's order."""
+        """Expected tools not called yet that the next line could call, in the task's order (a
+        tool expected twice is left until it was called twice)."""
         if not self.spec.expected_tools or self.spec.line_cap - len(self.lines) < 1:
             return []
         callable_names = {t.name for t in self.callable_tools()}
-        return [n for n in self.spec.expected_tools if n not in self.calls and n in callable_names]
+        calls = list(self.calls)
+        left = []
+        for n in self.spec.expected_tools:
+            if n in calls:
+                calls.remove(n)
+            elif n in callable_names:
+                left.append(n)
+        return left
 
     def readable(self, name: str) -> bool:
         """Whether some callable tool takes ``name`` in a required parameter."""
@@ -451,11 +467,20 @@ def _restates(line: str, result: str) -> bool:
 
 def _join_step(spec: ProgramSpec) -> int | None:
     """The first of the spec's steps (after the first) that joins two values: a tool with two or
-    more required parameters that take no literal (two images, two sounds)."""
+    more required parameters that only a value can fill (two images, two sounds: a type that
+    takes no literal, or an earlier step's output type where the parameter's name asks for no
+    value of the task, see :func:`~nbagents.grammar.values.parameter_kind`)."""
+    from .values import parameter_kind
+
+    outputs: set[str] = set()
     for j, name in enumerate(spec.expected_tools):
         tool = spec.tools[name]
-        if j and sum(1 for p in tool.inputs if p.required and not takes_literal(p.type)) >= 2:
+        slots = [p for p in tool.inputs if p.required and (
+            not takes_literal(p.type)
+            or (any(compatible(p.type, o) for o in outputs) and not parameter_kind(p.name, p.type)[0]))]
+        if j and len(slots) >= 2:
             return j
+        outputs.add(tool.output_type)
     return None
 
 

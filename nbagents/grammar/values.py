@@ -146,7 +146,7 @@ class TaskValues:
                 continue  # "32 high" is no width
             if kind == "factor" and a.unit == "percent":
                 out.append(a.value / 100)
-            elif a.unit in ("", kind) or (a.unit and {a.unit, a.unit + "s"} & words) or (kind == "pixels" and a.axis):
+            elif a.unit in ("", kind if kind != "number" else "") or (a.unit and {a.unit, a.unit + "s"} & words) or (kind == "pixels" and a.axis):
                 out.append(a.value)
         if integer:
             out = [round(v) for v in out if abs(v - round(v)) < 1e-9]
@@ -230,10 +230,10 @@ PARAMETER_KINDS: tuple[tuple[str, tuple[str, ...], frozenset[str]], ...] = (
     ("factor", _NUM, _words("factor scale ratio gain multiplier speed volume")),
     ("pixels", _NUM, _words("width height size x y left top right bottom pixels px radius margin padding "
                             "thickness")),
-    ("", _NUM, frozenset()),  # any other number: the task's numbers without a unit
+    ("number", ("int", "float"), frozenset()),  # any other number: the task's numbers without a unit
 )
 
-_NUMBER_KINDS = frozenset(k for k, types, _ in PARAMETER_KINDS if types == _NUM)
+_NUMBER_KINDS = frozenset(k for k, types, _ in PARAMETER_KINDS if "int" in types)
 _SOURCE = _words("src source from input original")
 _TARGET = _words("tgt target to dest destination output into")
 _AXES = frozenset({"width", "height"})
@@ -246,7 +246,8 @@ def _name_words(name: str) -> frozenset[str]:
 
 
 def parameter_kind(name: str, ptype: str) -> tuple[str, str]:
-    """The value kind a parameter takes (``""`` for none) and, for languages, its role
+    """The value kind a parameter takes (``""`` for none, ``"number"`` for a number of no
+    particular unit) and, for languages, its role
     (``"source"``, ``"target"`` or ``""``), from :data:`PARAMETER_KINDS`."""
     words = _name_words(name)
     for kind, types, own in PARAMETER_KINDS:
