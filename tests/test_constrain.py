@@ -21,6 +21,7 @@ import pytest
 pytest.importorskip("llguidance")
 pytest.importorskip("transformers")  # the tokenizer (transformers without torch is enough)
 
+from PIL.Image import Image as PILImage  # noqa: E402
 from program_tools import (  # noqa: E402
     IMAGE,
     LISTS,
@@ -30,6 +31,7 @@ from program_tools import (  # noqa: E402
     flip,
     make_image,
     speed,
+    summarizer,
 )
 from tiny_models import make_tokenizer  # noqa: E402
 
@@ -46,6 +48,7 @@ from nbagents.grammar.remote import (  # noqa: E402
 )
 from nbagents.grammar.types import compatible, value_type  # noqa: E402
 from nbagents.parsing import parse  # noqa: E402
+from nbagents.tools.base import tool  # noqa: E402
 
 # --- fixtures -------------------------------------------------------------------------------------
 
@@ -300,10 +303,10 @@ def test_builder_end_markers():
     spec = ProgramSpec.for_inputs(TEXT, {"text": "x"})
     b = ProgramBuilder(spec)
     b.accept("result = summarizer(text=text)\n")
-    assert not b.accept("print(result)")
-    assert b.end_reason == "print" and b.code().endswith("print(result)\n")
+    assert not b.accept("print(result)")  # an end marker, not a line: it only restates the result
+    assert b.end_reason == "print" and b.code() == "result = summarizer(text=text)\n"
     parsed = parse(b.render())
-    assert parsed.code == "result = summarizer(text=text)\nprint(result)"
+    assert parsed.code == "result = summarizer(text=text)"
 
 
 # --- names and literals ---------------------------------------------------------------------------
@@ -406,3 +409,241 @@ def test_program_regex_matches_programs_and_refuses_others():
                 "```py\nresult = summarise(text=text)\n```",
                 "```py\n```"):
         assert not rx.fullmatch(bad), bad
+
+
+# --- grounded literals: the task's values ----------------------------------------------------------
+
+
+@tool
+def draw_text(image: PILImage, text: str, color: str = "white", size: int = 24) -> PILImage:
+    """Write `text` on `image`."""
+    return image
+
+
+@tool
+def send_email(recipient: str, body: str) -> str:
+    """Send `body` to `recipient`."""
+    return "sent"
+
+
+@tool
+def change_volume(audio: list, factor: float) -> list:
+    """Scale the loudness of `audio` by `factor`."""
+    return audio
+
+
+def first_line(tools, inputs, task, **options) -> str:
+    return ProgramBuilder(ProgramSpec.for_inputs(tools, inputs, task=task, **options)).grammar()
+
+
+def test_numbers_the_task_states_are_the_only_literals(bridge, tok):
+    g = first_line(IMAGE, {"photo": make_image()}, "Rotate the photo by ninety degrees.")
+    assert accepts(bridge, tok, g, "result = rotate_image(image=photo, degrees=90)\n")
+    for bad in ("180", "90.5", "9", "-90"):
+        assert not accepts(bridge, tok, g, f"result = rotate_image(image=photo, degrees={bad})\n"), bad
+    g = first_line([change_volume], {"audio": [0.0]}, "Make the sound half as loud.")
+    assert accepts(bridge, tok, g, "result = change_volume(audio=audio, factor=0.5)\n")
+    assert not accepts(bridge, tok, g, "result = change_volume(audio=audio, factor=1.5)\n")
+    # a task that states nothing keeps the free literals
+    g = first_line(IMAGE, {"photo": make_image()}, "Rotate the photo.")
+    assert accepts(bridge, tok, g, "result = rotate_image(image=photo, degrees=33.5)\n")
+    # numbers of other units do not fit: the parameter stays free
+    g = first_line([change_volume], {"audio": [0.0]}, "Make the first 3 seconds louder.")
+    assert accepts(bridge, tok, g, "result = change_volume(audio=audio, factor=1.25)\n")
+
+
+def test_strings_the_task_states_are_the_only_literals(bridge, tok):
+    g = first_line([draw_text], {"photo": make_image()}, "Write 'hello' in red on the photo")
+    assert accepts(bridge, tok, g, 'result = draw_text(image=photo, text="hello", color="red")\n')
+    assert accepts(bridge, tok, g, 'result = draw_text(image=photo, text="hello", size=30)\n')  # free
+    for bad in ('text="hi"', 'text="hello", color="white"', 'text="Hello"'):
+        assert not accepts(bridge, tok, g, f"result = draw_text(image=photo, {bad})\n"), bad
+    g = first_line([send_email], {}, "Email 'all done' to ada.lovelace@example.com.")
+    assert accepts(bridge, tok, g, 'result = send_email(recipient="ada.lovelace@example.com", body="all done")\n')
+    assert not accepts(bridge, tok, g, 'result = send_email(recipient="example.com", body="all done")\n')
+    g = first_line(TEXT, {"text": "x"}, "Translate the text into French.")
+    assert accepts(bridge, tok, g, 'result = translator(text=text, src_lang="English", tgt_lang="French")\n')
+    assert not accepts(bridge, tok, g, 'result = translator(text=text, src_lang="English", tgt_lang="German")\n')
+    # the stated target is no source language
+    assert not accepts(bridge, tok, g, 'result = translator(text=text, src_lang="French", tgt_lang="French")\n')
+    g = first_line(TEXT, {}, "Put this sentence into German: the house is big.")
+    assert accepts(bridge, tok, g, 'result = summarizer(text="the house is big.")\n')
+    assert not accepts(bridge, tok, g, 'result = summarizer(text="the house")\n')
+    # references stay allowed next to the task's values
+    g = first_line(TEXT, {"text": "x"}, "Translate 'hello' into French.")
+    assert accepts(bridge, tok, g, 'result = translator(text=text, src_lang="English", tgt_lang="French")\n')
+
+
+def test_choices_keep_their_choices_under_task_values(bridge, tok):
+    g = first_line([flip], {"photo": make_image()}, "Flip the photo 'sideways' by 90 degrees")
+    assert accepts(bridge, tok, g, 'result = flip(image=photo, direction="vertical")\n')
+    assert not accepts(bridge, tok, g, 'result = flip(image=photo, direction="sideways")\n')
+
+
+def test_literals_of_the_prompts_examples_cannot_be_chosen_when_the_task_states_a_value(bridge, tok):
+    """Every literal argument in the built-in examples is refused where the task states another
+    value for that parameter: examples show the shape, never the values."""
+    from nbagents.grammar.values import calls_of
+    from nbagents.prompts import load_examples
+    from nbagents.tools.defaults import default_tools
+
+    toolbox = {t.name: t for t in default_tools(model_tools="all")}
+    example_literals = {(name, k, json.dumps(v)) for ex in load_examples()
+                        for name, args in calls_of(ex.text.split("```py\n", 1)[-1].split("```")[0])
+                        for k, v in args.items() if name in toolbox}
+    assert {("rotate_image", "degrees"), ("translator", "src_lang"), ("translator", "tgt_lang")} <= {
+        (n, k) for n, k, _ in example_literals}
+    # tasks that state other values, and the line with those values
+    tasks = {"rotate_image": ("Rotate the photo by 45 degrees.", {"photo": make_image()},
+                              {"image": "photo", "degrees": "45"}),
+             "translator": ("Translate the German text into Spanish.", {"text": "x"},
+                            {"text": "text", "src_lang": '"German"', "tgt_lang": '"Spanish"'})}
+    for name, param, example in sorted(example_literals):
+        task, inputs, args = tasks[name]
+        spec = ProgramSpec.for_inputs({name: toolbox[name]}, inputs, task=task)
+        g = ProgramBuilder(spec).grammar()
+
+        def line(changed, name=name, args=args):
+            return f"result = {name}(" + ", ".join(f"{k}={v}" for k, v in {**args, **changed}.items()) + ")\n"
+
+        assert accepts(bridge, tok, g, line({}))
+        assert example != args[param] and not accepts(bridge, tok, g, line({param: example})), (name, param)
+
+
+def test_the_spec_describes_the_values_it_used():
+    spec = ProgramSpec.for_inputs(IMAGE, {"photo": make_image()}, task="Rotate the photo by 90 degrees.")
+    d = spec.describe()
+    assert d["task_values"]["numbers"][0]["value"] == 90 and d["grounded"] == {"rotate_image.degrees": ["90"]}
+    assert "grounded" not in ProgramSpec.for_inputs(IMAGE, {"photo": make_image()}, task="Rotate it.").describe()
+    json.dumps(d)
+
+
+# --- steps, branches and joins -------------------------------------------------------------------------
+
+
+def take(b: ProgramBuilder, bridge, tok, line: str, *, ok=(), refused=()) -> None:
+    """Check what the next line's grammar accepts and refuses, then take ``line``."""
+    g = b.grammar()
+    for text in (line, *ok):
+        assert accepts(bridge, tok, g, text), text
+    for text in refused:
+        assert not accepts(bridge, tok, g, text), text
+    b.accept(line)
+
+
+def test_known_steps_give_one_line_each_and_a_chain_by_default(bridge, tok):
+    spec = ProgramSpec.for_inputs(IMAGE, {"photo": make_image()},
+                                  expected_tools=("grayscale_image", "rotate_image"))
+    assert spec.line_cap == 2 and ProgramSpec(tools=IMAGE, expected_tools=("rotate_image",), max_lines=3).line_cap == 3
+    b = ProgramBuilder(spec)
+    take(b, bridge, tok, "result = grayscale_image(image=photo)\n",
+         refused=["image_1 = grayscale_image(image=photo)\n", "result = rotate_image(image=photo)\n"])
+    take(b, bridge, tok, "result = rotate_image(image=result, degrees=90)\n",
+         refused=["result = rotate_image(image=photo)\n"])  # no join ahead: no branch
+    assert b.end_reason == "max_lines"
+    assert b.code() == "result = grayscale_image(image=photo)\nresult = rotate_image(image=result, degrees=90)\n"
+
+
+def run_code(code: str, tools, inputs):
+    from nbagents.interpreter import Interpreter
+    from nbagents.parsing import ending_with_result
+
+    tools = tools_of(tools)
+    Interpreter().check(code, tools)
+    return Interpreter().run(ending_with_result(code), tools, dict(inputs)).value
+
+
+def test_a_branch_and_a_join_with_named_intermediates(bridge, tok):
+    inputs = {"photo": make_image()}
+    spec = ProgramSpec.for_inputs(IMAGE, inputs, expected_tools=("grayscale_image", "rotate_image", "side_by_side"))
+    b = ProgramBuilder(spec)
+    take(b, bridge, tok, "image_1 = grayscale_image(image=photo)\n",
+         refused=["result = grayscale_image(image=photo)\n"])
+    assert not b.state().may_end  # image_1 is unread
+    take(b, bridge, tok, "image_2 = rotate_image(image=photo, degrees=90)\n",  # a branch: the input again
+         ok=["image_2 = rotate_image(image=image_1)\n"],  # or a chain
+         refused=["image_1 = rotate_image(image=photo)\n", "result = rotate_image(image=photo)\n"])
+    take(b, bridge, tok, "result = side_by_side(left=image_1, right=image_2)\n",
+         ok=["result = side_by_side(left=image_2, right=image_1)\n"],
+         refused=["result = side_by_side(left=image_1, right=photo)\n",  # image_2 would stay unread
+                  "result = side_by_side(left=image_1, right=image_1)\n"])
+    code = b.code()
+    assert code.splitlines()[-1].startswith("result = side_by_side(")
+    assert run_code(code, IMAGE, inputs) is not None
+
+
+def test_a_join_with_the_input_and_a_chain_before_it(bridge, tok):
+    inputs = {"photo": make_image()}
+    spec = ProgramSpec.for_inputs(IMAGE, inputs, expected_tools=("grayscale_image", "side_by_side"))
+    b = ProgramBuilder(spec)
+    take(b, bridge, tok, "image_1 = grayscale_image(image=photo)\n")
+    take(b, bridge, tok, "result = side_by_side(left=photo, right=image_1)\n",
+         refused=["result = side_by_side(left=photo, right=photo)\n"])
+    assert run_code(b.code(), IMAGE, inputs) is not None
+    # intermediate names never take an input's or a variable's name
+    spec = ProgramSpec.for_inputs(IMAGE, {"image_1": make_image()}, state={"image_2": make_image()},
+                                  expected_tools=("grayscale_image", "side_by_side"))
+    assert ProgramBuilder(spec).state().targets == {"image": "image_3"}
+
+
+def test_the_last_line_reads_every_unread_value(bridge, tok):
+    spec = ProgramSpec.for_inputs(TEXT, {"a": "x", "b": "y"}, max_lines=1)
+    g = ProgramBuilder(spec).grammar()
+    assert accepts(bridge, tok, g, "result = text_qa(text=a, question=b)\n")
+    assert not accepts(bridge, tok, g, "result = text_qa(text=a, question=a)\n")
+    # when no tool can read them all, one is enough
+    spec = ProgramSpec.for_inputs([summarizer], {"a": "x", "b": "y"}, max_lines=1)
+    assert accepts(bridge, tok, ProgramBuilder(spec).grammar(), "result = summarizer(text=a)\n")
+
+
+def test_no_filler_lines():
+    for rich in (False, True):
+        spec = ProgramSpec.for_inputs(TEXT, {"text": "x"}, rich=rich)
+        b = ProgramBuilder(spec)
+        b.accept("result = summarizer(text=text)\n")
+        b.accept("print(result)\n")
+        assert b.code() == "result = summarizer(text=text)\n"
+    b = ProgramBuilder(ProgramSpec.for_inputs(TEXT, {"text": "x"}, rich=True))
+    for line in ("result = summarizer(text=text)\n", "n = word_count(text=result)\n", "result = result\n"):
+        b.accept(line)
+    assert b.code() == "result = summarizer(text=text)\nn = word_count(text=result)\n"
+
+
+def test_the_previous_turn_grounds_a_relative_request(bridge, tok):
+    from program_tools import make_tone
+
+    spec = ProgramSpec.for_inputs([make_tone], {}, task="Now make it twice as long.",
+                                  previous="result = make_tone(duration=1)\nprint(result)\n")
+    g = ProgramBuilder(spec).grammar()
+    assert accepts(bridge, tok, g, "result = make_tone(duration=2)\n")
+    assert not accepts(bridge, tok, g, "result = make_tone(duration=1)\n")
+    assert accepts(bridge, tok, g, "result = make_tone(frequency=300.5, duration=2)\n")  # not stated: free
+    assert spec.describe()["task_values"]["derived"][0]["value"] == 2
+
+
+def test_repeated_steps_and_a_join_of_their_results(bridge, tok):
+    from program_tools import make_tone
+
+    @tool
+    def concatenate(first: list, second: list) -> list:
+        """Join two sounds."""
+        return first + second
+
+    spec = ProgramSpec.for_inputs([make_tone, concatenate], {}, task="Make a 1 second tone and a 3 second tone, "
+                                  "then join them.", expected_tools=("make_tone", "make_tone", "concatenate"))
+    b = ProgramBuilder(spec)
+    take(b, bridge, tok, "list_1 = make_tone(duration=1)\n", refused=["list_1 = make_tone(duration=2)\n"])
+    take(b, bridge, tok, "list_2 = make_tone(duration=3)\n", refused=["result = concatenate(first=list_1, second=list_1)\n"])
+    take(b, bridge, tok, "result = concatenate(first=list_1, second=list_2)\n")
+    assert run_code(b.code(), [make_tone, concatenate], {}) == [0.0, 0.0]
+
+
+def test_the_json_schema_form_takes_the_task_values_too():
+    spec = ProgramSpec.for_inputs(IMAGE, {"photo": make_image()}, task="Rotate the photo by 90 degrees.")
+    schema = program_schema(spec)
+    rotate = next(s for s in schema["properties"]["calls"]["items"]["anyOf"]
+                  if s["properties"]["tool"]["enum"] == ["rotate_image"])
+    assert {"enum": [90]} in rotate["properties"]["args"]["properties"]["degrees"]["anyOf"]
+    free = program_schema(ProgramSpec.for_inputs(IMAGE, {"photo": make_image()}, task="Rotate the photo."))
+    rotate = free["properties"]["calls"]["items"]["anyOf"][0]["properties"]["args"]["properties"]
+    assert {"type": "number"} in rotate["degrees"]["anyOf"]

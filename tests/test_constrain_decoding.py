@@ -263,7 +263,12 @@ def test_expected_tools_are_all_called_in_the_tasks_order(tiny_model, tok):
         out = generate(tiny_model, tok, ids, constraint=spec, max_new_tokens=120, eos_ids={tok.eos_token_id})
     code = check_program(out.text, spec, out.facts, {"text": "x"})
     called = [n.func.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Call)]
-    assert {"summarizer", "translator"} <= set(called)  # the program could not end before both
+    assert called == ["summarizer", "translator"]  # one line per step, in the task's order
+    assert spec.line_cap == 2 and out.facts["program_lines"] == 2
+    # with lines to spare, the next expected tool gets the extra prior at the choice
+    roomy = ProgramSpec.for_inputs(TEXT, {"text": "x"}, task=task, max_lines=4)
+    with torch.inference_mode():
+        out = generate(tiny_model, tok, ids, constraint=roomy, max_new_tokens=120, eos_ids={tok.eos_token_id})
     first = out.facts["tool_choices"][0]
     assert first["prior"]["summarizer"] >= NEXT_TOOL_NATS  # the first named tool comes first
 
@@ -436,3 +441,52 @@ def test_agent_constrains_local_engines_and_can_be_freed(tmp_path):
         assert "text" in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}  # the input is used
     free = agent.perform("Count the words in `text`.", {"text": "one two"}, constrained=False)
     assert free.facts["constrained"] is False and "grammar" not in free.facts
+
+
+# --- grounded values and named intermediates on the tiny model ------------------------------------
+
+
+def test_a_closed_set_of_values_is_scored_whole(tiny_model, tok):
+    """At a parameter the task's values restrict, every allowed value (with the ``)`` or ``, ``
+    after it) is scored in one pass and the best is forced; the Run's facts record it."""
+    from program_tools import IMAGE, make_image
+
+    task = "Rotate the photo by 45 or by 90 degrees."
+    spec = ProgramSpec.for_inputs([t for t in IMAGE if t.name == "rotate_image"], {"photo": make_image()},
+                                  task=task)
+    assert spec.grounded() == {"rotate_image.degrees": ["45", "90"]}
+    ids = _prompt_ids(tok, task, spec.tools, {"photo": "<photo>"})
+    seen = set()
+    for sampler in (None, _sampler(1), _sampler(2)):
+        with torch.inference_mode():
+            out = generate(tiny_model, tok, ids, constraint=spec, max_new_tokens=80, eos_ids={tok.eos_token_id},
+                           sampler=sampler)
+        code = check_program(out.text, spec, out.facts, {"photo": None})
+        for choice in out.facts["value_choices"]:
+            assert choice["param"] == "degrees" and {"45)", "90)"} <= set(choice["scores"])
+            assert choice["chosen"] in ("45", "90") and f"degrees={choice['chosen']})" in code
+            seen.add(choice["chosen"])
+        assert "degrees=" not in code or out.facts["value_choices"], code
+        assert out.facts["program_spec"]["grounded"] == {"rotate_image.degrees": ["45", "90"]}
+    assert seen  # the model wrote the parameter at least once
+
+
+def test_known_steps_with_a_join_are_written_with_named_intermediates(tiny_model, tok):
+    from program_tools import IMAGE, make_image
+
+    inputs = {"photo": make_image()}
+    task = "Make a grayscale copy and a rotated copy of the photo, then put them side by side."
+    spec = ProgramSpec.for_inputs(IMAGE, inputs, task=task,
+                                  expected_tools=("grayscale_image", "rotate_image", "side_by_side"))
+    ids = _prompt_ids(tok, task, spec.tools, {"photo": "<photo>"})
+    for sampler in (None, _sampler(3), _sampler(4)):
+        with torch.inference_mode():
+            out = generate(tiny_model, tok, ids, constraint=spec, max_new_tokens=120, eos_ids={tok.eos_token_id},
+                           sampler=sampler)
+        code = check_program(out.text, spec, out.facts, {"photo": None})
+        lines = code.splitlines()
+        assert [line.split(" = ")[0] for line in lines] == ["image_1", "image_2", "result"], code
+        assert [line.split(" = ")[1].split("(")[0] for line in lines] == list(spec.expected_tools)
+        assert "image_1" in lines[2] or "image_1" in lines[1], code  # every intermediate is read
+        assert "image_2" in lines[2], code
+        run_stub_program(code, spec, inputs)

@@ -7,7 +7,8 @@ the whole answer: a plan, a ReAct step's free text) or a :class:`JsonSchema`.
 
 Modules: :mod:`.constraint` (the values), :mod:`.lines` (the grammar of one program line),
 :mod:`.program` (:class:`ProgramSpec`, :class:`ProgramBuilder`), :mod:`.plan` (the grammar of a
-plan), :mod:`.remote` (JSON schemas and TGI grammars for remote engines). Decoding under these
+plan), :mod:`.values` (what a task states: the values literals are grounded in), :mod:`.remote`
+(JSON schemas and TGI grammars for remote engines). Decoding under these
 grammars is the local engine's job (:mod:`nbagents.engines.local`).
 """
 
@@ -22,6 +23,7 @@ _LAZY = {
     "LineState": "lines", "explanation_grammar": "lines", "line_grammar": "lines",
     "plan_grammar": "plan", "plan_schema": "plan_schema",
     "ProgramBuilder": "program", "ProgramSpec": "program", "render_program": "program",
+    "TaskValues": "values", "calls_of": "values", "task_values": "values",
 }
 
 __all__ = [
@@ -31,11 +33,14 @@ __all__ = [
     "LineState",
     "ProgramBuilder",
     "ProgramSpec",
+    "TaskValues",
+    "calls_of",
     "explanation_grammar",
     "line_grammar",
     "plan_grammar",
     "plan_schema",
     "render_program",
+    "task_values",
 ]
 
 

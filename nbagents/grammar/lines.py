@@ -6,6 +6,10 @@ from the toolbox, the names defined so far with their types, and what the data-f
 parameter names in signature order, values of the parameter's type, and references to names that
 exist. Building one takes about 2 ms with llguidance, so a grammar per line costs nothing.
 
+With the task's values (:class:`~nbagents.grammar.values.TaskValues`), a parameter for which the
+task states fitting values (``degrees`` and "ninety degrees", ``url`` and a URL) takes only those
+literals (or a reference); the others keep the free literals of their type.
+
 The "rich" grammar (``rich=True``) adds, for stronger models: free variable names, nested calls,
 f-strings, indexing, ``for`` loops over lists with an indented body, ``name.append(...)`` and
 ``print(...)``. The interpreter still checks everything.
@@ -15,19 +19,22 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import itertools
 import keyword
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .lark import alt, choice_literal, excluding, lit
+from .lark import alt, choice_literal, excluding, lit, regex_escape
 from .types import compatible
 
 __all__ = [
     "EXPLANATION_CHARS",
+    "GROUNDED_CHARS",
     "LineState",
     "STRING_CHARS",
     "explanation_grammar",
+    "grounded_literals",
     "line_grammar",
     "signature_params",
 ]
@@ -36,6 +43,8 @@ __all__ = [
 STRING_CHARS = 80
 #: The longest explanation sentence (characters).
 EXPLANATION_CHARS = 160
+#: The longest literal taken from the task (a quoted sentence, the text after a colon).
+GROUNDED_CHARS = 400
 #: The most items of a list or dict literal.
 MAX_ITEMS = 6
 INDENT = "    "
@@ -66,6 +75,12 @@ class LineState:
         or ``"optional"`` (inside a loop body, which may end).
     result_name:
         The variable every line assigns (the simple grammar) and the program's final value.
+    targets:
+        Simple grammar: the name the line assigns by the output type of the tool it calls (a
+        named intermediate result, ``image_1``); types not listed assign ``result_name``.
+    must_all:
+        The line must read every name of ``must`` (the last line, with two or more values
+        unread: a join), not just one.
     forbid:
         Text that string literals may not contain (the engine's stop sequences, which would cut
         the answer short).
@@ -77,16 +92,26 @@ class LineState:
     index: int = 0
     indent: str = "none"
     result_name: str = "result"
+    targets: Mapping[str, str] = field(default_factory=dict)
+    must_all: bool = False
     forbid: tuple[str, ...] = ()
 
+    def target(self, output_type: str) -> str:
+        """The name a line calling a tool of this output type assigns."""
+        return self.targets.get(output_type, self.result_name)
 
-def _string_terminal(names: Iterable[str], forbid: Iterable[str] = ()) -> str:
+
+def _string_terminal(names: Iterable[str], forbid: Iterable[str] = (), banned: Iterable[str] = (),
+                     name: str = "STR") -> str:
     # no backslash (escapes), no control characters, no backtick (a fence would end the code block)
     body = f'/"[^"`\\\\\\x00-\\x1f\\x7f]{{1,{STRING_CHARS}}}"/'
     quoted = sorted(set(names))
     if quoted:  # "text" when text is a variable is the variable, misspelt
         body += ' & ~/"(' + "|".join(quoted) + ')"/'
-    return f"STR: {body}{excluding(forbid)}"
+    banned = sorted(set(banned))
+    if banned:  # values the task gives another parameter ("into French" is no source language)
+        body += ' & ~/"(' + "|".join(regex_escape(b) for b in banned) + ')"/'
+    return f"{name}: {body}{excluding(forbid)}"
 
 
 _TERMINALS = [
@@ -110,10 +135,11 @@ def _none_default(p: Any) -> bool:
 class _Builder:
     """Collects rules while a grammar is built; one value rule per type, shared by all tools."""
 
-    def __init__(self, tools: Mapping[str, Any], state: LineState, *, rich: bool) -> None:
+    def __init__(self, tools: Mapping[str, Any], state: LineState, *, rich: bool, values: Any = None) -> None:
         self.tools = tools
         self.state = state
         self.rich = rich
+        self.values = values
         self.rules: dict[str, str] = {}
         self._tool_rule: dict[str, str] = {}
 
@@ -185,6 +211,45 @@ class _Builder:
             self.rules[name] = alt(options)
         return name if self.rules[name] else ""
 
+    def grounded(self, p: Any, *, none: bool, depth: int) -> str:
+        """The rule for a parameter the task states values for: those literals (or a reference,
+        ``None`` where it is the default); '' when the task states none that fit it."""
+        literals = grounded_literals(self.values, p, self.state.forbid)
+        if not literals:
+            return self.banning(p, none=none)
+        name = "g_" + hashlib.sha1(repr((p.type, literals, none, depth)).encode()).hexdigest()[:10]
+        if name not in self.rules:
+            self.rules[name] = ""
+            options = [*(lit(x) for x in literals), *self.refs(p.type)]
+            if none:
+                options.append('"None"')
+            if self.rich:
+                options += self.rich_values(p.type, depth)
+            self.rules[name] = alt(options)
+        return name
+
+    def banning(self, p: Any, *, none: bool) -> str:
+        """The rule for a free string parameter that may not take values the task gives another
+        parameter (the target language as the source language); '' when there are none."""
+        banned = self.values.excluded(p.name, p.type) if self.values is not None and p.type == "str" else ()
+        if not banned:
+            return ""
+        key = hashlib.sha1(repr((banned, none)).encode()).hexdigest()[:10].upper()
+        name = f"g_{key.lower()}"
+        if name not in self.rules:
+            self.rules[f"STR_{key}"] = _string_terminal(self.state.names, self.state.forbid, banned,
+                                                        name=f"STR_{key}").split(": ", 1)[1]
+            self.rules[name] = alt([f"STR_{key}", *self.refs(p.type), '"None"' if none else ""])
+        return name
+
+    def param_value(self, p: Any, depth: int) -> str:
+        """The rule for a value of parameter ``p``: its choices, the task's values, or any value
+        of its type."""
+        if getattr(p, "choices", ()):
+            return self.choice(p)
+        none = _none_default(p)
+        return self.grounded(p, none=none, depth=depth) or self.value(p.type, none=none, depth=depth)
+
     def choice(self, p: Any) -> str:
         """The rule for a parameter that takes only its ``choices``: those literals, or a
         reference of its type (an input or variable may hold one of them)."""
@@ -213,8 +278,9 @@ class _Builder:
 
     # calls
 
-    def tool_rule(self, tool: Any, *, must: bool = False, depth: int = 0) -> str:
-        """The rule for a call of ``tool`` ('' when it cannot be called on this line)."""
+    def tool_rule(self, tool: Any, *, must: str = "", depth: int = 0) -> str:
+        """The rule for a call of ``tool`` ('' when it cannot be called on this line); ``must``:
+        ``"any"`` (read one of ``state.must``), ``"all"`` (read all of them) or ``""``."""
         key = f"{tool.name}/{must}/{depth}"
         if key in self._tool_rule:
             return self._tool_rule[key]
@@ -227,16 +293,21 @@ class _Builder:
         self.rules[rule] = body
         return rule
 
-    def _call_body(self, tool: Any, *, must: bool, depth: int) -> str:
+    def _call_body(self, tool: Any, *, must: str, depth: int) -> str:
         if keyword.iskeyword(tool.name) or any(keyword.iskeyword(p.name) for p in _required(tool)):
             return ""  # cannot be written as a call with keyword arguments
         required = _required(tool)
-        values = {p.name: self.choice(p) if getattr(p, "choices", ()) else
-                  self.value(p.type, none=_none_default(p), depth=depth) for p in tool.inputs}
+        values = {p.name: self.param_value(p, depth) for p in tool.inputs}
         if any(not values[p.name] for p in required):
             return ""
         optional = [p for p in _optional(tool) if values[p.name] and not keyword.iskeyword(p.name)]
         head = lit(f"{tool.name}(")
+        if must == "all":
+            variants = [self._args(required, optional, values, override) for override in self._reading_all(required)]
+            if not variants:
+                return ""
+            args = " | ".join(f"({v})" for v in variants)
+            return f'{head} ({args}) ")"'
         if must:
             variants = []
             for p in required:
@@ -249,6 +320,15 @@ class _Builder:
             return f'{head} ({args}) ")"'
         args = self._args(required, optional, values, {})
         return f'{head} {args} ")"' if args else f'{head} ")"'
+
+    def _reading_all(self, required: list) -> list[dict[str, str]]:
+        """Every way of passing each name of ``state.must`` to its own required parameter."""
+        names = sorted(self.state.must)
+        out = []
+        for params in itertools.permutations(required, len(names)):
+            if all(compatible(p.type, self.state.names.get(n, "any")) for p, n in zip(params, names)):
+                out.append({p.name: lit(n) for p, n in zip(params, names)})
+        return out
 
     @staticmethod
     def _args(required: list, optional: list, values: dict, override: dict) -> str:
@@ -269,12 +349,16 @@ class _Builder:
             alternatives.append(" ".join(seq))
         return "(" + " | ".join(f"({a})" for a in alternatives) + ")?"
 
-    def calls(self) -> str:
-        must = bool(self.state.must)
-        rules = [self.tool_rule(t, must=must) for t in self.tools.values()]
-        if must and not any(rules):  # nothing can read what is unread: drop the demand
-            rules = [self.tool_rule(t) for t in self.tools.values()]
-        return alt(rules)
+    def calls(self) -> list[tuple[Any, str]]:
+        """(tool, rule) for every tool the line may call, under the data-flow demand (dropped, or
+        weakened from all to one, when no tool can meet it)."""
+        modes = (["all"] if self.state.must_all else []) + (["any"] if self.state.must else []) + [""]
+        for mode in modes:
+            pairs = [(t, self.tool_rule(t, must=mode)) for t in self.tools.values()]
+            pairs = [(t, r) for t, r in pairs if r]
+            if pairs:
+                return pairs
+        return []
 
     def render(self, start: str) -> str:
         terminals = [_string_terminal(self.state.names, self.state.forbid), *_TERMINALS]
@@ -301,24 +385,32 @@ def _ends(state: LineState) -> list[str]:
     return ['"```"', lit(f"print({state.result_name})")] if state.may_end else []
 
 
-def line_grammar(tools: Mapping[str, Any], state: LineState, *, rich: bool = False) -> str:
+def line_grammar(tools: Mapping[str, Any], state: LineState, *, rich: bool = False, values: Any = None) -> str:
     """The Lark grammar of the next line of the program.
 
-    The simple grammar: ``result = <call>\\n``, where the call is one of ``tools``; when
+    The simple grammar: ``result = <call>\\n`` (or ``<name> = <call>\\n`` with the name
+    ``state.targets`` gives the tool's output type), where the call is one of ``tools``; when
     ``state.may_end``, also the end of the program (the empty string, so that ``<eos>`` is
-    allowed, a closing fence or ``print(result)``).
+    allowed, a closing fence or ``print(result)``, which ends the program and is not kept).
+    ``values``: the task's :class:`~nbagents.grammar.values.TaskValues`, which restrict the
+    literals of the parameters they fit.
     """
-    b = _Builder(tools, state, rich=rich)
+    b = _Builder(tools, state, rich=rich, values=values)
     if rich:
         return _rich_line(b, state)
-    head = lit(f"{state.result_name} = ")
-    calls = b.calls()
-    if calls:
-        b.rules["call"] = calls
-        line = f'{head} call "\\n"'
+    groups: dict[str, list[str]] = {}
+    for tool, rule in b.calls():
+        groups.setdefault(state.target(tool.output_type), []).append(rule)
+    if groups:
+        parts = []
+        for k, (target, rules) in enumerate(groups.items()):
+            name = "call" if k == 0 else f"call_{k}"
+            b.rules[name] = alt(rules)
+            parts.append(f"{lit(target + ' = ')} {name}")
+        line = (f'({alt(parts)}) "\\n"' if len(parts) > 1 else f'{parts[0]} "\\n"')
     else:  # no tool can be called: assign a value
         value = b.value("any")
-        line = f'{head} {value} "\\n"' if value else ""
+        line = f'{lit(state.result_name + " = ")} {value} "\\n"' if value else ""
     options = [line] if line else []
     options += _ends(state)
     if not options:
@@ -366,6 +458,17 @@ def _rich_line(b: _Builder, state: LineState) -> str:
     ends = ['"```"'] if state.may_end else []
     body = alt([line, *ends])
     return b.render(f"({body})?" if state.may_end else body)
+
+
+def grounded_literals(values: Any, p: Any, forbid: Iterable[str] = ()) -> tuple[str, ...]:
+    """The literals the task's values give parameter ``p`` (none for a parameter with
+    ``choices``, or when ``values`` is None), as the grammar may write them: no stop sequence
+    inside, at most :data:`GROUNDED_CHARS` characters."""
+    if values is None or getattr(p, "choices", ()):
+        return ()
+    forbid = [f for f in forbid if f]
+    return tuple(x for x in values.literals(p.name, p.type)
+                 if len(x) <= GROUNDED_CHARS and not any(f in x for f in forbid))
 
 
 def signature_params(tool: Any) -> list[str]:

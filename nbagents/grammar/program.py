@@ -3,13 +3,23 @@ turns it into one grammar per line (:class:`ProgramBuilder`).
 
 The rules, measured on SmolLM2-135M (see ``shared/notes/constrained-decoding.md``):
 
-* every line assigns the same variable, ``result`` (free names were where small models drifted);
-* the data-flow rule: while an input or the last result is unread, the next line must read one
-  of them in a required parameter, and the program may end only once every input was read;
+* every line assigns the same variable, ``result`` (free names were where small models drifted),
+  so a program is a chain; the program's value is its last line;
+* with known steps (``expected_tools``, the tools the task needs in order) the program has one
+  line per step, and when a later step joins two values (``side_by_side(left=..., right=...)``)
+  the lines before it assign named intermediates, after their kind (``image_1``, ``audio_1``,
+  ``text_1``), so that two steps may read the same input (a branch) and the join both results;
+* the data-flow rule: while an input, a named intermediate or the last result is unread, the next
+  line must read one of them in a required parameter (before a join it may read an input again
+  instead), the last line reads all that are still unread, and the program may end only once
+  every input and intermediate was read;
 * references are typed: an input's type comes from its runtime value, a result's from the
   tool's output type;
-* the program stops at ``<eos>``, a closing fence or ``print(result)``, after ``max_lines``
-  lines, or when a line repeats an earlier one (the repeat is dropped);
+* literals are grounded: a parameter takes only the values the task states that fit it, when
+  there are any (:mod:`.values`);
+* the program stops at ``<eos>``, a closing fence or ``print(result)`` (which is not kept: the
+  result is the last value), after ``max_lines`` lines, or when a line repeats an earlier one
+  (the repeat is dropped);
 * the output has the shape the agent's parser reads: one sentence of explanation (optional),
   then the code in a ```` ```py ```` block.
 """
@@ -17,6 +27,7 @@ The rules, measured on SmolLM2-135M (see ``shared/notes/constrained-decoding.md`
 from __future__ import annotations
 
 import ast
+import keyword
 import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,8 +37,9 @@ from ..kinds import kind_of_annotation, takes_literal
 from ..parsing import parses
 from ..relevance import expected_tools, task_prior, tool_relevance
 from .constraint import Constraint
-from .lines import INDENT, LineState, line_grammar
+from .lines import INDENT, LineState, grounded_literals, line_grammar
 from .types import compatible, literal_type, value_type
+from .values import TaskValues, task_values
 
 __all__ = ["ProgramSpec", "ProgramBuilder", "render_program"]
 
@@ -66,7 +78,8 @@ class ProgramSpec(Constraint):
     explanation:
         Let the model write one sentence of explanation before the code block.
     max_lines:
-        The most lines (default 4 for the simple grammar, 8 for the rich one).
+        The most lines (default: one per expected tool when there are any, else 4 for the simple
+        grammar; 8 for the rich one).
     max_line_tokens:
         Past this many tokens in a line, tokens that close it (quotes, brackets, newline) are
         preferred.
@@ -88,10 +101,14 @@ class ProgramSpec(Constraint):
         :func:`~nbagents.relevance.tool_relevance`); :meth:`for_inputs` with ``task=`` fills it
         from the task's words.
     expected_tools:
-        Tools the program must call before it may end, while it has lines left and the tools can
-        be called, in the order the task mentions them: the next one gets an extra
+        The program's steps: tools it must call before it may end, while it has lines left and the
+        tools can be called, in the order the task mentions them: the next one gets an extra
         ``relevance.NEXT_TOOL_NATS`` in tool choice (:func:`~nbagents.relevance.expected_tools`: the task
         names two or more tools, one after the other); :meth:`for_inputs` with ``task=`` fills it.
+        The simple grammar then writes one line per step.
+    values:
+        What the task states (:func:`~nbagents.grammar.values.task_values`): a parameter that
+        such values fit takes only those literals; :meth:`for_inputs` with ``task=`` fills it.
     done_lines:
         Lines run before (by earlier ReAct steps). With a ``final_tool``, a line that repeats one
         of them, or a line of this program, is dropped and the next line can only call the final
@@ -116,6 +133,7 @@ class ProgramSpec(Constraint):
     done_lines: frozenset[str] = frozenset()
     tool_prior: Mapping[str, float] = field(default_factory=dict)
     expected_tools: tuple[str, ...] = ()
+    values: TaskValues | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tools", _tool_map(self.tools))
@@ -137,12 +155,15 @@ class ProgramSpec(Constraint):
 
     @classmethod
     def for_inputs(cls, tools: Any, inputs: Mapping[str, Any] | None = None, *,
-                   state: Mapping[str, Any] | None = None, task: str = "", **options: Any) -> ProgramSpec:
+                   state: Mapping[str, Any] | None = None, task: str = "", previous: Any = None,
+                   **options: Any) -> ProgramSpec:
         """A spec whose input types come from the input values (and ``state``'s values become
         optional variables); with ``task``, tools whose names and descriptions match its words
-        get a prior in tool choice."""
+        get a prior in tool choice, and the values it states ground the literals. ``previous``:
+        the previous chat turn's code (or its calls, see :func:`~nbagents.grammar.values.task_values`)."""
         inputs = dict(inputs or {})
         if task:
+            options.setdefault("values", task_values(task, previous=previous))
             by_name = _tool_map(tools)
             scores = tool_relevance(by_name, task)
             options.setdefault("tool_prior", task_prior(by_name, task, scores=scores))
@@ -154,8 +175,30 @@ class ProgramSpec(Constraint):
                    variables=variables, **options)
 
     @property
+    def max_calls(self) -> int:
+        """The most lines, whatever the steps (``max_lines``, else 4, or 8 for the rich grammar):
+        the cap of the forms that do not write one line per step (remote JSON schemas)."""
+        if self.max_lines is not None:
+            return self.max_lines
+        return 8 if self.rich else 4
+
+    @property
     def line_cap(self) -> int:
-        return self.max_lines if self.max_lines is not None else (8 if self.rich else 4)
+        """The most lines of the program: one per step when the steps are known (the simple
+        grammar), else :attr:`max_calls`."""
+        if self.max_lines is None and not self.rich and self.expected_tools:
+            return len(self.expected_tools)
+        return self.max_calls
+
+    def grounded(self) -> dict[str, list[str]]:
+        """``{"tool.param": [literal, ...]}`` for every parameter the task's values restrict."""
+        out = {}
+        for tool in self.tools.values():
+            for p in tool.inputs:
+                literals = grounded_literals(self.values, p)
+                if literals:
+                    out[f"{tool.name}.{p.name}"] = list(literals)
+        return out
 
     def describe(self) -> dict[str, Any]:
         """JSON-friendly summary, for the Run's facts."""
@@ -167,7 +210,16 @@ class ProgramSpec(Constraint):
             out.update(final_tool=self.final_tool, must_finish=self.must_finish)
         if self.expected_tools:
             out["expected_tools"] = list(self.expected_tools)
+        if self.values:
+            out["task_values"] = self.values.describe()
+            grounded = self.grounded()
+            if grounded:
+                out["grounded"] = grounded
         return out
+
+
+#: The base of a named intermediate result by the kind of value (``image_1``, ``text_1``).
+_KIND_NAMES = {"str": "text", "int": "number", "float": "number", "bool": "flag", "any": "value"}
 
 
 class ProgramBuilder:
@@ -182,12 +234,13 @@ class ProgramBuilder:
         self.lines: list[str] = []
         self.explanation = ""
         self.end_reason: str | None = None
-        self.end_text = ""  # an end marker that belongs in the code ("print(result)")
         self.indent = "none"
         self.result_assigned = False
         self.calls: list[str] = []
         self.finished = False  # the final tool was called
         self.force_final = False  # a line repeated: the next one can only call the final tool
+        self.join_at = None if spec.rich else _join_step(spec)
+        self.line_state: LineState | None = None
 
     # --- what the next line may be ------------------------------------------------------------
 
@@ -217,16 +270,36 @@ class ProgramBuilder:
         return dict(spec.tools)
 
     def expected_left(self) -> list[str]:
-        """Expected tools not called yet that the next line could call, in the task's order."""
+        """Expected tools not called yet that the next line could call, in the task's order (a
+        tool expected twice is left until it was called twice)."""
         if not self.spec.expected_tools or self.spec.line_cap - len(self.lines) < 1:
             return []
         callable_names = {t.name for t in self.callable_tools()}
-        return [n for n in self.spec.expected_tools if n not in self.calls and n in callable_names]
+        calls = list(self.calls)
+        left = []
+        for n in self.spec.expected_tools:
+            if n in calls:
+                calls.remove(n)
+            elif n in callable_names:
+                left.append(n)
+        return left
 
     def readable(self, name: str) -> bool:
         """Whether some callable tool takes ``name`` in a required parameter."""
         ntype = self.names.get(name, "any")
         return any(compatible(p.type, ntype) for t in self.callable_tools() for p in t.inputs if p.required)
+
+    def named(self) -> bool:
+        """Whether the next line assigns a named intermediate (a later step joins two values)."""
+        return self.join_at is not None and len(self.lines) < self.join_at
+
+    def new_name(self, kind: str) -> str:
+        base = _KIND_NAMES.get(kind, kind if kind.isidentifier() else "value")
+        k = 1
+        while (f"{base}_{k}" in self.names or f"{base}_{k}" in self.spec.tools
+               or keyword.iskeyword(f"{base}_{k}")):
+            k += 1
+        return f"{base}_{k}"
 
     def state(self) -> LineState:
         spec = self.spec
@@ -241,18 +314,49 @@ class ProgramBuilder:
         room = spec.line_cap - len(self.lines)
         if self.fresh is not None and self.readable(self.fresh) and len(pending) < room:
             must.add(self.fresh)  # when lines run short, the unread inputs come first
+        targets: dict[str, str] = {}
+        if self.named():  # before a join: name the result, and an input may be read again (a branch)
+            if must:
+                must |= {n for n in spec.input_types if self.readable(n)}
+            targets = {t.output_type: self.new_name(t.output_type) for t in self.line_tools().values()}
+        must_all = room == 1 and len(pending) >= 2  # the last line reads what is still unread
         may_end = (bool(self.lines) and not pending and not spec.must_finish and not self.force_final
                    and not self.expected_left())
         return LineState(names=dict(self.names), must=frozenset(must), may_end=may_end,
-                         index=len(self.lines), result_name=spec.result_name, forbid=self.forbid)
+                         index=len(self.lines), result_name=spec.result_name, targets=targets,
+                         must_all=must_all, forbid=self.forbid)
 
     def grammar(self) -> str:
-        return line_grammar(self.line_tools(), self.state(), rich=self.spec.rich)
+        self.line_state = self.state()
+        return line_grammar(self.line_tools(), self.line_state, rich=self.spec.rich, values=self.spec.values)
+
+    def head(self, tool: str) -> str:
+        """The text before the tool name when the next line calls ``tool`` (simple grammar)."""
+        state = self.line_state or self.state()
+        return f"{state.target(self.spec.tools[tool].output_type)} = "
 
     @property
     def tool_head(self) -> str:
-        """The text before the tool name in a line of the simple grammar."""
+        """The text before the tool name in a chain's line (``result = ``)."""
         return f"{self.spec.result_name} = "
+
+    def value_candidates(self, tool: str, param: str) -> list[str]:
+        """What the next line may pass to ``param`` of ``tool`` when that is a closed set: the
+        task's values that fit it (or its choices), and the references of its type; empty when
+        the parameter takes free literals."""
+        t = self.spec.tools.get(tool)
+        p = next((p for p in t.inputs if p.name == param), None) if t is not None else None
+        if p is None:
+            return []
+        from .lark import choice_literal
+
+        literals = list(grounded_literals(self.spec.values, p, self.forbid))
+        if getattr(p, "choices", ()):
+            literals = [json_text for c in p.choices if (json_text := _choice_source(choice_literal(c)))]
+        if not literals:
+            return []
+        refs = [n for n, ty in sorted(self.names.items()) if compatible(p.type, ty) and not keyword.iskeyword(n)]
+        return list(dict.fromkeys(literals + refs))
 
     # --- taking a line ------------------------------------------------------------------------
 
@@ -260,10 +364,10 @@ class ProgramBuilder:
         return text in ("```", f"print({self.spec.result_name})")
 
     def end(self, reason: str, text: str = "") -> None:
+        """End the program (``text``: the end marker, never kept: ``print(result)`` only restates
+        the result, which is the program's last value)."""
         if self.end_reason is None:
             self.end_reason = reason
-            if text.startswith("print("):
-                self.end_text = text
             if self.indent == "required" and self.lines:  # a loop header without a body
                 self.lines.pop()
 
@@ -314,12 +418,15 @@ class ProgramBuilder:
         self.indent = "optional" if indented or self.indent == "required" else "none"
         if isinstance(stmt, ast.Assign):
             target = stmt.targets[0].id
+            new = target not in self.names
             self.names[target] = self._type_of(stmt.value)
             if target == self.spec.result_name:
                 self.result_assigned = True
                 self.fresh = target
             if target in self.unread:
                 self.unread.discard(target)
+            elif new and target != self.spec.result_name and not self.spec.rich:
+                self.unread.add(target)  # a named intermediate: a later line reads it
 
     def _type_of(self, node: ast.AST) -> str:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in self.spec.tools:
@@ -332,8 +439,8 @@ class ProgramBuilder:
 
     def code(self) -> str:
         lines = list(self.lines)
-        if self.end_text:
-            lines.append(self.end_text + "\n")
+        while lines and _restates(lines[-1], self.spec.result_name):
+            lines.pop()  # no filler: the program's value is its last value
         code = "".join(lines)
         while lines and not parses(code):  # defensive: never hand back code that does not parse
             lines.pop()
@@ -343,6 +450,38 @@ class ProgramBuilder:
     def render(self) -> str:
         shown = self.spec.explanation or bool(self.spec.explanation_prefix)
         return render_program(self.explanation if shown else "", self.code())
+
+
+def _choice_source(grammar_literal: str) -> str:
+    """The Python source inside a grammar literal of a choice (``'"\\"a\\""'`` -> ``'"a"'``)."""
+    import json
+
+    return json.loads(grammar_literal) if grammar_literal else ""
+
+
+def _restates(line: str, result: str) -> bool:
+    """Whether a line only restates the result: ``print(result)``, ``result`` or ``result = result``."""
+    text = line.strip()
+    return text in (f"print({result})", result, f"{result} = {result}")
+
+
+def _join_step(spec: ProgramSpec) -> int | None:
+    """The first of the spec's steps (after the first) that joins two values: a tool with two or
+    more required parameters that only a value can fill (two images, two sounds: a type that
+    takes no literal, or an earlier step's output type where the parameter's name asks for no
+    value of the task, see :func:`~nbagents.grammar.values.parameter_kind`)."""
+    from .values import parameter_kind
+
+    outputs: set[str] = set()
+    for j, name in enumerate(spec.expected_tools):
+        tool = spec.tools[name]
+        slots = [p for p in tool.inputs if p.required and (
+            not takes_literal(p.type)
+            or (any(compatible(p.type, o) for o in outputs) and not parameter_kind(p.name, p.type)[0]))]
+        if j and len(slots) >= 2:
+            return j
+        outputs.add(tool.output_type)
+    return None
 
 
 def render_program(explanation: str, code: str | Iterable[str]) -> str:

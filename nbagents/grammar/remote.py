@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .lark import regex_escape
-from .lines import EXPLANATION_CHARS, STRING_CHARS
+from .lines import EXPLANATION_CHARS, STRING_CHARS, grounded_literals
 from .program import ProgramSpec, render_program
 from .types import compatible
 
@@ -62,8 +62,16 @@ def _param_schema(ptype: str, spec: ProgramSpec, *, optional: bool, choices: tup
     return {"anyOf": options}
 
 
+def _grounded(p: Any, spec: ProgramSpec) -> tuple:
+    """The values the task states for parameter ``p`` (the local grammar's grounded literals)."""
+    import ast
+
+    return tuple(ast.literal_eval(x) for x in grounded_literals(spec.values, p))
+
+
 def _tool_schema(tool: Any, spec: ProgramSpec) -> dict[str, Any]:
-    props = {p.name: _param_schema(p.type, spec, optional=not p.required, choices=getattr(p, "choices", ()))
+    props = {p.name: _param_schema(p.type, spec, optional=not p.required,
+                                   choices=getattr(p, "choices", ()) or _grounded(p, spec))
              for p in tool.inputs}
     args = {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
     return {"type": "object",
@@ -75,10 +83,11 @@ def program_schema(spec: ProgramSpec) -> dict[str, Any]:
     """A JSON schema (OpenAI strict-mode compatible) for ``{"explanation", "calls": [...]}``.
 
     Every parameter is listed (strict mode wants all properties required); an optional one takes
-    ``null`` for "leave it out". Values are literals of the parameter's type or ``{"ref": name}``
-    with the names whose type fits (``result`` is the previous call's value).
+    ``null`` for "leave it out". Values are literals of the parameter's type (only the task's
+    values where they fit it, as in the local grammar) or ``{"ref": name}`` with the names whose
+    type fits (``result`` is the previous call's value).
     """
-    calls = {"type": "array", "minItems": 1, "maxItems": spec.line_cap,
+    calls = {"type": "array", "minItems": 1, "maxItems": spec.max_calls,
              "items": {"anyOf": [_tool_schema(t, spec) for t in spec.tools.values()]}}
     props: dict[str, Any] = {}
     if spec.explanation:
@@ -137,7 +146,7 @@ def program_regex(spec: ProgramSpec) -> str:
     later = [c for c in (_regex_call(t, later_names) for t in spec.tools.values()) if c]
     head = regex_escape(f"{spec.result_name} = ")
     expl = r"([^\n`]{1," + str(EXPLANATION_CHARS) + r"}\n)?" if spec.explanation else ""
-    body = f"{head}({'|'.join(first)})\\n({head}({'|'.join(later)})\\n){{0,{spec.line_cap - 1}}}"
+    body = f"{head}({'|'.join(first)})\\n({head}({'|'.join(later)})\\n){{0,{spec.max_calls - 1}}}"
     return expl + regex_escape("```py\n") + body + regex_escape("```")
 
 

@@ -2,13 +2,17 @@
 :class:`~nbagents.grammar.program.ProgramSpec`, one grammar per line.
 
 Per step: forced tokens (llguidance fast-forward) are fed in one forward pass; at a line's tool
-position every allowed ``tool(`` is scored at once (:mod:`.choice`); elsewhere the logits are
-masked to what the grammar allows and the engine's sampler (greedy by default) picks. A forward
-pass runs only when the next logits are needed, so the last token of a program costs none.
+position every allowed ``tool(`` is scored at once (:mod:`.choice`); at a parameter whose values
+form a closed set (the task's values that fit it, its choices, and the references of its type)
+every allowed value, with the ``)`` or ``, `` after it, is scored the same way; elsewhere the
+logits are masked to what the grammar allows and the engine's sampler (greedy by default) picks.
+A forward pass runs only when the next logits are needed, so the last token of a program costs
+none.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -23,6 +27,8 @@ from .matcher import byte_masks
 __all__ = ["ProgramDecoder"]
 
 _CLOSERS = (b'"', b")", b"]", b"}", b"\n")
+_CALL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]* = ([A-Za-z_][A-Za-z0-9_]*)\(")
+_PARAM = re.compile(r"(?:^|, )([A-Za-z_][A-Za-z0-9_]*)(=?)$")
 _OPENERS = (b"(", b"[", b"{")
 
 
@@ -48,6 +54,17 @@ class ProgramDecoder(ConstrainedDecoder):
         self.line_budget = max_new_tokens
         self.length = False
         self.tool_choices: list[dict[str, Any]] = []
+        self.value_choices: list[dict[str, Any]] = []
+        self._value_tried: set[tuple[int, int]] = set()
+        self._held = ""  # streamed text held back while the line may be the end marker print(result)
+        self.shown = ""  # what was streamed
+        inner = self.emit
+
+        def emit(piece: str) -> bool:
+            self.shown += piece
+            return inner(piece)
+
+        self.emit = emit
         self._begin()
 
     # --- grammar per phase ----------------------------------------------------------------------
@@ -76,6 +93,20 @@ class ProgramDecoder(ConstrainedDecoder):
             return
         if self.builder.accept(text):
             self._next_line()
+        elif self.builder.end_reason == "print":
+            self._held = ""  # the end marker is not part of the program: never shown
+
+    def stream(self, tokens: Sequence[int]) -> bool:
+        """Stream as the base decoder does, but hold a line's text back while it may still be the
+        end marker ``print(result)``, which is not kept."""
+        if self.phase != "line" or self.spec.rich:
+            return super().stream(tokens)
+        self._held += "".join(self.text.push(tok) for tok in tokens)
+        line = self.c.text()
+        if line and f"print({self.spec.result_name})".startswith(line):
+            return False
+        held, self._held = self._held, ""
+        return bool(held) and bool(self.emit(held))
 
     # --- the loop ---------------------------------------------------------------------------------
 
@@ -103,6 +134,8 @@ class ProgramDecoder(ConstrainedDecoder):
         if self.force():
             return True
         if self._choose_tool():
+            return True
+        if self._choose_value():
             return True
         token, allowed = self.masked_pick(self._closing_bias if self._closing() else None)
         if token in self.eos_ids or not allowed:
@@ -139,11 +172,13 @@ class ProgramDecoder(ConstrainedDecoder):
 
     # --- tool choice ------------------------------------------------------------------------------
 
+    def _heads(self) -> dict[str, str]:
+        """Each tool the line may call -> the text of the line up to its ``(``."""
+        return {name: self.builder.head(name) + name + "(" for name in self.builder.line_tools()}
+
     def _candidates(self, line: str) -> list[tuple[str, list[int]]]:
-        head = self.builder.tool_head
         out = []
-        for name in self.builder.line_tools():
-            full = head + name + "("
+        for name, full in self._heads().items():
             if not full.startswith(line) or len(line) >= len(full):
                 continue
             ids = self.continuation(full[len(line):])
@@ -155,8 +190,11 @@ class ProgramDecoder(ConstrainedDecoder):
         if (self.phase != "line" or self.spec.rich or not self.spec.choose_tools or self.tried_choice):
             return False
         line = self.c.text()
-        head = self.builder.tool_head
-        if len(line) < len(self.spec.result_name) or not (head.startswith(line) or line.startswith(head)):
+        heads = self._heads().values()
+        may_end = self.builder.line_state.may_end if self.builder.line_state is not None else True
+        if may_end and len(line) < len(self.spec.result_name):
+            return False  # the model first says whether the program goes on
+        if not any(h.startswith(line) or line.startswith(h) for h in heads):
             return False
         self.tried_choice = True
         t = time.perf_counter()
@@ -170,6 +208,43 @@ class ProgramDecoder(ConstrainedDecoder):
         self.tool_choices.append({"line": at, "chosen": taken[0], **taken[1]})
         return True
 
+    def _choose_value(self) -> bool:
+        """At ``param=`` of a parameter whose values form a closed set, score each allowed value
+        with what closes it (``)`` or ``, ``) and force the best."""
+        if self.phase != "line" or self.spec.rich or not self.spec.choose_tools:
+            return False
+        line = self.c.text()
+        call = _CALL.match(line)
+        if call is None:
+            return False
+        rest = line[call.end():]
+        m = _PARAM.search(rest)
+        if m is None or (not m.group(2) and not self.c.forced_bytes().startswith(b"=")):
+            return False
+        key = (len(self.builder.lines), len(line))
+        if key in self._value_tried:
+            return False
+        self._value_tried.add(key)
+        param = m.group(1)
+        t = time.perf_counter()
+        values = self.builder.value_candidates(call.group(1), param)
+        head = line[:call.end() + m.start(1)] + param + "="
+        candidates = []
+        for value in values:
+            for closer in (")", ", "):
+                ids = self.continuation((head + value + closer)[len(line):])
+                if ids is not None:
+                    candidates.append((value + closer, ids))
+        self.constraint_s += time.perf_counter() - t
+        if not candidates:
+            return False
+        taken = self.choose(candidates, {})
+        if taken is None:
+            return False
+        chosen = taken[0].removesuffix(")").removesuffix(", ")
+        self.value_choices.append({"line": key[0], "param": param, "chosen": chosen, **taken[1]})
+        return True
+
     # --- the result ---------------------------------------------------------------------------
 
     def finish(self) -> tuple[str, str]:
@@ -178,7 +253,7 @@ class ProgramDecoder(ConstrainedDecoder):
             self.builder.end("length" if self.length else "stop")
         final = self.builder.render()
         self.flush()
-        streamed = self.text.text
+        streamed = self.shown
         common = 0
         for a, b in zip(final, streamed):
             if a != b:
@@ -202,6 +277,7 @@ class ProgramDecoder(ConstrainedDecoder):
             "program_lines": len(b.lines),
             "program_calls": list(b.calls),
             "tool_choices": self.tool_choices,
+            "value_choices": self.value_choices,
             "tool_choice_s": round(self.choice_s, 4),
         }
 
