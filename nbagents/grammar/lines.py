@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..kinds import takes_literal
 from .lark import alt, choice_literal, excluding, lit, regex_escape
 from .types import compatible
 
@@ -45,6 +46,8 @@ STRING_CHARS = 80
 EXPLANATION_CHARS = 160
 #: The longest literal taken from the task (a quoted sentence, the text after a colon).
 GROUNDED_CHARS = 400
+#: The most ways of filling a join's parameters one grammar lists.
+MAX_JOINS = 64
 #: The most items of a list or dict literal.
 MAX_ITEMS = 6
 INDENT = "    "
@@ -302,6 +305,13 @@ class _Builder:
             return ""
         optional = [p for p in _optional(tool) if values[p.name] and not keyword.iskeyword(p.name)]
         head = lit(f"{tool.name}(")
+        slots = [p for p in required if not takes_literal(p.type)]
+        if len(slots) >= 2:  # a join: each of its value-only parameters takes a different value
+            variants = [self._args(required, optional, values, override) for override in self._joins(slots, must)]
+            if not variants:
+                return ""
+            args = " | ".join(f"({v})" for v in variants)
+            return f'{head} ({args}) ")"'
         if must == "all":
             variants = [self._args(required, optional, values, override) for override in self._reading_all(required)]
             if not variants:
@@ -320,6 +330,23 @@ class _Builder:
             return f'{head} ({args}) ")"'
         args = self._args(required, optional, values, {})
         return f'{head} {args} ")"' if args else f'{head} ")"'
+
+    def _joins(self, slots: list, must: str) -> list[dict[str, str]]:
+        """Every way of passing different references to the ``slots`` of a join that meets the
+        data-flow demand ``must`` (the first :data:`MAX_JOINS`)."""
+        pools = [[n for n, t in sorted(self.state.names.items()) if compatible(p.type, t) and not keyword.iskeyword(n)]
+                 for p in slots]
+        out = []
+        for combo in itertools.product(*pools):
+            chosen = set(combo)
+            if len(chosen) < len(combo):
+                continue
+            if (must == "any" and not chosen & self.state.must) or (must == "all" and not self.state.must <= chosen):
+                continue
+            out.append({p.name: lit(n) for p, n in zip(slots, combo)})
+            if len(out) >= MAX_JOINS:
+                break
+        return out
 
     def _reading_all(self, required: list) -> list[dict[str, str]]:
         """Every way of passing each name of ``state.must`` to its own required parameter."""

@@ -146,7 +146,7 @@ class TaskValues:
                 continue  # "32 high" is no width
             if kind == "factor" and a.unit == "percent":
                 out.append(a.value / 100)
-            elif a.unit in ("", kind if kind != "number" else "") or (a.unit and {a.unit, a.unit + "s"} & words) or (kind == "pixels" and a.axis):
+            elif _fits(a, kind, words):
                 out.append(a.value)
         if integer:
             out = [round(v) for v in out if abs(v - round(v)) < 1e-9]
@@ -257,6 +257,16 @@ def parameter_kind(name: str, ptype: str) -> tuple[str, str]:
                 role = "source" if words & _SOURCE else "target" if words & _TARGET else ""
             return kind, role
     return "", ""
+
+
+def _fits(amount: Amount, kind: str, words: frozenset[str]) -> bool:
+    """Whether a number fits a parameter of this number kind and these name words: no unit, the
+    kind's unit, a counted noun the name says ("3 sentences" -> ``num_sentences``), or a size
+    along an axis for pixels."""
+    unit = amount.unit
+    if not unit or unit == kind:
+        return True
+    return bool({unit, unit + "s"} & words) or (kind == "pixels" and bool(amount.axis))
 
 
 def _fits_type(value: Any, ptype: str) -> bool:
