@@ -192,7 +192,8 @@ def test_data_flow_rule_demands_an_unread_value(bridge, tok):
     names = {"text": "str", "photo": "image"}
     g = line_grammar(tools_of(MIXED), state(names, must={"photo"}))
     assert accepts(bridge, tok, g, "result = image_captioner(image=photo)\n")
-    assert accepts(bridge, tok, g, "result = side_by_side(left=photo, right=photo)\n")
+    # a join takes two different values (a small model's self-join is a slip, not a wish)
+    assert not accepts(bridge, tok, g, "result = side_by_side(left=photo, right=photo)\n")
     assert not accepts(bridge, tok, g, "result = summarizer(text=text)\n")
     assert not accepts(bridge, tok, g, 'result = power(base=2)\n')
     # the program cannot end while the demand stands
@@ -455,7 +456,7 @@ def test_numbers_the_task_states_are_the_only_literals(bridge, tok):
 def test_strings_the_task_states_are_the_only_literals(bridge, tok):
     g = first_line([draw_text], {"photo": make_image()}, "Write 'hello' in red on the photo")
     assert accepts(bridge, tok, g, 'result = draw_text(image=photo, text="hello", color="red")\n')
-    assert accepts(bridge, tok, g, 'result = draw_text(image=photo, text="hello", size=30)\n')  # free
+    assert accepts(bridge, tok, g, 'result = draw_text(image=photo, text="hello", color="red", size=30)\n')  # free
     for bad in ('text="hi"', 'text="hello", color="white"', 'text="Hello"'):
         assert not accepts(bridge, tok, g, f"result = draw_text(image=photo, {bad})\n"), bad
     g = first_line([send_email], {}, "Email 'all done' to ada.lovelace@example.com.")
@@ -647,3 +648,38 @@ def test_the_json_schema_form_takes_the_task_values_too():
     free = program_schema(ProgramSpec.for_inputs(IMAGE, {"photo": make_image()}, task="Rotate the photo."))
     rotate = free["properties"]["calls"]["items"]["anyOf"][0]["properties"]["args"]["properties"]
     assert {"type": "number"} in rotate["degrees"]["anyOf"]
+
+
+@tool
+def thumbnail(image: PILImage, size: int = 128) -> PILImage:
+    """A small copy of `image`."""
+    return image
+
+
+@tool
+def trim(audio: list, start: float = 0.0, end: float = None) -> list:
+    """Keep `audio` from `start` to `end` seconds."""
+    return audio
+
+
+def test_an_optional_parameter_the_task_asks_for_is_written(bridge, tok):
+    from program_tools import make_tone
+
+    g = first_line([thumbnail], {"photo": make_image()}, "Make a 32 pixel thumbnail of the photo.")
+    assert accepts(bridge, tok, g, "result = thumbnail(image=photo, size=32)\n")
+    assert not accepts(bridge, tok, g, "result = thumbnail(image=photo)\n")
+    g = first_line([draw_text], {"photo": make_image()}, "Write 'hi' in red on the photo.")
+    assert accepts(bridge, tok, g, 'result = draw_text(image=photo, text="hi", color="red")\n')
+    assert accepts(bridge, tok, g, 'result = draw_text(image=photo, text="hi", color="red", size=30)\n')
+    assert not accepts(bridge, tok, g, 'result = draw_text(image=photo, text="hi")\n')
+    g = first_line([make_tone], {}, "Make a 2 second tone at 880 Hz.")
+    assert accepts(bridge, tok, g, "result = make_tone(frequency=880, duration=2)\n")
+    assert not accepts(bridge, tok, g, "result = make_tone(duration=2)\n")
+    # a value that fits two parameters asks for neither
+    g = first_line([trim], {"clip": [0.0]}, "Keep the first 2 seconds of the clip.")
+    assert accepts(bridge, tok, g, "result = trim(audio=clip, end=2)\n")
+    assert accepts(bridge, tok, g, "result = trim(audio=clip)\n")
+    # nor does a value carried over from the previous turn
+    spec = ProgramSpec.for_inputs([thumbnail], {"photo": make_image()}, task="Now the other photo.",
+                                  previous="result = thumbnail(image=photo, size=32)")
+    assert accepts(bridge, tok, ProgramBuilder(spec).grammar(), "result = thumbnail(image=photo)\n")

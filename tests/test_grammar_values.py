@@ -77,6 +77,9 @@ def test_width_and_height_are_told_apart():
     "Download https://example.com/page/42",  # inside a URL
     "Write 'route 66' on it",  # inside quoted text
     "Mirror `photo1` from left to right",  # inside an input's name
+    "Make it louder",  # a direction is no amount
+    "Describe the photo in one sentence",
+    "Make the image smaller",
 ])
 def test_words_that_are_not_values_do_not_become_numbers(task):
     values = task_values(task)
@@ -182,7 +185,7 @@ def test_languages_colours_names_and_options():
     ("duration", "float", "seconds"), ("start_time", "float", "seconds"), ("end", "float", "seconds"),
     ("width", "int", "pixels"), ("font_size", "int", "pixels"), ("x", "int", "pixels"),
     ("factor", "float", "factor"), ("scale", "float", "factor"), ("speed", "float", "factor"),
-    ("frequency", "float", "hertz"), ("sample_rate", "int", "hertz"), ("sampleRate", "int", "hertz"),
+    ("frequency", "float", "hertz"), ("sample_rate", "int", "number"), ("freq_hz", "int", "hertz"),
     ("url", "str", "url"), ("image_url", "str", "url"), ("link", "str", "url"),
     ("email", "str", "email"), ("recipient", "str", "email"),
     ("path", "str", "path"), ("filename", "str", "path"), ("file_name", "str", "path"),
@@ -239,6 +242,8 @@ def test_string_literals_fit_the_parameter():
     assert task_values("Put this sentence into German: the house is big.").literals("text", "str") == (
         '"the house is big."',)
     assert task_values('Write "a \\\\ b" on it').literals("text", "str") == ()  # cannot be written simply
+    v = task_values("Open 'notes.txt' and summarize it")
+    assert v.literals("path", "str") == ('"notes.txt"',) and v.literals("text", "str") == ()
 
 
 # --- the previous turn ---------------------------------------------------------------------------------

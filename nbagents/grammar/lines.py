@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..kinds import takes_literal
 from .lark import alt, choice_literal, excluding, lit, regex_escape
 from .types import compatible
 
@@ -35,6 +36,7 @@ __all__ = [
     "STRING_CHARS",
     "explanation_grammar",
     "grounded_literals",
+    "asked_params",
     "line_grammar",
     "signature_params",
 ]
@@ -45,6 +47,8 @@ STRING_CHARS = 80
 EXPLANATION_CHARS = 160
 #: The longest literal taken from the task (a quoted sentence, the text after a colon).
 GROUNDED_CHARS = 400
+#: The most ways of filling a join's parameters one grammar lists.
+MAX_JOINS = 64
 #: The most items of a list or dict literal.
 MAX_ITEMS = 6
 INDENT = "    "
@@ -296,12 +300,20 @@ class _Builder:
     def _call_body(self, tool: Any, *, must: str, depth: int) -> str:
         if keyword.iskeyword(tool.name) or any(keyword.iskeyword(p.name) for p in _required(tool)):
             return ""  # cannot be written as a call with keyword arguments
-        required = _required(tool)
         values = {p.name: self.param_value(p, depth) for p in tool.inputs}
+        required = _required(tool)
         if any(not values[p.name] for p in required):
             return ""
-        optional = [p for p in _optional(tool) if values[p.name] and not keyword.iskeyword(p.name)]
+        asked = asked_params(self.values, tool, self.state.forbid)
+        optional = [(p, p.name in asked) for p in _optional(tool) if values[p.name] and not keyword.iskeyword(p.name)]
         head = lit(f"{tool.name}(")
+        slots = [p for p in required if not takes_literal(p.type)]
+        if len(slots) >= 2:  # a join: each of its value-only parameters takes a different value
+            variants = [self._args(required, optional, values, override) for override in self._joins(slots, must)]
+            if not variants:
+                return ""
+            args = " | ".join(f"({v})" for v in variants)
+            return f'{head} ({args}) ")"'
         if must == "all":
             variants = [self._args(required, optional, values, override) for override in self._reading_all(required)]
             if not variants:
@@ -321,6 +333,23 @@ class _Builder:
         args = self._args(required, optional, values, {})
         return f'{head} {args} ")"' if args else f'{head} ")"'
 
+    def _joins(self, slots: list, must: str) -> list[dict[str, str]]:
+        """Every way of passing different references to the ``slots`` of a join that meets the
+        data-flow demand ``must`` (the first :data:`MAX_JOINS`)."""
+        pools = [[n for n, t in sorted(self.state.names.items()) if compatible(p.type, t) and not keyword.iskeyword(n)]
+                 for p in slots]
+        out = []
+        for combo in itertools.product(*pools):
+            chosen = set(combo)
+            if len(chosen) < len(combo):
+                continue
+            if (must == "any" and not chosen & self.state.must) or (must == "all" and not self.state.must <= chosen):
+                continue
+            out.append({p.name: lit(n) for p, n in zip(slots, combo)})
+            if len(out) >= MAX_JOINS:
+                break
+        return out
+
     def _reading_all(self, required: list) -> list[dict[str, str]]:
         """Every way of passing each name of ``state.must`` to its own required parameter."""
         names = sorted(self.state.must)
@@ -332,22 +361,24 @@ class _Builder:
 
     @staticmethod
     def _args(required: list, optional: list, values: dict, override: dict) -> str:
-        parts = []
-        for i, p in enumerate(required):
-            sep = "" if i == 0 else ", "
-            parts.append(f"{lit(sep + p.name + '=')} {override.get(p.name, values[p.name])}")
-        if required:
-            parts += [f"({lit(', ' + p.name + '=')} {values[p.name]})?" for p in optional]
-            return " ".join(parts)
-        if not optional:
+        """The keyword arguments: the required parameters in order, then the optional ones
+        (``(parameter, asked)``, in signature order), of which the asked ones are written and
+        the others may be; comma-separated."""
+        items = [(p, True) for p in required] + list(optional)
+        if not items:
             return ""
-        # no required parameter: any ordered subset of the optional ones, comma-separated
-        alternatives = []
-        for f, first in enumerate(optional):
-            seq = [f"{lit(first.name + '=')} {values[first.name]}"]
-            seq += [f"({lit(', ' + p.name + '=')} {values[p.name]})?" for p in optional[f + 1:]]
+
+        def arg(p: Any, sep: str) -> str:
+            return f"{lit(sep + p.name + '=')} {override.get(p.name, values[p.name])}"
+
+        alternatives = []  # by the first parameter written: every one before it is left out
+        for f, (first, _) in enumerate(items):
+            seq = [arg(first, "")] + [arg(p, ", ") if must else f"({arg(p, ', ')})?" for p, must in items[f + 1:]]
             alternatives.append(" ".join(seq))
-        return "(" + " | ".join(f"({a})" for a in alternatives) + ")?"
+            if items[f][1]:
+                break  # a parameter that must be written cannot be left out
+        body = alternatives[0] if len(alternatives) == 1 else "(" + " | ".join(f"({a})" for a in alternatives) + ")"
+        return body if any(must for _, must in items) else f"{body}?"
 
     def calls(self) -> list[tuple[Any, str]]:
         """(tool, rule) for every tool the line may call, under the data-flow demand (dropped, or
@@ -460,15 +491,40 @@ def _rich_line(b: _Builder, state: LineState) -> str:
     return b.render(f"({body})?" if state.may_end else body)
 
 
-def grounded_literals(values: Any, p: Any, forbid: Iterable[str] = ()) -> tuple[str, ...]:
+def grounded_literals(values: Any, p: Any, forbid: Iterable[str] = (), *, carry: bool = True) -> tuple[str, ...]:
     """The literals the task's values give parameter ``p`` (none for a parameter with
     ``choices``, or when ``values`` is None), as the grammar may write them: no stop sequence
-    inside, at most :data:`GROUNDED_CHARS` characters."""
+    inside, at most :data:`GROUNDED_CHARS` characters; ``carry``: with the previous turn's
+    values of the same argument when the task states none."""
     if values is None or getattr(p, "choices", ()):
         return ()
     forbid = [f for f in forbid if f]
-    return tuple(x for x in values.literals(p.name, p.type)
+    return tuple(x for x in values.literals(p.name, p.type, carry=carry)
                  if len(x) <= GROUNDED_CHARS and not any(f in x for f in forbid))
+
+
+#: Value kinds that make an optional parameter asked for (free texts and names are left to the model:
+#: a quoted phrase may be meant for another step).
+_ASKING_KINDS = frozenset({"degrees", "seconds", "hertz", "percent", "factor", "pixels", "number", "url",
+                           "email", "path", "language", "colour", "options"})
+
+
+def asked_params(values: Any, tool: Any, forbid: Iterable[str] = ()) -> frozenset[str]:
+    """Optional parameters of ``tool`` the task asks for: it states values that fit them and
+    no other parameter of the tool ("a 32 pixel thumbnail" -> ``size``). A line calling the tool
+    writes them."""
+    if values is None:
+        return frozenset()
+    from .values import parameter_kind
+
+    stated = {p.name: set(grounded_literals(values, p, forbid, carry=False)) for p in tool.inputs}
+    out = set()
+    for p in tool.inputs:
+        if p.required or not stated[p.name] or parameter_kind(p.name, p.type)[0] not in _ASKING_KINDS:
+            continue
+        if not any(stated[p.name] & stated[q.name] for q in tool.inputs if q is not p):
+            out.add(p.name)
+    return frozenset(out)
 
 
 def signature_params(tool: Any) -> list[str]:

@@ -352,7 +352,7 @@ class ProgramBuilder:
 
         literals = list(grounded_literals(self.spec.values, p, self.forbid))
         if getattr(p, "choices", ()):
-            literals = [json_text for c in p.choices if (json_text := _choice_source(choice_literal(c)))]
+            literals = [text for c in p.choices if (text := _choice_source(choice_literal(c)))]
         if not literals:
             return []
         refs = [n for n, ty in sorted(self.names.items()) if compatible(p.type, ty) and not keyword.iskeyword(n)]

@@ -109,17 +109,18 @@ class TaskValues:
     def __bool__(self) -> bool:
         return any(getattr(self, f) for f in _SHOWN)
 
-    def literals(self, name: str, ptype: str) -> tuple[str, ...]:
+    def literals(self, name: str, ptype: str, *, carry: bool = True) -> tuple[str, ...]:
         """The candidates for a parameter ``name`` of type ``ptype`` as Python literal source
         (``90``, ``0.5``, ``"hello"``, ``["spam", "not spam"]``), best first; empty when the task
-        states nothing that fits it (the parameter then stays free)."""
+        states nothing that fits it (the parameter then stays free). ``carry``: when it states
+        nothing, the previous turn's values of the same argument."""
         kind, role = parameter_kind(name, ptype)
         out: list[Any] = []
         if kind in _NUMBER_KINDS:
             out = self._numbers(name, kind, integer=ptype == "int")
         elif kind:
             out = self._strings(kind, role)
-        if not out:  # the previous turn's value of the same argument carries over
+        if not out and carry:  # the previous turn's value of the same argument carries over
             out = [v for v in self._previous(name) if _fits_type(v, ptype)]
         texts = [_literal(v, integer=ptype == "int") for v in out]
         return tuple(dict.fromkeys(t for t in texts if t))
@@ -146,7 +147,7 @@ class TaskValues:
                 continue  # "32 high" is no width
             if kind == "factor" and a.unit == "percent":
                 out.append(a.value / 100)
-            elif a.unit in ("", kind if kind != "number" else "") or (a.unit and {a.unit, a.unit + "s"} & words) or (kind == "pixels" and a.axis):
+            elif _fits(a, kind, words):
                 out.append(a.value)
         if integer:
             out = [round(v) for v in out if abs(v - round(v)) < 1e-9]
@@ -163,9 +164,14 @@ class TaskValues:
         return list({
             "url": self.urls, "email": self.emails, "path": self.paths, "colour": self.colours,
             "name": self.names, "options": [list(o) for o in self.options],
-            "text": self.quoted + self.after_colon,
-            "question": self.quoted + self.questions + self.after_colon,
+            "text": self._phrases() + self.after_colon,
+            "question": self._phrases() + self.questions + self.after_colon,
         }.get(kind, ()))
+
+    def _phrases(self) -> tuple[str, ...]:
+        """Quoted text that is no file name, URL or email address (those have their own kinds)."""
+        other = set(self.paths) | set(self.urls) | set(self.emails)
+        return tuple(q for q in self.quoted if q not in other)
 
     def _previous(self, name: str) -> list[Any]:
         return [v for _, args in self.previous for k, v in args if k == name]
@@ -209,7 +215,7 @@ def _words(text: str) -> frozenset[str]:
 
 #: The one table: (value kind, parameter types, words of the parameter's name). The first row
 #: whose types include the parameter's and whose words meet the words of its name (split at
-#: ``_`` and case changes, plus the name run together: ``sample_rate`` -> ``samplerate``) says
+#: ``_`` and case changes, plus the name run together: ``file_name`` -> ``filename``) says
 #: what it takes. Number kinds are units: such a parameter takes the task's numbers in that unit
 #: and those with none; ``factor`` takes relative amounts and percentages as factors.
 PARAMETER_KINDS: tuple[tuple[str, tuple[str, ...], frozenset[str]], ...] = (
@@ -225,7 +231,7 @@ PARAMETER_KINDS: tuple[tuple[str, tuple[str, ...], frozenset[str]], ...] = (
                           "phrase quote")),
     ("degrees", _NUM, _words("degrees degree angle angles rotation deg")),
     ("seconds", _NUM, _words("duration seconds second secs sec start end time delay offset")),
-    ("hertz", _NUM, _words("frequency freq pitch hz samplerate")),
+    ("hertz", _NUM, _words("frequency freq pitch hz")),
     ("percent", _NUM, _words("percent percentage pct")),
     ("factor", _NUM, _words("factor scale ratio gain multiplier speed volume")),
     ("pixels", _NUM, _words("width height size x y left top right bottom pixels px radius margin padding "
@@ -257,6 +263,16 @@ def parameter_kind(name: str, ptype: str) -> tuple[str, str]:
                 role = "source" if words & _SOURCE else "target" if words & _TARGET else ""
             return kind, role
     return "", ""
+
+
+def _fits(amount: Amount, kind: str, words: frozenset[str]) -> bool:
+    """Whether a number fits a parameter of this number kind and these name words: no unit, the
+    kind's unit, a counted noun the name says ("3 sentences" -> ``num_sentences``), or a size
+    along an axis for pixels."""
+    unit = amount.unit
+    if not unit or unit == kind:
+        return True
+    return bool({unit, unit + "s"} & words) or (kind == "pixels" and bool(amount.axis))
 
 
 def _fits_type(value: Any, ptype: str) -> bool:
