@@ -47,3 +47,14 @@ def test_verbs_and_back_references():
     assert not is_verb("lakes") and not is_verb("photo")
     assert refers_back("now make it louder") and refers_back("do that again")
     assert not refers_back("make a tone")
+
+
+@pytest.mark.parametrize("task, expected", [
+    ("Put the photo next to a grayscale copy of it.", ["make a grayscale copy", "Put the photo next to it"]),
+    ("Put a grayscale copy of the photo next to the photo.", ["make a grayscale copy", "Put it next to the photo"]),
+    ("Put `photo` next to a copy of it turned upside down.",
+     ["make a copy turned upside down", "Put `photo` next to it"]),
+    ("Save a copy of the file.", ["Save a copy of the file"]),
+])
+def test_a_copy_made_on_the_way_is_a_step_of_its_own(task, expected):
+    assert texts(task) == expected

@@ -60,7 +60,7 @@ def perform_code(stages: Stages, task: str, inputs: Mapping[str, Any], *, templa
             fresh.setdefault(RESULT_NAME, chat_state[RESULT_NAME])
         constraint = stages.constraint(lambda: ProgramSpec.for_inputs(
             tools, fresh, state=chat_state if chat else None, rich=stages.settings.rich_grammar,
-            task=task, **_routed(routing, tools)))
+            task=task, previous=previous or None, **_routed(routing, tools)))
         completion = stages.generate(prompt.messages, stop=prompt.stop, constraint=constraint)
         run = run.with_changes(
             prompt=completion.prompt_text or prompt.text,
@@ -82,12 +82,12 @@ def perform_code(stages: Stages, task: str, inputs: Mapping[str, Any], *, templa
 
 
 def _routed(routing: Routing | None, tools: Mapping[str, Any]) -> dict[str, Any]:
-    """The program grammar's options from the routing: the expected tools in the task's order, one
-    line each (no steps the task did not ask for), and the routing's scores as the tool prior."""
+    """The program grammar's options from the routing: the tool of each step in the task's order
+    (the simple grammar writes one line per step: no steps the task did not ask for), and the
+    routing's scores as the tool prior."""
     if routing is None or not routing.expected or not all(n in tools for n in routing.expected):
         return {}
-    return {"expected_tools": routing.expected, "tool_prior": dict(routing.prior),
-            "max_lines": len(routing.steps)}
+    return {"expected_tools": routing.steps, "tool_prior": dict(routing.prior)}
 
 
 def _repair(stages: Stages, run: Run, prompt: Prompt, constraint: Any, *, execute: bool,

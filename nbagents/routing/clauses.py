@@ -136,11 +136,30 @@ def _order(start: int, text: str) -> list[tuple[int, str]]:
     return [(start, text)]
 
 
+_COPY_BEFORE = re.compile(r"\b(?:a|an)\s+((?:[\w-]+\s+){0,3}?[\w-]+)\s+(?:copy|version)\s+of\s+"
+                          r"(?:it|them|the\s+\w+|`?\w+`?)", re.I)
+_COPY_AFTER = re.compile(r"\b(?:a|an)\s+(?:copy|version)\s+of\s+(?:it|them|the\s+\w+|\w+)\s+"
+                         r"((?:turned|made|rotated|flipped|mirrored|shrunk|scaled|resized|cropped|in)\b[^,.;]*)", re.I)
+
+
+def _copies(start: int, text: str) -> list[tuple[int, str]]:
+    """"Put the photo next to a grayscale copy of it" is two steps: make the grayscale copy, then
+    put the two side by side (a branch, then a join)."""
+    for pattern in (_COPY_BEFORE, _COPY_AFTER):
+        m = pattern.search(text)
+        if m and m.start() > 0:
+            how = m.group(1).strip()
+            if pattern is _COPY_AFTER:
+                return [(start + m.start(1), f"make a copy {how}"), (start, text[: m.start()] + "it")]
+            return [(start + m.start(1), f"make a {how} copy"), (start, text[: m.start()] + "it" + text[m.end():])]
+    return [(start, text)]
+
+
 def clauses(task: str) -> list[Clause]:
     """The steps ``task`` asks for, in the order it wants them done (at least one)."""
     out: list[Clause] = []
     for start, piece in _split(task):
-        for s, part in _order(start, piece):
+        for s, part in (x for ordered in _order(start, piece) for x in _copies(*ordered)):
             tidy = _tidy(s, part)
             if tidy is not None:
                 out.append(Clause(tidy[1], tidy[0]))

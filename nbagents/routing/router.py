@@ -42,6 +42,9 @@ MARGIN = 0.04
 WORDS = 0.15
 #: Penalty for a tool whose required values of a kind (image, audio) nothing provides.
 UNFED = 0.15
+#: Penalty, in a task's first clause that names nothing at hand ("Draw me a picture of rivers":
+#: no input, no "the ...", no "it", no file), for the tools that need an image or a sound to work on.
+UNREFERENCED = 0.1
 #: Bonus, in a chat turn that refers back ("now make it twice as long"), for the tools the
 #: previous turn called.
 FOLLOW_UP = 0.12
@@ -77,7 +80,7 @@ def masked(text: str) -> str:
     """``text`` with the values in it replaced by what they are (quoted text, web addresses,
     email addresses, file names): the words of a value say nothing about the tool ("Write 'hi' on
     it" is about writing, not about greeting)."""
-    text = _QUOTED.sub("some text", text)
+    text = _QUOTED.sub("some text", text).replace("`", "")
     text = _URL.sub("a web page", text)
     text = _EMAIL.sub("an email address", text)
     names = {"image": "an image file", "audio": "a sound file", "str": "a text file"}
@@ -88,6 +91,19 @@ _NUMBER = r"(?:\d+(?:\.\d+)?|zero|one|two|three|four|five|six|seven|eight|nine|t
 _ARITHMETIC = re.compile(
     rf"{_NUMBER}\s*(?:[-+*/x×÷^]|times|plus|minus|divided by|multiplied by|over|to the power of|percent of|% of)"
     rf"\s*{_NUMBER}|\b(?:square root|sum|product|average|mean|difference|total|factorial)\b.*{_NUMBER}", re.I)
+
+
+_DEFINITE = re.compile(r"\b(?:the|this|that|these|those|my|your|our|his|her|their|its|it|them|both|each|"
+                       r"every|same|given|attached|following|above|below)\b", re.I)
+
+
+def names_nothing_at_hand(text: str, names: Iterable[str]) -> bool:
+    """Whether ``text`` refers to no value at hand: no input named, nothing definite ("the
+    photo", "it"), no file name. Such a clause asks for something new."""
+    if _DEFINITE.search(text) or mentioned_files(text):
+        return False
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+    return not any(n in words for n in names)
 
 
 def is_arithmetic(text: str) -> bool:
@@ -169,13 +185,14 @@ def _similarities(encoder: Any, texts: Sequence[str], tool_texts: Sequence[str])
 
 def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
           input_kinds: Iterable[str] = (), previous_tools: Iterable[str] = (),
-          chat: bool = False) -> Routing:
+          chat: bool = False, input_names: Iterable[str] = ()) -> Routing:
     """Decide which tools ``task`` needs, in order, from ``entries`` (catalogue entries: ``name``,
     ``ready``, ``missing``, ``command`` and the ``tool``).
 
     ``encoder`` embeds texts (``encode(texts) -> array`` of unit vectors; ``None``: words only);
     ``input_kinds`` are the kinds of the inputs and chat variables (``"image"``, ``"str"``...);
-    ``previous_tools`` the tools the previous chat turn called.
+    ``previous_tools`` the tools the previous chat turn called; ``input_names`` the names of the
+    inputs and chat variables.
     """
     entries = [e for e in entries if getattr(e, "tool", None) is not None]
     by_name = {e.name: e for e in entries}
@@ -191,6 +208,7 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
         words = tool_relevance(tools, masked(part.text))
         files = mentioned_files(part.text)
         follow_up = chat and refers_back(part.text)
+        fresh = i == 0 and names_nothing_at_hand(part.text, input_names)
         scores: dict[str, float] = {}
         for j, e in enumerate(entries):
             score = (sims[i][j] if sims is not None else 0.0) + WORDS * min(1.0, words.get(e.name, 0.0) / unit)
@@ -198,6 +216,8 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
                 score = min(1.0, words.get(e.name, 0.0) / unit)
             if not _required_kinds(e.tool) <= available | set(files.values()) | {"any"}:
                 score -= UNFED
+            if fresh and _required_kinds(e.tool) - {"any"}:
+                score -= UNREFERENCED
             if follow_up and e.name in previous:
                 score += FOLLOW_UP
             scores[e.name] = score

@@ -60,5 +60,6 @@ def route_task(task: str, toolbox: Mapping[str, Any], inputs: Mapping[str, Any],
     kinds = {_kind(v) for v in inputs.values()} | {_kind(v) for v in (state or {}).values()}
     encoder = _encoder() if encoder == "default" else encoder
     previous = tools_called(previous_code, toolbox)
+    names = [*inputs, *(state or {})]
     return route(task, entries, encoder=encoder, input_kinds=kinds, previous_tools=previous,
-                 chat=state is not None)
+                 chat=state is not None, input_names=names)
