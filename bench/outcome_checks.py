@@ -25,7 +25,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -435,7 +435,6 @@ class Mark:
     abstained: bool = False
     needed: tuple[str, ...] = ()
     seconds: float = 0.0
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _abstained(run) -> bool:
@@ -486,7 +485,7 @@ def attempt_chat(agent, turns: tuple[str, ...], names: tuple[str, ...],
             codes.append(run.code)
             if run.error is not None and i < len(turns) - 1:
                 mark = _mark(run, world, check, time.perf_counter() - started, "\n---\n".join(codes))
-                return Mark(**{**mark.__dict__, "why": f"turn {i + 1} failed: {mark.why}"})
+                return replace(mark, why=f"turn {i + 1} failed: {mark.why}")
         return _mark(run, world, check, time.perf_counter() - started, "\n---\n".join(codes))
 
 
