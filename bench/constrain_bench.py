@@ -286,6 +286,25 @@ def overhead(engine, toolbox, args) -> dict:
             "prompt_tokens": c.prompt_tokens, "program": c.text}
 
 
+def agent_spec(task: Task, toolbox: dict):
+    """The program spec the agent builds for ``task``: the router's steps and prior over the
+    toolbox (every tool counted ready: these suites trace calls, nothing loads), and the values
+    the task states. ``None`` when the router finds that nothing fits."""
+    from nbagents.embeddings import available, default_encoder
+    from nbagents.grammar import ProgramSpec
+    from nbagents.grammar.values import task_values
+    from nbagents.routing import route
+    from nbagents.tools.catalogue import ToolEntry
+
+    entries = [ToolEntry(n, t.description, True, "", "", t) for n, t in toolbox.items()]
+    routing = route(task.text, entries, encoder=default_encoder() if available() else None,
+                    input_kinds=set(task.inputs.values()), input_names=list(task.inputs))
+    if routing.error is not None:
+        return None
+    return ProgramSpec(tools=toolbox, input_types=task.inputs, values=task_values(task.text),
+                       expected_tools=routing.steps, tool_prior=dict(routing.prior))
+
+
 def accuracy(engine, toolbox, tracers, mode: str, tasks: list[Task], args) -> list[dict]:
     from nbagents.grammar import ProgramSpec
     from nbagents.prompts import PromptTemplate, build_prompt
@@ -298,7 +317,13 @@ def accuracy(engine, toolbox, tracers, mode: str, tasks: list[Task], args) -> li
         prompt = build_prompt(task.text, toolbox, {n: f"§{n}" for n in task.inputs}, template=template,
                               engine=engine, max_new_tokens=args.max_new_tokens, examples=examples)
         options = {}
-        if mode.startswith("constrained"):
+        if mode == "agent":  # the agent's own path: routing (every tool counted ready) and task values
+            options["constraint"] = agent_spec(task, toolbox)
+            if options["constraint"] is None:  # the router found nothing that fits: no program
+                rows.append({**score(task, "", toolbox, tracers, []), "seconds": 0.0, "tokens": 0,
+                             "task": task.text})
+                continue
+        elif mode.startswith("constrained"):
             prior = {} if mode.endswith("no-prior") else task_prior(toolbox, task.text, weight=args.prior_weight)
             expected = () if mode.endswith("no-prior") else expected_tools(toolbox, task.text)
             options["constraint"] = ProgramSpec(tools=toolbox, input_types=task.inputs, tool_prior=prior,
@@ -508,7 +533,7 @@ def main() -> None:
     parser.add_argument("--suites", default="tuned,held-out,outcome",
                         help="tuned (TASKS), held-out (HELDOUT), outcome (the six outcome suites) or any of "
                         + ", ".join(OUTCOME))
-    parser.add_argument("--modes", default="constrained,constrained+no-prior",
+    parser.add_argument("--modes", default="agent,constrained,constrained+no-prior",
                         help="for the tuned/held-out suites: free, constrained, constrained+no-prior, "
                         "constrained+greedy-tools, constrained+result-examples (free decoding alone adds "
                         "about 6 minutes on 1 thread)")
