@@ -683,3 +683,11 @@ def test_an_optional_parameter_the_task_asks_for_is_written(bridge, tok):
     spec = ProgramSpec.for_inputs([thumbnail], {"photo": make_image()}, task="Now the other photo.",
                                   previous="result = thumbnail(image=photo, size=32)")
     assert accepts(bridge, tok, ProgramBuilder(spec).grammar(), "result = thumbnail(image=photo)\n")
+
+
+def test_choices_narrow_to_those_the_task_states(bridge, tok):
+    g = first_line([flip], {"photo": make_image()}, "Mirror the photo from left to right.")
+    assert accepts(bridge, tok, g, 'result = flip(image=photo, direction="horizontal")\n')
+    assert not accepts(bridge, tok, g, 'result = flip(image=photo, direction="vertical")\n')
+    g = first_line([flip], {"photo": make_image()}, "Flip the photo.")
+    assert accepts(bridge, tok, g, 'result = flip(image=photo, direction="vertical")\n')

@@ -277,3 +277,16 @@ def test_empty_values_are_false_and_describe_is_json_friendly():
     assert not task_values("Summarize the text.") and not TaskValues()
     v = task_values("Rotate by 90 degrees and write 'hi' in Spanish")
     assert v and json.loads(json.dumps(v.describe()))["quoted"] == ["hi"]
+
+
+def test_choices_the_task_states():
+    directions = ("horizontal", "vertical")
+    assert task_values("Flip the image vertically.").choices("direction", "str", directions) == ("vertical",)
+    assert task_values("Mirror the image from left to right.").choices("direction", "str", directions) == (
+        "horizontal",)
+    assert task_values("Turn the picture upside down.").choices("direction", "str", directions) == ("vertical",)
+    # named beats said: "mirror" says horizontal, "vertically" names vertical
+    assert task_values("Mirror it vertically").choices("direction", "str", directions) == ("vertical",)
+    assert task_values("Flip the image.").choices("direction", "str", directions) == ()
+    assert task_values("Play it at half speed").choices("factor", "float", (0.5, 1, 2)) == (0.5,)
+    assert task_values("Play it faster").choices("factor", "float", (0.5, 1, 2)) == ()

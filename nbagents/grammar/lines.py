@@ -36,6 +36,7 @@ __all__ = [
     "STRING_CHARS",
     "explanation_grammar",
     "grounded_literals",
+    "stated_choices",
     "asked_params",
     "line_grammar",
     "signature_params",
@@ -255,10 +256,12 @@ class _Builder:
         return self.grounded(p, none=none, depth=depth) or self.value(p.type, none=none, depth=depth)
 
     def choice(self, p: Any) -> str:
-        """The rule for a parameter that takes only its ``choices``: those literals, or a
-        reference of its type (an input or variable may hold one of them)."""
-        literals = [choice_literal(c) for c in p.choices]
-        name = "ch_" + hashlib.sha1(repr(p.choices).encode()).hexdigest()[:10]
+        """The rule for a parameter that takes only its ``choices``: those literals (those the
+        task states, when it states some: :meth:`~nbagents.grammar.values.TaskValues.choices`),
+        or a reference of its type (an input or variable may hold one of them)."""
+        choices = stated_choices(self.values, p)
+        literals = [choice_literal(c) for c in choices]
+        name = "ch_" + hashlib.sha1(repr(choices).encode()).hexdigest()[:10]
         if name not in self.rules:
             self.rules[name] = alt([*(x for x in literals if x), *self.refs(p.type)])
         return name if self.rules[name] else ""
@@ -507,6 +510,12 @@ def grounded_literals(values: Any, p: Any, forbid: Iterable[str] = (), *, carry:
 #: a quoted phrase may be meant for another step).
 _ASKING_KINDS = frozenset({"degrees", "seconds", "hertz", "percent", "factor", "pixels", "number", "url",
                            "email", "path", "language", "colour", "options"})
+
+
+def stated_choices(values: Any, p: Any) -> tuple:
+    """The choices of ``p`` the task states, or all of them when it states none."""
+    stated = values.choices(p.name, p.type, tuple(p.choices)) if values is not None else ()
+    return stated or tuple(p.choices)
 
 
 def asked_params(values: Any, tool: Any, forbid: Iterable[str] = ()) -> frozenset[str]:

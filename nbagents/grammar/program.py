@@ -37,7 +37,7 @@ from ..kinds import kind_of_annotation, takes_literal
 from ..parsing import parses
 from ..relevance import expected_tools, task_prior, tool_relevance
 from .constraint import Constraint
-from .lines import INDENT, LineState, grounded_literals, line_grammar
+from .lines import INDENT, LineState, grounded_literals, line_grammar, stated_choices
 from .types import compatible, literal_type, value_type
 from .values import TaskValues, task_values
 
@@ -195,9 +195,12 @@ class ProgramSpec(Constraint):
         out = {}
         for tool in self.tools.values():
             for p in tool.inputs:
-                literals = grounded_literals(self.values, p)
+                literals = list(grounded_literals(self.values, p))
+                if getattr(p, "choices", ()):
+                    stated = stated_choices(self.values, p)
+                    literals = list(stated) if len(stated) < len(p.choices) else []
                 if literals:
-                    out[f"{tool.name}.{p.name}"] = list(literals)
+                    out[f"{tool.name}.{p.name}"] = literals
         return out
 
     def describe(self) -> dict[str, Any]:
@@ -352,7 +355,7 @@ class ProgramBuilder:
 
         literals = list(grounded_literals(self.spec.values, p, self.forbid))
         if getattr(p, "choices", ()):
-            literals = [text for c in p.choices if (text := _choice_source(choice_literal(c)))]
+            literals = [text for c in stated_choices(self.spec.values, p) if (text := _choice_source(choice_literal(c)))]
         if not literals:
             return []
         refs = [n for n, ty in sorted(self.names.items()) if compatible(p.type, ty) and not keyword.iskeyword(n)]

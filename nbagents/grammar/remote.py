@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .lark import regex_escape
-from .lines import EXPLANATION_CHARS, STRING_CHARS, grounded_literals
+from .lines import EXPLANATION_CHARS, STRING_CHARS, grounded_literals, stated_choices
 from .program import ProgramSpec, render_program
 from .types import compatible
 
@@ -71,7 +71,8 @@ def _grounded(p: Any, spec: ProgramSpec) -> tuple:
 
 def _tool_schema(tool: Any, spec: ProgramSpec) -> dict[str, Any]:
     props = {p.name: _param_schema(p.type, spec, optional=not p.required,
-                                   choices=getattr(p, "choices", ()) or _grounded(p, spec))
+                                   choices=stated_choices(spec.values, p) if getattr(p, "choices", ())
+                                   else _grounded(p, spec))
              for p in tool.inputs}
     args = {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
     return {"type": "object",

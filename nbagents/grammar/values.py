@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "CHOICE_WORDS",
     "PARAMETER_KINDS",
     "Amount",
     "Derived",
@@ -103,6 +104,8 @@ class TaskValues:
     colours: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     options: tuple[tuple[str, ...], ...] = ()
+    #: The task's words, lower case (for :meth:`choices`).
+    words: frozenset[str] = field(default=frozenset(), repr=False)
     #: The previous turn's calls: (tool name, ((argument, literal value), ...)).
     previous: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = field(default=(), repr=False)
 
@@ -124,6 +127,22 @@ class TaskValues:
             out = [v for v in self._previous(name) if _fits_type(v, ptype)]
         texts = [_literal(v, integer=ptype == "int") for v in out]
         return tuple(dict.fromkeys(t for t in texts if t))
+
+    def choices(self, name: str, ptype: str, choices: Sequence[Any]) -> tuple[Any, ...]:
+        """The ``choices`` of a parameter (its ``Literal[...]`` values) the task states: named
+        ("vertically" -> ``"vertical"``), or failing that said in everyday words
+        (:data:`CHOICE_WORDS`: "left to right" -> ``"horizontal"``), or numbers it states for
+        the parameter ("half" -> ``0.5``); empty when it states none (all stay allowed)."""
+        texts = [c for c in choices if isinstance(c, str)]
+        named = tuple(c for c in texts if any(_stem_match(w, c.lower()) for w in self.words))
+        if named:
+            return named
+        said = tuple(c for c in texts if _CHOICE_WORDS.get(c.lower(), frozenset()) & self.words)
+        if said:
+            return said
+        numbers = {float(x) for x in self.literals(name, "float", carry=False)}
+        return tuple(c for c in choices if isinstance(c, (int, float)) and not isinstance(c, bool)
+                     and float(c) in numbers)
 
     def excluded(self, name: str, ptype: str) -> tuple[str, ...]:
         """Strings a free parameter may not take because the task gives them to another: a
@@ -197,6 +216,21 @@ class TaskValues:
             else:
                 out[f] = [list(x) if isinstance(x, tuple) else x for x in items]
         return out
+
+
+#: Everyday words that name a choice without its own word (a choice -> words).
+CHOICE_WORDS: dict[str, frozenset[str]] = {
+    "horizontal": frozenset({"sideways", "left", "right", "mirror", "mirrored"}),
+    "vertical": frozenset({"upside", "top", "bottom"}),
+}
+_CHOICE_WORDS = CHOICE_WORDS
+
+
+def _stem_match(word: str, choice: str) -> bool:
+    """Whether a task word names a one-word choice ("vertically" -> "vertical")."""
+    if " " in choice or len(choice) < 3:
+        return word == choice
+    return word == choice or (word.startswith(choice) and len(word) - len(choice) <= 3)
 
 
 _SHOWN = ("numbers", "factors", "derived", "quoted", "after_colon", "questions", "urls", "emails", "paths",
@@ -813,5 +847,6 @@ def task_values(task: str, *, previous: str | Sequence[tuple[str, Mapping[str, A
         urls=_unique(u for _, _, u in urls), emails=_unique(e for _, _, e in emails), paths=_unique(paths_all),
         languages=_unique(_languages(toks)), colours=_unique(colours), names=_unique(_names(task, masked)),
         options=_unique(_options(toks)),
+        words=frozenset(t.low for t in toks if t.low.isalpha()),
         previous=tuple((tool, tuple(args.items())) for tool, args in calls),
     )
