@@ -110,7 +110,7 @@ def _engine_html(d: Mapping[str, Any]) -> str:
 _GRAMMAR_FACTS = ("constrained", "grammar", "grammars", "grammar_kind", "program_spec", "tool_choices",
                   "program_end", "program_calls", "structured_param", "structured_answer", "structured_raw",
                   "structured_hint", "structured_error", "structured_fallback", "constraint",
-                  "constraint_declined", "json_schema_name")
+                  "constraint_declined", "json_schema_name", "value_choices")
 
 
 def _grammar_html(d: Mapping[str, Any]) -> str:
@@ -125,7 +125,7 @@ def _grammar_html(d: Mapping[str, Any]) -> str:
         return note
     rows = [("constrained", "on")]
     for key in ("constraint", "json_schema_name", "program_spec", "grammar_kind", "structured_param", "structured_answer", "structured_raw",
-                "structured_error", "program_end", "program_calls", "tool_choices"):
+                "structured_error", "program_end", "program_calls", "tool_choices", "value_choices"):
         if key in facts:
             value = facts[key]
             rows.append((key, value if isinstance(value, str) else json.dumps(value, default=str)))

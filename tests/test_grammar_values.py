@@ -235,7 +235,10 @@ def test_string_literals_fit_the_parameter():
     assert v.literals("url", "str") == ()
     v = task_values("Translate the text into French.")
     assert v.literals("tgt_lang", "str") == ('"French"',)
-    assert v.literals("src_lang", "str") == ()  # the source is not stated: free
+    # The source is not stated: a real language, not the stated target, not free text.
+    assert v.literals("src_lang", "str", carry=False) == ()
+    source = v.literals("src_lang", "str")
+    assert '"English"' in source and '"French"' not in source and len(source) > 20
     v = task_values("Translate the Spanish text into English.")
     assert v.literals("src_lang", "str") == ('"Spanish"',) and v.literals("tgt_lang", "str") == ('"English"',)
     assert task_values("Is the comment spam or not spam?").literals("labels", "list") == ('["spam", "not spam"]',)

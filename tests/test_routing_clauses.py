@@ -58,3 +58,8 @@ def test_verbs_and_back_references():
 ])
 def test_a_copy_made_on_the_way_is_a_step_of_its_own(task, expected):
     assert texts(task) == expected
+
+
+def test_a_leading_phrase_belongs_to_the_clause_after_it():
+    assert texts("Using the text, answer the question.") == ["Using the text, answer the question"]
+    assert texts("With the photo, make it gray, then rotate it.") == ["With the photo, make it gray", "rotate it"]

@@ -125,6 +125,9 @@ class TaskValues:
             out = self._strings(kind, role)
         if not out and carry:  # the previous turn's value of the same argument carries over
             out = [v for v in self._previous(name) if _fits_type(v, ptype)]
+        if not out and carry and kind == "language":  # a language the task does not state: a real one
+            excluded = set(self.excluded(name, ptype))
+            out = [n for n in dict.fromkeys(_LANGUAGES.values()) if n not in excluded]
         texts = [_literal(v, integer=ptype == "int") for v in out]
         return tuple(dict.fromkeys(t for t in texts if t))
 
@@ -149,7 +152,7 @@ class TaskValues:
         source-language parameter, when only the target language is stated, is not that language
         (and the other way round)."""
         kind, role = parameter_kind(name, ptype)
-        if kind != "language" or not role or self.literals(name, ptype):
+        if kind != "language" or not role or self.literals(name, ptype, carry=False):
             return ()
         other = "target" if role == "source" else "source"
         return tuple(x.name for x in self.languages if x.role == other)

@@ -28,7 +28,7 @@ note open order outline paint paste pick place play post predict print produce p
 quieten raise read record reduce remove rename render repeat replace reply resize resample return
 reverse rotate run save say scale scan score search segment select send set shorten show shrink
 sing sketch slow sort speak speed split spin stack stitch store stretch subtract summarise summarize
-swap take tell tilt tint transcribe transform translate trim turn type upload use verify voice
+swap take tell tilt tint transcribe transform translate trim turn type upload verify voice
 watch write zoom
 """.split())
 _SUFFIXES = ("ing", "ed", "s", "es")
@@ -155,6 +155,9 @@ def _copies(start: int, text: str) -> list[tuple[int, str]]:
     return [(start, text)]
 
 
+_MODIFIER = re.compile(r"(?:using|with|from|given|based on|for|by|in|on|as|like)\b", re.I)
+
+
 def clauses(task: str) -> list[Clause]:
     """The steps ``task`` asks for, in the order it wants them done (at least one)."""
     out: list[Clause] = []
@@ -163,6 +166,15 @@ def clauses(task: str) -> list[Clause]:
             tidy = _tidy(s, part)
             if tidy is not None:
                 out.append(Clause(tidy[1], tidy[0]))
-    if not out:
-        out.append(Clause(task.strip(), 0))
-    return out
+    merged: list[Clause] = []
+    lead = False  # the last clause is only a leading phrase ("Using the text")
+    for c in out:  # a leading phrase is part of the clause after it
+        if lead:
+            merged[-1] = Clause(f"{merged[-1].text}, {c.text}", merged[-1].start)
+            lead = False
+            continue
+        merged.append(c)
+        lead = bool(_MODIFIER.match(c.text)) and not is_verb(_first_word(c.text))
+    if not merged:
+        merged.append(Clause(task.strip(), 0))
+    return merged

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..errors import NoToolError
 from ..kinds import kind_for_extension, takes_literal
-from ..relevance import tool_relevance
+from ..relevance import tool_relevance, words_match
 from .clauses import clauses, refers_back
 
 __all__ = ["FIT", "MARGIN", "ClauseRoute", "Routing", "route", "tool_text"]
@@ -104,6 +104,28 @@ def names_nothing_at_hand(text: str, names: Iterable[str]) -> bool:
         return False
     words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
     return not any(n in words for n in names)
+
+
+_THE_NOUN = re.compile(r"\b(?:the|that|this|its)\s+([a-z]+)\b", re.I)
+
+
+def _previous_as_it(text: str, previous: Any) -> str:
+    """``text`` with "the caption" (what the previous step made, named after its tool) said as
+    "it": "translate the caption into German" is about translating, not captioning."""
+    if previous is None:
+        return text
+    own = set(re.findall(r"[a-z]{3,}", str(getattr(previous, "name", "")).lower().replace("_", " ")))
+    return _THE_NOUN.sub(lambda m: "it" if any(words_match(m.group(1).lower(), w) for w in own) else m.group(0), text)
+
+
+_VALUES = re.compile(r"\d|'[^']+'|\"[^\"]+\"|“[^”]+”|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
+                     r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|half|twice|double|"
+                     r"third|quarter)\b", re.I)
+
+
+def states_values(text: str) -> bool:
+    """Whether ``text`` states values of its own (numbers, quoted text)."""
+    return bool(_VALUES.search(text))
 
 
 def is_arithmetic(text: str) -> bool:
@@ -199,19 +221,22 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
     tools = {e.name: e.tool for e in entries}
     parts = clauses(task)
     method = "meaning+words" if encoder is not None else "words"
-    sims = _similarities(encoder, [masked(c.text) for c in parts], [tool_text(e.tool) for e in entries])
+    tool_texts = [tool_text(e.tool) for e in entries]
     unit = 2.0 * math.log(len(entries) + 1) if entries else 1.0
     available = set(input_kinds)
     previous = set(previous_tools)
     routes: list[ClauseRoute] = []
+    last = None  # the tool of the step before
     for i, part in enumerate(parts):
-        words = tool_relevance(tools, masked(part.text))
+        text = masked(_previous_as_it(part.text, tools.get(last)))
+        sims = _similarities(encoder, [text], tool_texts)
+        words = tool_relevance(tools, text)
         files = mentioned_files(part.text)
         follow_up = chat and refers_back(part.text)
         fresh = i == 0 and names_nothing_at_hand(part.text, input_names)
         scores: dict[str, float] = {}
         for j, e in enumerate(entries):
-            score = (sims[i][j] if sims is not None else 0.0) + WORDS * min(1.0, words.get(e.name, 0.0) / unit)
+            score = (sims[0][j] if sims is not None else 0.0) + WORDS * min(1.0, words.get(e.name, 0.0) / unit)
             if sims is None:  # words alone: rescale so that one unique name match fits
                 score = min(1.0, words.get(e.name, 0.0) / unit)
             if not _required_kinds(e.tool) <= available | set(files.values()) | {"any"}:
@@ -240,7 +265,15 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
                     routes.append(ClauseRoute(f"open {next(f for f, k in files.items() if k == kind)}",
                                               loader, (), {loader: scores[loader]}, True))
                     available.add(kind)
+        previous_route = routes[-1] if routes else None
+        if (chosen is not None and previous_route is not None and previous_route.tool == chosen
+                and not (states_values(part.text) and states_values(previous_route.text))):
+            # "Find the cat and make a mask of it": two ways of saying one step
+            routes[-1] = ClauseRoute(f"{previous_route.text}; {part.text}", chosen, previous_route.needs,
+                                     previous_route.scores, True)
+            continue
         routes.append(ClauseRoute(part.text, chosen, needs, {n: scores[n] for n in ranked[:6]}, fits))
+        last = chosen or top  # what the step makes, even when its tool is not ready
         if chosen is not None:
             available.add(getattr(tools[chosen], "output_type", "any"))
     error = _error(routes, by_name)
