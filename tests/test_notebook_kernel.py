@@ -80,6 +80,18 @@ def test_getting_started_notebook(tmp_path):
     assert summary["metadata"]["nbagents"]["code"].startswith("result = rotate_image(image=photo")
     assert WIDGET_VIEW in view["data"]
 
+    # Two clauses, two lines in order, the task's own text; then an honest abstention, before any tool ran.
+    two = cell_of(nb, "%%agent\nMake `photo` grayscale, then write")
+    md = outputs(two, "display_data")[0]["metadata"]["nbagents"]
+    assert md["error"] is None and md["code"] == (
+        'result = grayscale_image(image=photo)\nresult = draw_text(image=result, text="hello")\n'), md["code"]
+    assert "image/png" in outputs(two, "execute_result")[0]["data"]
+    [err] = cell_of(nb, "%%agent\nDraw me a picture of rivers").outputs
+    text = err["data"]["text/plain"]
+    assert text.startswith("Agent error in the route stage (NoToolError)")
+    assert "'image_generator'" in text and "%agent tools add image_generator" in text and "Closest ready tools" in text
+    assert err["metadata"]["nbagents"]["error"]["type"] == "NoToolError"
+
     first = cell_of(nb, "%%agent\nWhat is 7 times 6")
     [summary] = outputs(first, "display_data")
     [result] = outputs(first, "execute_result")

@@ -363,6 +363,31 @@ def test_07_steps_and_plans():
     assert "Step 2 · generate" in texts and "ToolExecutionError" in texts
     assert re.search(r"Task 1 · \d+\.\d\d–\d+\.\d\d s", texts)
 
+    # The embedded model, for real, in code mode: one line per clause, in the task's order, with the
+    # task's values; then a branch (a grayscale copy) and a join (side by side). Checked by outcome.
+    from PIL import Image, ImageDraw, ImageOps
+
+    photo = Image.new("RGB", (120, 80), "navy")
+    ImageDraw.Draw(photo).rectangle([10, 10, 50, 70], fill="gold")
+    chain = cell(nb, "%%agent --engine default\nRotate `photo`")
+    assert run_of(chain)["error"] is None and run_of(chain)["engine"] == "default"
+    code = stdout(cells(nb, "print(agent.last_run.code)")[1])
+    assert "rotate_image(image=photo, degrees=180)" in code and "grayscale_image(" in code
+    assert 'draw_text(image=result, text="hello")' in code and "print(" not in code
+    got, gray = png(chain), ImageOps.grayscale(photo.rotate(180)).convert("RGB")
+    assert got.size == (120, 80)
+    assert all(r == g == b for r, g, b in got.getdata())  # grayscale, text included
+    changed = [i for i, (a, b) in enumerate(zip(got.getdata(), gray.getdata())) if a != b]
+    assert 0 < len(changed) < 0.2 * 120 * 80  # the text was written, and nothing else changed
+    joined = cell(nb, "%%agent --engine default\nPut `photo` next to")
+    code = stdout(cells(nb, "print(agent.last_run.code)")[2])
+    assert "image_1 = grayscale_image(image=photo)" in code and "side_by_side(" in code
+    got = png(joined)
+    assert got.size == (240, 80)
+    halves = [got.crop((0, 0, 120, 80)), got.crop((120, 0, 240, 80))]
+    assert {tuple(h.getpixel((30, 40))) for h in halves} == {photo.getpixel((30, 40)),
+                                                               gray.rotate(180).getpixel((30, 40))}
+
     # The embedded model, for real: ReAct steps under the step grammar, then a plan under the plan
     # grammar; the task names make_tone and trim_audio, in that order.
     real = cell(nb, "%%agent --engine default --steps 3")
@@ -372,6 +397,6 @@ def test_07_steps_and_plans():
     assert all(code.startswith("result = ") for _, code, _ in steps)  # every step a program of tool calls
     real_plan = cell(nb, "%%agent --engine default --plan")
     assert run_of(real_plan)["kind"] == "plan" and run_of(real_plan)["error"] is None
-    tasks = json.loads(stdout(cells(nb, "print(agent.last_run.code)")[1]))
+    tasks = json.loads(stdout(cells(nb, "print(agent.last_run.code)")[-1]))
     assert [t["task"] for t in tasks] == ["make_tone", "trim_audio"]
     assert tasks[1]["dep"] == [0] and tasks[1]["args"]["audio"] == "<GENERATED>-0"
