@@ -445,9 +445,10 @@ def test_numbers_the_task_states_are_the_only_literals(bridge, tok):
     g = first_line([change_volume], {"audio": [0.0]}, "Make the sound half as loud.")
     assert accepts(bridge, tok, g, "result = change_volume(audio=audio, factor=0.5)\n")
     assert not accepts(bridge, tok, g, "result = change_volume(audio=audio, factor=1.5)\n")
-    # a task that states nothing keeps the free literals
+    # a task that states nothing: an optional parameter keeps its default, nothing is invented
     g = first_line(IMAGE, {"photo": make_image()}, "Rotate the photo.")
-    assert accepts(bridge, tok, g, "result = rotate_image(image=photo, degrees=33.5)\n")
+    assert accepts(bridge, tok, g, "result = rotate_image(image=photo)\n")
+    assert not accepts(bridge, tok, g, "result = rotate_image(image=photo, degrees=33.5)\n")
     # numbers of other units do not fit: the parameter stays free
     g = first_line([change_volume], {"audio": [0.0]}, "Make the first 3 seconds louder.")
     assert accepts(bridge, tok, g, "result = change_volume(audio=audio, factor=1.25)\n")
@@ -456,7 +457,8 @@ def test_numbers_the_task_states_are_the_only_literals(bridge, tok):
 def test_strings_the_task_states_are_the_only_literals(bridge, tok):
     g = first_line([draw_text], {"photo": make_image()}, "Write 'hello' in red on the photo")
     assert accepts(bridge, tok, g, 'result = draw_text(image=photo, text="hello", color="red")\n')
-    assert accepts(bridge, tok, g, 'result = draw_text(image=photo, text="hello", color="red", size=30)\n')  # free
+    # no size is stated: the default stands (the model never invents one)
+    assert not accepts(bridge, tok, g, 'result = draw_text(image=photo, text="hello", color="red", size=30)\n')
     for bad in ('text="hi"', 'text="hello", color="white"', 'text="Hello"'):
         assert not accepts(bridge, tok, g, f"result = draw_text(image=photo, {bad})\n"), bad
     g = first_line([send_email], {}, "Email 'all done' to ada.lovelace@example.com.")
@@ -477,7 +479,8 @@ def test_strings_the_task_states_are_the_only_literals(bridge, tok):
 
 def test_choices_keep_their_choices_under_task_values(bridge, tok):
     g = first_line([flip], {"photo": make_image()}, "Flip the photo 'sideways' by 90 degrees")
-    assert accepts(bridge, tok, g, 'result = flip(image=photo, direction="vertical")\n')
+    assert accepts(bridge, tok, g, 'result = flip(image=photo)\n')  # no choice named: the default
+    assert not accepts(bridge, tok, g, 'result = flip(image=photo, direction="vertical")\n')
     assert not accepts(bridge, tok, g, 'result = flip(image=photo, direction="sideways")\n')
 
 
@@ -618,7 +621,8 @@ def test_the_previous_turn_grounds_a_relative_request(bridge, tok):
     g = ProgramBuilder(spec).grammar()
     assert accepts(bridge, tok, g, "result = make_tone(duration=2)\n")
     assert not accepts(bridge, tok, g, "result = make_tone(duration=1)\n")
-    assert accepts(bridge, tok, g, "result = make_tone(frequency=300.5, duration=2)\n")  # not stated: free
+    # the frequency is not stated and was not passed before: its default stands
+    assert not accepts(bridge, tok, g, "result = make_tone(frequency=300.5, duration=2)\n")
     assert spec.describe()["task_values"]["derived"][0]["value"] == 2
 
 
@@ -670,13 +674,18 @@ def test_an_optional_parameter_the_task_asks_for_is_written(bridge, tok):
     assert not accepts(bridge, tok, g, "result = thumbnail(image=photo)\n")
     g = first_line([draw_text], {"photo": make_image()}, "Write 'hi' in red on the photo.")
     assert accepts(bridge, tok, g, 'result = draw_text(image=photo, text="hi", color="red")\n')
-    assert accepts(bridge, tok, g, 'result = draw_text(image=photo, text="hi", color="red", size=30)\n')
+    assert not accepts(bridge, tok, g, 'result = draw_text(image=photo, text="hi", color="red", size=30)\n')
     assert not accepts(bridge, tok, g, 'result = draw_text(image=photo, text="hi")\n')
     g = first_line([make_tone], {}, "Make a 2 second tone at 880 Hz.")
     assert accepts(bridge, tok, g, "result = make_tone(frequency=880, duration=2)\n")
     assert not accepts(bridge, tok, g, "result = make_tone(duration=2)\n")
-    # a value that fits two parameters asks for neither
+    # "the first 2 seconds" ends the span: it is the end, not the start
     g = first_line([trim], {"clip": [0.0]}, "Keep the first 2 seconds of the clip.")
+    assert accepts(bridge, tok, g, "result = trim(audio=clip, end=2)\n")
+    assert not accepts(bridge, tok, g, "result = trim(audio=clip)\n")
+    assert not accepts(bridge, tok, g, "result = trim(audio=clip, start=2, end=2)\n")
+    # a value that fits two parameters asks for neither
+    g = first_line([trim], {"clip": [0.0]}, "Keep 2 seconds of the clip.")
     assert accepts(bridge, tok, g, "result = trim(audio=clip, end=2)\n")
     assert accepts(bridge, tok, g, "result = trim(audio=clip)\n")
     # nor does a value carried over from the previous turn
@@ -689,5 +698,8 @@ def test_choices_narrow_to_those_the_task_states(bridge, tok):
     g = first_line([flip], {"photo": make_image()}, "Mirror the photo from left to right.")
     assert accepts(bridge, tok, g, 'result = flip(image=photo, direction="horizontal")\n')
     assert not accepts(bridge, tok, g, 'result = flip(image=photo, direction="vertical")\n')
-    g = first_line([flip], {"photo": make_image()}, "Flip the photo.")
+    g = first_line([flip], {"photo": make_image()}, "Flip the photo.")  # no choice named: the default
+    assert accepts(bridge, tok, g, 'result = flip(image=photo)\n')
+    assert not accepts(bridge, tok, g, 'result = flip(image=photo, direction="vertical")\n')
+    g = first_line([flip], {"photo": make_image()}, "Flip the photo vertically.")
     assert accepts(bridge, tok, g, 'result = flip(image=photo, direction="vertical")\n')

@@ -293,3 +293,37 @@ def test_choices_the_task_states():
     assert task_values("Flip the image.").choices("direction", "str", directions) == ()
     assert task_values("Play it at half speed").choices("factor", "float", (0.5, 1, 2)) == (0.5,)
     assert task_values("Play it faster").choices("factor", "float", (0.5, 1, 2)) == ()
+
+
+def test_spans_say_where_they_start_and_end():
+    v = task_values("Cut the song from 1 to 2.5 seconds.")
+    assert v.literals("start", "float") == ("1",) and v.literals("end", "float") == ("2.5",)
+    assert v.literals("frequency", "float") == ()  # "1" shares the span's unit: no hertz
+    v = task_values("Trim the recording to the first second.")
+    assert v.literals("end", "float") == ("1",) and v.literals("start", "float") == ()
+    v = task_values("Keep the first two seconds, please.")
+    assert v.literals("end", "float") == ("2",) and v.literals("start", "float") == ()
+    v = task_values("Make a one-second tone.")
+    assert v.literals("duration", "float") == ("1",) and v.literals("frequency", "float") == ()
+
+
+def test_relative_amounts_of_the_inputs_own_sizes():
+    class Picture:  # what the values read of an image: its size
+        size = (180, 240)
+
+    class Sound:
+        duration = 3.0
+
+    v = task_values("Resize the picture to half its size.").with_inputs({"picture": Picture()})
+    assert v.literals("width", "int") == ("90",) and v.literals("height", "int") == ("120",)
+    v = task_values("Keep the first half of the clip.").with_inputs({"clip": Sound()})
+    assert "1.5" in v.literals("end", "float")
+    plain = task_values("Rotate the picture by 90 degrees.")
+    assert plain.with_inputs({"picture": Picture()}) is plain  # no relative amount: nothing derived
+
+
+def test_a_value_of_another_step_never_carries_over():
+    v = task_values("Write 'hi' on it.", previous='result = make_image(width=100, height=50, color="red")')
+    assert v.literals("color", "str") == ()
+    v = task_values("Do it again.", previous='result = make_image(width=100, height=50, color="red")')
+    assert v.literals("color", "str") == ('"red"',)

@@ -250,10 +250,18 @@ class _Builder:
     def param_value(self, p: Any, depth: int) -> str:
         """The rule for a value of parameter ``p``: its choices, the task's values, or any value
         of its type."""
+        keeps_default = not p.required and self.values is not None and not self.rich
         if getattr(p, "choices", ()):
+            if keeps_default and not self.values.choices(p.name, p.type, tuple(p.choices)):
+                return ""  # the task names none of its choices: the default stands
             return self.choice(p)
         none = _none_default(p)
-        return self.grounded(p, none=none, depth=depth) or self.value(p.type, none=none, depth=depth)
+        grounded = self.grounded(p, none=none, depth=depth)
+        if grounded or keeps_default:
+            # An optional parameter the task gives no value for keeps its default: the model
+            # never invents one ("write 'hi' on it" takes no colour, no font size).
+            return grounded
+        return self.value(p.type, none=none, depth=depth)
 
     def choice(self, p: Any) -> str:
         """The rule for a parameter that takes only its ``choices``: those literals (those the

@@ -163,7 +163,7 @@ class ProgramSpec(Constraint):
         the previous chat turn's code (or its calls, see :func:`~nbagents.grammar.values.task_values`)."""
         inputs = dict(inputs or {})
         if task:
-            options.setdefault("values", task_values(task, previous=previous))
+            options.setdefault("values", task_values(task, previous=previous).with_inputs(inputs))
             by_name = _tool_map(tools)
             scores = tool_relevance(by_name, task)
             options.setdefault("tool_prior", task_prior(by_name, task, scores=scores))

@@ -24,7 +24,7 @@ import ast
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace, dataclass, field
 from typing import Any
 
 __all__ = [
@@ -56,6 +56,9 @@ class Amount:
     text: str = ""
     axis: str = ""
     delta: int = 0
+    #: ``"start"`` ("from 1", "after 2 seconds") or ``"end"`` ("to 2.5", "the first 2 seconds") of
+    #: a span, where the words before the number say.
+    role: str = ""
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,8 @@ class TaskValues:
                 continue  # "3 seconds longer" was applied to the previous value
             if a.axis and a.axis in _AXES and a.axis not in words and _AXES - {a.axis} & words:
                 continue  # "32 high" is no width
+            if a.role and (a.role == "start" and words & _END_WORDS or a.role == "end" and words & _START_WORDS):
+                continue  # "to 2.5 seconds" is no start
             if kind == "factor" and a.unit == "percent":
                 out.append(a.value / 100)
             elif _fits(a, kind, words):
@@ -196,7 +201,32 @@ class TaskValues:
         return tuple(q for q in self.quoted if q not in other)
 
     def _previous(self, name: str) -> list[Any]:
+        if not (self.derived or _REPEAT & self.words):
+            return []  # only a turn that changes the last call ("twice as long", "again") keeps its other values
         return [v for _, args in self.previous for k, v in args if k == name]
+
+    def with_inputs(self, inputs: Mapping[str, Any]) -> TaskValues:
+        """These values, plus what the task's relative amounts make of the inputs' own sizes:
+        "half its size" of a 180x240 image is ``width`` 90 and ``height`` 120 (``size`` 120),
+        "the first half" of a 3 s sound ends at 1.5 s."""
+        factors = [f.value for f in self.factors if f.value > 0 and f.value != 1]
+        if not factors:
+            return self
+        derived = list(self.derived)
+        for name, value in inputs.items():
+            size = getattr(value, "size", None)
+            if isinstance(size, tuple) and len(size) == 2 and all(isinstance(x, int) for x in size):
+                for f in factors:
+                    w, h = max(1, round(size[0] * f)), max(1, round(size[1] * f))
+                    text = f"{f:g} of {name}'s {size[0]}x{size[1]}"
+                    derived += [Derived("width", w, text), Derived("height", h, text),
+                                Derived("size", max(w, h), text)]
+            seconds = getattr(value, "duration", None)
+            if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds > 0:
+                for f in factors:
+                    text = f"{f:g} of {name}'s {seconds:g} s"
+                    derived += [Derived(p, round(seconds * f, 3), text) for p in ("end", "duration")]
+        return replace(self, derived=_unique(derived))
 
     def describe(self) -> dict[str, Any]:
         """JSON-friendly summary (the fields that hold something), for the Run's facts."""
@@ -300,6 +330,13 @@ def parameter_kind(name: str, ptype: str) -> tuple[str, str]:
                 role = "source" if words & _SOURCE else "target" if words & _TARGET else ""
             return kind, role
     return "", ""
+
+
+_REPEAT = frozenset({"again", "same", "likewise", "too", "before", "previous"})
+_SPAN_START = frozenset({"from", "after", "starting", "since", "skip", "skipping"})
+_SPAN_END = frozenset({"to", "until", "till", "through", "first", "thru"})
+_START_WORDS = frozenset({"start", "begin", "beginning", "from", "offset"})
+_END_WORDS = frozenset({"end", "stop", "until", "to", "finish"})
 
 
 def _fits(amount: Amount, kind: str, words: frozenset[str]) -> bool:
@@ -581,6 +618,9 @@ class _Scanner:
         i = 0
         while i < len(self.toks):
             i = self.step(i)
+        for n, (a, b) in enumerate(zip(self.numbers, self.numbers[1:])):  # "from 1 to 2.5 seconds"
+            if a.role == "start" and b.role == "end" and not a.unit and b.unit:
+                self.numbers[n] = replace(a, unit=b.unit)
 
     def step(self, i: int) -> int:
         w, nxt = self.low(i), self.low(i + 1)
@@ -611,6 +651,10 @@ class _Scanner:
             return i + 1
         if w in ("a", "an") and nxt in _FRACTIONS and nxt != "half" and not nxt.endswith("s") and not turn:
             self.factor(1 / _FRACTIONS[nxt], i, i + 2, by=by)
+            return i + 2
+        if w == "first" and nxt in _UNIT_WORDS and nxt in ("second", "minute", "hour"):
+            unit, mult = _UNIT_WORDS[nxt]  # "the first second": the span ends after one
+            self.numbers.append(Amount(float(mult), unit, self.span(i, i + 2), role="end"))
             return i + 2
         if w in ("a", "an") and nxt in ("minute", "hour", "millisecond"):
             unit, mult = _UNIT_WORDS[nxt]
@@ -646,6 +690,8 @@ class _Scanner:
             self.factor(value, i, j + 1)
             return j + 1
         unit, mult, k = "", 1.0, j
+        if u in ("-", "−") and self.low(j + 1) in _UNIT_WORDS and self.adjacent(j):  # "a one-second tone"
+            j, u = j + 1, self.low(j + 1)
         if u == "per" and self.low(j + 1) == "cent":
             unit, k = "percent", j + 2
         elif u in _UNIT_WORDS:
@@ -689,8 +735,18 @@ class _Scanner:
                 self.numbers.append(Amount(value * mult, "pixels", text, "width"))
                 self.numbers.append(Amount(second, "pixels", self.span(k + 1, k2), "height"))
                 return k2
-        self.numbers.append(Amount(round(value * mult, 6), unit, self.span(i, k), axis, delta))
+        self.numbers.append(Amount(round(value * mult, 6), unit, self.span(i, k), axis, delta, self.role(i)))
         return k
+
+    def role(self, i: int) -> str:
+        """Whether the number at ``i`` starts or ends a span, from the words before it."""
+        before = [self.low(b) for b in range(max(0, i - 2), i)]
+        last = before[-1] if before else ""
+        if last in _SPAN_START or before[-2:] == ["starting", "at"]:
+            return "start"
+        if last in _SPAN_END or before[-2:] == ["up", "to"]:
+            return "end"
+        return ""
 
 
 def _unique(items: Iterable[Any]) -> tuple[Any, ...]:
