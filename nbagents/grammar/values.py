@@ -24,7 +24,7 @@ import ast
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace, dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 __all__ = [
