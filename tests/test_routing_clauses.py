@@ -63,3 +63,10 @@ def test_a_copy_made_on_the_way_is_a_step_of_its_own(task, expected):
 def test_a_leading_phrase_belongs_to_the_clause_after_it():
     assert texts("Using the text, answer the question.") == ["Using the text, answer the question"]
     assert texts("With the photo, make it gray, then rotate it.") == ["With the photo, make it gray", "rotate it"]
+
+
+def test_a_clause_without_a_verb_continues_the_one_before():
+    assert texts("Play the intro and then the outro, as one clip.") == ["Play the intro, the outro, as one clip"]
+    assert texts("Rotate the photo. What is its size now?") == ["Rotate the photo", "What is its size now"]
+    assert texts("Show the snapshot and its mirror image side by side.") == [
+        "make a mirror copy", "Show the snapshot and it side by side"]

@@ -109,7 +109,7 @@ def _split(task: str) -> list[tuple[int, str]]:
 def _tidy(start: int, text: str) -> tuple[int, str] | None:
     m = _FILLER.match(text)
     lead = m.end() if m else 0
-    body = text[lead:].strip(" ,.;:!?\n\t")
+    body = re.sub(r"(?:[\s,]+(?:and|or|then))+$", "", text[lead:].strip(" ,.;:!?\n\t"), flags=re.I)
     if not re.search(r"[A-Za-z]{2,}", body):
         return None
     return start + lead + (len(text[lead:]) - len(text[lead:].lstrip())), body
@@ -138,6 +138,7 @@ def _order(start: int, text: str) -> list[tuple[int, str]]:
 
 _COPY_BEFORE = re.compile(r"\b(?:a|an)\s+((?:[\w-]+\s+){0,3}?[\w-]+)\s+(?:copy|version)\s+of\s+"
                           r"(?:it|them|the\s+\w+|`?\w+`?)", re.I)
+_COPY_ITS = re.compile(r"\bits\s+((?:[\w-]+\s+){0,2}?[\w-]+)\s+(?:copy|version|image|twin)\b", re.I)
 _COPY_AFTER = re.compile(r"\b(?:a|an)\s+(?:copy|version)\s+of\s+(?:it|them|the\s+\w+|\w+)\s+"
                          r"((?:turned|made|rotated|flipped|mirrored|shrunk|scaled|resized|cropped|in)\b[^,.;]*)", re.I)
 
@@ -145,7 +146,7 @@ _COPY_AFTER = re.compile(r"\b(?:a|an)\s+(?:copy|version)\s+of\s+(?:it|them|the\s
 def _copies(start: int, text: str) -> list[tuple[int, str]]:
     """"Put the photo next to a grayscale copy of it" is two steps: make the grayscale copy, then
     put the two side by side (a branch, then a join)."""
-    for pattern in (_COPY_BEFORE, _COPY_AFTER):
+    for pattern in (_COPY_BEFORE, _COPY_ITS, _COPY_AFTER):
         m = pattern.search(text)
         if m and m.start() > 0:
             how = m.group(1).strip()
@@ -153,6 +154,16 @@ def _copies(start: int, text: str) -> list[tuple[int, str]]:
                 return [(start + m.start(1), f"make a copy {how}"), (start, text[: m.start()] + "it")]
             return [(start + m.start(1), f"make a {how} copy"), (start, text[: m.start()] + "it" + text[m.end():])]
     return [(start, text)]
+
+
+_QUESTION = frozenset("what how which who whom whose when where why is are was were does do did can could "
+                      "will would should may".split())
+
+
+def _has_verb(text: str) -> bool:
+    """Whether ``text`` starts as a request does, with a verb ("the outro, as one clip" does not)."""
+    first = _first_word(text).lower()
+    return is_verb(first) or first in _QUESTION
 
 
 _MODIFIER = re.compile(r"(?:using|with|from|given|based on|for|by|in|on|as|like)\b", re.I)
@@ -169,6 +180,9 @@ def clauses(task: str) -> list[Clause]:
     merged: list[Clause] = []
     lead = False  # the last clause is only a leading phrase ("Using the text")
     for c in out:  # a leading phrase is part of the clause after it
+        if merged and not lead and not _has_verb(c.text):  # "... and then the outro": no step of its own
+            merged[-1] = Clause(f"{merged[-1].text}, {c.text}", merged[-1].start)
+            continue
         if lead:
             merged[-1] = Clause(f"{merged[-1].text}, {c.text}", merged[-1].start)
             lead = False

@@ -266,6 +266,9 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
                                               loader, (), {loader: scores[loader]}, True))
                     available.add(kind)
         previous_route = routes[-1] if routes else None
+        if (chosen is None and not needs and previous_route is not None and previous_route.tool
+                and ranked and ranked[0] == previous_route.tool):
+            chosen = previous_route.tool  # "... and keep the rest": fits nothing else, says more of that step
         if (chosen is not None and previous_route is not None and previous_route.tool == chosen
                 and not (states_values(part.text) and states_values(previous_route.text))):
             # "Find the cat and make a mask of it": two ways of saying one step

@@ -149,7 +149,7 @@ def flip_image(image: Image.Image, direction: Literal["horizontal", "vertical"] 
 
 
 def grayscale_image(image: Image.Image) -> Image.Image:
-    """Make `image` grayscale."""
+    """Make `image` grayscale (black and white)."""
     image = as_image(image)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         return image.convert("LA")
