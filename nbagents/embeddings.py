@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from .deps import require
 from .errors import ConfigurationError, MissingDependencyError
+from .threads import torch_threads
 
 if TYPE_CHECKING:
     import numpy as np
@@ -143,7 +144,7 @@ class SentenceEncoder:
     num_threads:
         torch threads while encoding (set for the call, then restored). The layers keep this module
         from reading the engines' setting: pass
-        ``nbagents.engines.local.threads.resolve_threads()`` to follow it. One is plenty for short
+        ``nbagents.threads.resolve_threads()`` to follow it. One is plenty for short
         texts on a 22 M-parameter model.
     cache_dir:
         Where vectors of cached texts are kept (default :func:`embeddings_cache_dir`); ``False``
@@ -208,7 +209,7 @@ class SentenceEncoder:
                 transformers = require("transformers", extra="all", purpose=_PURPOSE)
                 require("torch", extra="all", purpose=_PURPOSE)
                 try:
-                    with _torch_threads(self.num_threads), _no_progress_bar():
+                    with torch_threads(self.num_threads), _no_progress_bar():
                         tokenizer = transformers.AutoTokenizer.from_pretrained(self.folder, local_files_only=True)
                         model = transformers.AutoModel.from_pretrained(self.folder, local_files_only=True)
                 except (OSError, ValueError) as e:
@@ -276,7 +277,7 @@ class SentenceEncoder:
         self.load()
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding per batch
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        with self._lock, _torch_threads(self.num_threads), torch.no_grad():
+        with self._lock, torch_threads(self.num_threads), torch.no_grad():
             for start in range(0, len(order), BATCH_SIZE):
                 batch = order[start:start + BATCH_SIZE]
                 inputs = self._tokenizer([texts[i] for i in batch], padding=True, truncation=True,
@@ -430,22 +431,6 @@ def _check_pooling(folder: Path) -> None:
             "SentenceEncoder implements only the mean (pooling_mode_mean_tokens).",
             hint="Use a sentence-transformers model with mean pooling, such as all-MiniLM-L6-v2.",
         )
-
-
-@contextlib.contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
-    """``torch.set_num_threads(n)`` for the block, then the kernel's own setting again (the
-    engines' ``torch_threads`` does the same; the layers keep this module from importing it)."""
-    import torch
-
-    before = torch.get_num_threads()
-    if before != n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != before:
-            torch.set_num_threads(before)
 
 
 @contextlib.contextmanager

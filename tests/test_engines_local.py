@@ -398,7 +398,7 @@ def test_agent_reports_a_prompt_that_cannot_fit(short_dir):
 
 
 def test_thread_count_comes_from_the_argument_or_the_environment(monkeypatch):
-    from nbagents.engines.local.threads import available_cores, resolve_threads
+    from nbagents.threads import available_cores, resolve_threads
 
     monkeypatch.delenv("NBAGENTS_TORCH_THREADS", raising=False)
     assert resolve_threads(None) == max(1, min(4, available_cores() - 1))

@@ -22,8 +22,8 @@ from typing import Any
 
 from ..deps import require
 from ..errors import ConfigurationError
+from ..threads import torch_threads
 from .local import TransformersEngine
-from .local.threads import torch_threads
 
 __all__ = ["EmbeddedEngine", "find_gguf", "model_cache_dir", "convert_gguf", "MODEL_ID"]
 

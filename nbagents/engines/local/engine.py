@@ -24,6 +24,7 @@ from typing import Any
 from ...deps import require
 from ...errors import ConfigurationError, PromptTooLongError
 from ...grammar.constraint import Constraint
+from ...threads import resolve_threads, torch_threads
 from ..base import Completion, Engine, Sampling, flatten_messages, normalize_messages
 from .cache import PrefixCache
 from .decoding import LogitsHook
@@ -37,7 +38,6 @@ from .loading import (
     quiet_local_load,
 )
 from .sampling import NgramDrafter, Sampler
-from .threads import resolve_threads, torch_threads
 
 __all__ = ["TransformersEngine"]
 

@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Iterator
 
-from ...errors import ConfigurationError
+from .errors import ConfigurationError
 
 __all__ = ["available_cores", "resolve_threads", "torch_threads", "ENV_THREADS"]
 
