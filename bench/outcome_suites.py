@@ -14,7 +14,9 @@ Three families, each in a *tuned* suite (what the agent may be tuned on) and a *
 * ``chat-*`` (:class:`Chat`): two-turn chats; the second turn's outcome is checked.
 
 The held-out suites were written first and committed on their own, before any tuning, with
-their own wording, input names and tools; the tuned suites came after.
+their own wording, input names and tools; the tuned suites came after. Once the tuner had seen
+those, a second held-out set (``*-held-out-2``) was written blind, committed on its own before
+the agent ran on it, with new wording, input names and materials.
 """
 
 from __future__ import annotations
@@ -102,6 +104,12 @@ TEXT = "Me encanta este restaurante y la comida es deliciosa"
 NOTES = "Buy milk, eggs and bread.\nCall the plumber on Friday.\nWater the plants.\n"
 MEMO = "Team meeting moved to Thursday at ten.\nPlease bring the quarterly figures and your laptop.\n"
 
+STORY = ("On Saturday morning we walked down to the harbour, bought fresh bread at the bakery and "
+         "watched the fishing boats come back with their nets full")
+LETTER = ("Dear Sam,\nThank you for the lovely flowers. They brighten up the kitchen every morning.\n"
+          "See you soon,\nAlex\n")
+RECIPE = "Pancakes\n2 eggs\n1 cup of flour\n1 cup of milk\nWhisk everything together and fry in a hot pan.\n"
+
 MATERIAL: dict[str, Callable[[], Any]] = {
     # held-out
     "snapshot": lambda: quadrants(160, 100, ("red", "green", "blue", "yellow")),
@@ -124,6 +132,29 @@ MATERIAL: dict[str, Callable[[], Any]] = {
                         "the ferry for free until the bridge opens again."),
     "paragraph": lambda: "Welcome to the museum. The tour starts in the hall on your left.",
     "program": lambda: '#include <stdio.h>\nint main(void) { printf("hi\\n"); return 0; }\n',
+    # held-out 2
+    "postcard": lambda: quadrants(240, 160, ("coral", "steelblue", "khaki", "darkslategray")),
+    "flyer": lambda: quadrants(180, 120, ("crimson", "white", "royalblue", "gold")),
+    "badge": lambda: quadrants(120, 120, ("navy", "maroon", "darkgreen", "indigo")),
+    "sticker.png": lambda: quadrants(90, 60, ("lime", "pink", "chocolate", "slateblue")),
+    "garden": lambda: quadrants(160, 120, ("lightgreen", "green", "darkgreen", "yellowgreen")),
+    "doorbell": lambda: tone(1.0, 660),
+    "ringtone": lambda: tone(2.0, 988),
+    "whistle": lambda: tone(0.5, 1200),
+    "podcast": lambda: two_tones(6.0, 200, 400),
+    "alarm.wav": lambda: tone(1.6, 1000),
+    "interview": lambda: two_tones(5.0, 180, 260),
+    "story": lambda: STORY,
+    "letter.txt": lambda: LETTER,
+    "recipe.txt": lambda: RECIPE,
+    "greeting": lambda: "Good evening, and welcome to our little hotel by the sea.",
+    "complaint": lambda: "I waited an hour on the phone and nobody helped me. The worst service I have had.",
+    "report": lambda: ("Sales rose in the spring thanks to the new shop in the station. The summer was slow "
+                       "because of the road works outside. In the autumn the online orders doubled, and the "
+                       "team plans to open a second shop next year."),
+    "speech": lambda: "Thank you all for coming tonight. It has been a wonderful year for our club.",
+    "faq": lambda: ("The shop opens at nine and closes at six from Monday to Friday. On Saturdays it opens at "
+                    "ten. It is closed on Sundays and public holidays."),
     # tuned
     "photo": lambda: quadrants(120, 80, ("red", "green", "blue", "yellow")),
     "picture": lambda: quadrants(180, 240, ("navy", "white", "black", "gray")),
@@ -418,6 +449,167 @@ TUNED_CHAT = (
 )
 
 
+# --- held-out 2 (written blind after the tuner had seen the suites above; never tuned on) ------------------
+
+
+def _postcard(w):
+    return w.image("postcard")
+
+
+def _flyer(w):
+    return w.image("flyer")
+
+
+def _badge(w):
+    return w.image("badge")
+
+
+def _sticker(w):
+    return w.image("sticker.png")
+
+
+HELD_OUT_2_DOABLE = (
+    Doable("Rotate the postcard 45 degrees.", ("postcard",),
+           image_like(lambda w: _postcard(w).rotate(45, resample=Image.Resampling.BICUBIC, expand=True),
+                      what="postcard turned 45 degrees counter-clockwise"),
+           "result = rotate_image(image=postcard, degrees=45)"),
+    Doable("Give the postcard a quarter turn counter-clockwise.", ("postcard",),
+           image_like(lambda w: _postcard(w).transpose(Image.Transpose.ROTATE_90), what="quarter turn left"),
+           "result = rotate_image(image=postcard, degrees=90)"),
+    Doable("Make sticker.png 45 pixels wide and 30 pixels tall.", ("sticker.png",),
+           image_like(lambda w: _sticker(w).resize((45, 30), LANCZOS)),
+           'image = load_image(path="sticker.png")\nresult = resize_image(image=image, width=45, height=30)'),
+    Doable("Resize the flyer to a width of 90 pixels, keeping its proportions.", ("flyer",),
+           image_like(lambda w: _flyer(w).resize((90, 60), LANCZOS), what="flyer at 90x60"),
+           "result = resize_image(image=flyer, width=90)",
+           ("result = resize_image(image=flyer, width=90, height=60)",)),
+    Doable("Double the size of the badge.", ("badge",),
+           image_like(lambda w: _badge(w).resize((240, 240), LANCZOS), what="badge at 240x240"),
+           "size = image_size(image=badge)\nresult = resize_image(image=badge, width=size[0] * 2, height=size[1] * 2)",
+           ("result = resize_image(image=badge, width=240, height=240)",)),
+    Doable("Crop the flyer to left 20, top 10, right 100, bottom 70.", ("flyer",),
+           image_like(lambda w: _flyer(w).crop((20, 10, 100, 70))),
+           "result = crop_image(image=flyer, left=20, top=10, right=100, bottom=70)"),
+    Doable('Add the caption "Summer 2024" to the postcard.', ("postcard",), text_on(_postcard, "Summer 2024"),
+           'result = draw_text(image=postcard, text="Summer 2024")'),
+    Doable("Write 'VIP' in yellow on the badge.", ("badge",), text_on(_badge, "VIP", color="yellow"),
+           'result = draw_text(image=badge, text="VIP", color="yellow")'),
+    Doable("Make a 64 pixel thumbnail of sticker.png.", ("sticker.png",),
+           image_like(lambda w: _thumb(_sticker(w), 64), what="64 px thumbnail"),
+           'image = load_image(path="sticker.png")\nresult = thumbnail(image=image, size=64)'),
+    Doable("I need a blank white canvas of eight hundred by six hundred.", (),
+           image_like(lambda w: Image.new("RGB", (800, 600), "white"), what="white 800x600"),
+           "result = make_image(width=800, height=600)",
+           ('result = make_image(width=800, height=600, color="white")',)),
+    Doable("What are the dimensions of the flyer?", ("flyer",), size_answer(180, 120, want="size"),
+           "result = image_size(image=flyer)"),
+    Doable("Make the doorbell three times louder.", ("doorbell",),
+           audio_like(seconds=1.0, loudness=("doorbell", 3.0), pitch=660),
+           "result = change_volume(audio=doorbell, factor=3)"),
+    Doable("Lower the volume of the ringtone by half.", ("ringtone",),
+           audio_like(seconds=2.0, loudness=("ringtone", 0.5), pitch=988),
+           "result = change_volume(audio=ringtone, factor=0.5)"),
+    Doable("Cut the podcast down to the part between 2 and 4 seconds.", ("podcast",),
+           audio_like(seconds=2.0, parts=((0.0, 1.0, 200), (1.0, 2.0, 400))),
+           "result = trim_audio(audio=podcast, start=2, end=4)"),
+    Doable("Remove the last two seconds of the podcast.", ("podcast",),
+           audio_like(seconds=4.0, parts=((0.0, 3.0, 200), (3.0, 4.0, 400))),
+           "length = audio_duration(audio=podcast)\nresult = trim_audio(audio=podcast, start=0, end=length - 2)",
+           ("result = trim_audio(audio=podcast, end=4)", "result = trim_audio(audio=podcast, start=0, end=4)")),
+    Doable("Join the doorbell and the whistle into one sound, doorbell first.", ("doorbell", "whistle"),
+           audio_like(seconds=1.5, parts=((0.0, 1.0, 660), (1.0, 1.5, 1200))),
+           "result = concatenate_audio(first=doorbell, second=whistle)"),
+    Doable("Generate a tone of three hundred hertz for 0.75 seconds.", (), audio_like(seconds=0.75, pitch=300),
+           "result = make_tone(frequency=300, duration=0.75)"),
+    Doable("How many seconds does alarm.wav last?", ("alarm.wav",), number(1.6, tolerance=0.01),
+           'audio = load_audio(path="alarm.wav")\nresult = audio_duration(audio=audio)'),
+    Doable("Save the ringtone as ring.wav.", ("ringtone",),
+           saved_audio("ring.wav", audio_like(seconds=2.0, pitch=988)),
+           'result = save_audio(audio=ringtone, path="ring.wav")'),
+    Doable("Count the words in the story.", ("story",), number(_words(STORY)), "result = word_count(text=story)"),
+    Doable("How many words are there in letter.txt?", ("letter.txt",), number(_words(LETTER)),
+           'text = read_text_file(path="letter.txt")\nresult = word_count(text=text)'),
+    Doable("Open recipe.txt and show me its contents.", ("recipe.txt",), text_is(RECIPE),
+           'result = read_text_file(path="recipe.txt")'),
+    Doable("Make the postcard grayscale, then rotate it by 180 degrees.", ("postcard",),
+           image_like(lambda w: gray(_postcard(w)).transpose(Image.Transpose.ROTATE_180),
+                      what="grayscale postcard turned 180 degrees"),
+           "gray = grayscale_image(image=postcard)\nresult = rotate_image(image=gray, degrees=180)"),
+    Doable("Make the podcast twice as loud after cutting it to its first 3 seconds.", ("podcast",),
+           audio_like(seconds=3.0, loudness=("podcast", 2.0), pitch=200),
+           "cut = trim_audio(audio=podcast, start=0, end=3)\nresult = change_volume(audio=cut, factor=2)",
+           ("cut = trim_audio(audio=podcast, end=3)\nresult = change_volume(audio=cut, factor=2)",)),
+    Doable("Before making a 40 pixel thumbnail of sticker.png, flip it upside down.", ("sticker.png",),
+           image_like(lambda w: [_thumb(ImageOps.flip(_sticker(w)), 40),
+                                 _thumb(_sticker(w).transpose(Image.Transpose.ROTATE_180), 40)],
+                      what="upside-down 40 px thumbnail"),
+           'image = load_image(path="sticker.png")\nflipped = flip_image(image=image, direction="vertical")\n'
+           "result = thumbnail(image=flipped, size=40)"),
+    # branch and join: one input used twice
+    Doable("Put a grayscale copy of the badge to the left of the original badge.", ("badge",),
+           image_like(lambda w: beside(gray(_badge(w)), _badge(w)), what="grayscale badge | badge"),
+           "gray = grayscale_image(image=badge)\nresult = side_by_side(left=gray, right=badge)"),
+    Doable("Play the whistle, then the doorbell, then the whistle again.", ("whistle", "doorbell"),
+           audio_like(seconds=2.0, parts=((0.0, 0.5, 1200), (0.5, 1.5, 660), (1.5, 2.0, 1200))),
+           "both = concatenate_audio(first=whistle, second=doorbell)\n"
+           "result = concatenate_audio(first=both, second=whistle)"),
+    # branch and join: two made values joined
+    Doable("Make two one-second tones, one at 500 Hz and one at 700 Hz, and join them.", (),
+           audio_like(seconds=2.0, parts=((0.0, 1.0, 500), (1.0, 2.0, 700))),
+           "low = make_tone(frequency=500, duration=1)\nhigh = make_tone(frequency=700, duration=1)\n"
+           "result = concatenate_audio(first=low, second=high)"),
+    # known gap: the answer is one item of image_size's [width, height]
+    Doable("How tall is sticker.png?", ("sticker.png",), size_answer(90, 60, want="height"),
+           'image = load_image(path="sticker.png")\nsize = image_size(image=image)\nresult = size[1]'),
+    # known gap: the crop box comes from the image's size
+    Doable("Keep only the bottom half of the postcard.", ("postcard",),
+           image_like(lambda w: _postcard(w).crop((0, 80, 240, 160)), what="bottom half"),
+           "result = crop_image(image=postcard, left=0, top=80, right=240, bottom=160)"),
+)
+
+HELD_OUT_2_IMPOSSIBLE = (
+    Impossible("Draw a cartoon of a dog riding a bicycle.", (), ("image_generator",)),
+    Impossible("Translate the greeting into German.", ("greeting",), ("translator",)),
+    Impossible("What are the people saying in the interview? Write it out for me.", ("interview",),
+               ("transcriber",)),
+    Impossible("How many people are standing in the garden picture?", ("garden",), ("image_qa",)),
+    Impossible("Tell me whether this complaint is positive or negative.", ("complaint",), ("text_classifier",)),
+    Impossible("Can you shorten the report to its main points?", ("report",), ("summarizer",)),
+    Impossible("Turn the speech into spoken audio so I can listen to it.", ("speech",), ("text_reader",)),
+    Impossible("Make a mask of the flowers in the garden picture.", ("garden",), ("image_segmenter",)),
+    Impossible("According to the faq, what time does the shop open on Saturdays?", ("faq",), ("text_qa",)),
+    Impossible("Order more printer paper from the office supplier."),
+    Impossible("Print the story on the printer in the hallway.", ("story",)),
+    Impossible("Set an alarm on my phone for seven tomorrow morning."),
+)
+
+HELD_OUT_2_CHAT = (
+    Chat(("Make a 250 Hz tone lasting 2 seconds.", "Keep just the first half second of it."), (),
+         audio_like(seconds=0.5, pitch=250),
+         ("result = make_tone(frequency=250, duration=2)", "result = trim_audio(audio=result, start=0, end=0.5)")),
+    Chat(("Open letter.txt for me.", "How many words is that?"), ("letter.txt",), number(_words(LETTER)),
+         ('result = read_text_file(path="letter.txt")', "result = word_count(text=result)")),
+    Chat(("Load sticker.png and turn it 90 degrees clockwise.", "Then make it black and white."), ("sticker.png",),
+         image_like(lambda w: gray(_sticker(w).transpose(Image.Transpose.ROTATE_270)),
+                    what="sticker turned clockwise, grayscale"),
+         ('image = load_image(path="sticker.png")\nresult = rotate_image(image=image, degrees=-90)',
+          "result = grayscale_image(image=result)")),
+    Chat(("Make the ringtone twice as loud.", "Now put the doorbell after it."), ("ringtone", "doorbell"),
+         audio_like(seconds=3.0, loudness=("ringtone", 3 ** 0.5), parts=((0.0, 2.0, 988), (2.0, 3.0, 660))),
+         ("result = change_volume(audio=ringtone, factor=2)",
+          "result = concatenate_audio(first=result, second=doorbell)")),
+    Chat(("Create a 400 by 300 image in dark green.", "Put the text 'Hello there' on it in white."), (),
+         text_on(lambda w: Image.new("RGB", (400, 300), "darkgreen"), "Hello there", color="white"),
+         ('result = make_image(width=400, height=300, color="darkgreen")',
+          'result = draw_text(image=result, text="Hello there", color="white")')),
+    Chat(("Crop the flyer to the box from (0, 0) to (90, 60).", "Now place the badge to its right."),
+         ("flyer", "badge"),
+         image_like(lambda w: beside(_flyer(w).crop((0, 0, 90, 60)), _badge(w)), what="cropped flyer | badge"),
+         ("result = crop_image(image=flyer, left=0, top=0, right=90, bottom=60)",
+          "result = side_by_side(left=result, right=badge)")),
+)
+
+
 SUITES: dict[str, Suite] = {
     "doable-tuned": Suite("doable-tuned", "doable", False, TUNED_DOABLE),
     "impossible-tuned": Suite("impossible-tuned", "impossible", False, TUNED_IMPOSSIBLE),
@@ -425,4 +617,7 @@ SUITES: dict[str, Suite] = {
     "doable-held-out": Suite("doable-held-out", "doable", True, HELD_OUT_DOABLE),
     "impossible-held-out": Suite("impossible-held-out", "impossible", True, HELD_OUT_IMPOSSIBLE),
     "chat-held-out": Suite("chat-held-out", "chat", True, HELD_OUT_CHAT),
+    "doable-held-out-2": Suite("doable-held-out-2", "doable", True, HELD_OUT_2_DOABLE),
+    "impossible-held-out-2": Suite("impossible-held-out-2", "impossible", True, HELD_OUT_2_IMPOSSIBLE),
+    "chat-held-out-2": Suite("chat-held-out-2", "chat", True, HELD_OUT_2_CHAT),
 }

@@ -10,6 +10,7 @@ tasks: an abstention (``NoToolError`` before any tool ran) is right, running a t
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -51,7 +52,9 @@ def mark(task, program: str, tmp_path) -> checks.Mark:
 
 def test_every_suite_is_there_with_its_size():
     sizes = {name: len(s.tasks) for name, s in suites.SUITES.items()}
-    assert set(sizes) == {f"{f}-{k}" for f in ("doable", "impossible", "chat") for k in ("tuned", "held-out")}
+    assert set(sizes) == {f"{f}-{k}" for f in ("doable", "impossible", "chat")
+                          for k in ("tuned", "held-out", "held-out-2")}
+    assert all(suites.SUITES[f"{f}-held-out-2"].held_out for f in ("doable", "impossible", "chat"))
     assert all(n >= 25 for name, n in sizes.items() if name.startswith("doable"))
     assert all(n >= 12 for name, n in sizes.items() if name.startswith("impossible"))
     assert all(n >= 6 for name, n in sizes.items() if name.startswith("chat"))
@@ -68,6 +71,29 @@ def test_held_out_and_tuned_share_no_task_and_no_input_name():
 
     assert not names(True) & names(False)
     assert not texts(True) & texts(False)
+
+
+def test_the_second_held_out_set_is_new_and_mixed():
+    second = [s for name, s in suites.SUITES.items() if name.endswith("held-out-2")]
+    earlier = [s for name, s in suites.SUITES.items() if not name.endswith("held-out-2")]
+
+    def names(group):
+        return {n for s in group for t in s.tasks for n in t.inputs}
+
+    def texts(group):
+        return {getattr(t, "text", None) or t.turns for s in group for t in s.tasks}
+
+    assert not names(second) & names(earlier)
+    assert not texts(second) & texts(earlier)
+    assert [len(s.tasks) for s in second] == [30, 12, 6]
+    impossible = suites.SUITES["impossible-held-out-2"].tasks
+    assert sum(bool(t.needs) for t in impossible) == 9 and sum(not t.needs for t in impossible) == 3
+    used = {tool for t in suites.SUITES["doable-held-out-2"].tasks
+            for tool in re.findall(r"(\w+)\(", t.reference)}
+    assert used >= {"load_image", "resize_image", "crop_image", "rotate_image", "flip_image", "grayscale_image",
+                    "draw_text", "side_by_side", "thumbnail", "make_image", "image_size", "load_audio",
+                    "trim_audio", "concatenate_audio", "change_volume", "make_tone", "save_audio",
+                    "audio_duration", "read_text_file", "word_count"}
 
 
 def test_every_input_has_material_and_impossible_tasks_name_real_tools():
@@ -157,6 +183,72 @@ NEAR_MISSES = {
         "result = thumbnail(image=photo, size=50)"],
     "Make the song louder by a factor of 3 and then keep the first two seconds.": [
         "result = trim_audio(audio=song, start=0, end=2)"],
+    # held-out 2
+    "Rotate the postcard 45 degrees.": ["result = rotate_image(image=postcard, degrees=-45)",
+                                        "result = rotate_image(image=postcard, degrees=90)"],
+    "Give the postcard a quarter turn counter-clockwise.": ["result = rotate_image(image=postcard, degrees=-90)"],
+    "Make sticker.png 45 pixels wide and 30 pixels tall.": [
+        'image = load_image(path="sticker.png")\nresult = resize_image(image=image, width=30, height=45)'],
+    "Resize the flyer to a width of 90 pixels, keeping its proportions.": [
+        "result = resize_image(image=flyer, width=90, height=90)",
+        "result = resize_image(image=flyer, width=60, height=90)"],
+    "Double the size of the badge.": ["result = resize_image(image=badge, width=60, height=60)",
+                                      "result = resize_image(image=badge, width=240, height=120)"],
+    "Crop the flyer to left 20, top 10, right 100, bottom 70.": [
+        "result = crop_image(image=flyer, left=10, top=20, right=100, bottom=70)",
+        "result = crop_image(image=flyer, left=0, top=0, right=80, bottom=60)"],
+    'Add the caption "Summer 2024" to the postcard.': ['result = draw_text(image=postcard, text="Summer")',
+                                                       'result = draw_text(image=postcard, text="caption")'],
+    "Write 'VIP' in yellow on the badge.": ['result = draw_text(image=badge, text="VIP")',
+                                            'result = draw_text(image=badge, text="VIP in yellow", color="yellow")'],
+    "Make a 64 pixel thumbnail of sticker.png.": [
+        'image = load_image(path="sticker.png")\nresult = thumbnail(image=image)',
+        'image = load_image(path="sticker.png")\nresult = resize_image(image=image, width=64, height=64)'],
+    "I need a blank white canvas of eight hundred by six hundred.": [
+        "result = make_image(width=600, height=800)", 'result = make_image(width=800, height=600, color="black")'],
+    "What are the dimensions of the flyer?": ["result = [120, 180]", "result = 180"],
+    "Make the doorbell three times louder.": ["result = change_volume(audio=doorbell, factor=0.3)",
+                                              "result = change_volume(audio=doorbell, factor=1.3)"],
+    "Lower the volume of the ringtone by half.": ["result = change_volume(audio=ringtone, factor=1.5)",
+                                                  "result = change_volume(audio=ringtone, factor=2)"],
+    "Cut the podcast down to the part between 2 and 4 seconds.": [
+        "result = trim_audio(audio=podcast, start=0, end=2)", "result = trim_audio(audio=podcast, start=4)"],
+    "Remove the last two seconds of the podcast.": ["result = trim_audio(audio=podcast, start=2)",
+                                                    "result = trim_audio(audio=podcast, end=2)"],
+    "Join the doorbell and the whistle into one sound, doorbell first.": [
+        "result = concatenate_audio(first=whistle, second=doorbell)"],
+    "Generate a tone of three hundred hertz for 0.75 seconds.": [
+        "result = make_tone(frequency=300, duration=1)", "result = make_tone(frequency=440, duration=0.75)"],
+    "How many seconds does alarm.wav last?": ["result = 1", 'result = "1.6 or 3.2"'],
+    "Save the ringtone as ring.wav.": ['result = save_audio(audio=ringtone, path="ringtone.wav")',
+                                       'result = save_audio(audio=trim_audio(audio=ringtone, end=1), path="ring.wav")'],
+    "Count the words in the story.": ["result = word_count(text=\"story\")"],
+    "How many words are there in letter.txt?": ['result = word_count(text="letter.txt")'],
+    "Open recipe.txt and show me its contents.": ['result = "recipe.txt"'],
+    "Make the postcard grayscale, then rotate it by 180 degrees.": [
+        "result = grayscale_image(image=postcard)", "result = rotate_image(image=postcard, degrees=180)"],
+    "Make the podcast twice as loud after cutting it to its first 3 seconds.": [
+        "result = trim_audio(audio=podcast, start=0, end=3)", "result = change_volume(audio=podcast, factor=2)",
+        "cut = trim_audio(audio=podcast, start=3)\nresult = change_volume(audio=cut, factor=2)"],
+    "Before making a 40 pixel thumbnail of sticker.png, flip it upside down.": [
+        'image = load_image(path="sticker.png")\nresult = thumbnail(image=image, size=40)',
+        'image = load_image(path="sticker.png")\nflipped = flip_image(image=image)\n'
+        "result = thumbnail(image=flipped, size=40)"],
+    "Put a grayscale copy of the badge to the left of the original badge.": [
+        "gray = grayscale_image(image=badge)\nresult = side_by_side(left=badge, right=gray)",
+        "result = side_by_side(left=badge, right=badge)"],
+    "Play the whistle, then the doorbell, then the whistle again.": [
+        "result = concatenate_audio(first=whistle, second=doorbell)",
+        "both = concatenate_audio(first=doorbell, second=whistle)\n"
+        "result = concatenate_audio(first=both, second=whistle)"],
+    "Make two one-second tones, one at 500 Hz and one at 700 Hz, and join them.": [
+        "low = make_tone(frequency=500, duration=1)\nhigh = make_tone(frequency=700, duration=1)\n"
+        "result = concatenate_audio(first=high, second=low)", "result = make_tone(frequency=500, duration=2)"],
+    "How tall is sticker.png?": ["result = 90",
+                                 'image = load_image(path="sticker.png")\nresult = image_size(image=image)'],
+    "Keep only the bottom half of the postcard.": [
+        "result = crop_image(image=postcard, left=0, top=0, right=240, bottom=80)",
+        "result = crop_image(image=postcard, left=0, top=80, right=120, bottom=160)"],
 }
 
 
