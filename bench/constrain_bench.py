@@ -25,7 +25,8 @@ greedy token picks the tool), ``constrained+result-examples`` (the prompt's exam
 so that every line assigns ``result``, as the grammar does). Nothing is downloaded.
 
 3. Outcomes (``--suites outcome``, or any of ``doable-tuned``, ``doable-held-out``,
-   ``impossible-tuned``, ``impossible-held-out``, ``chat-tuned``, ``chat-held-out``): the suites
+   ``impossible-tuned``, ``impossible-held-out``, ``chat-tuned``, ``chat-held-out`` and the
+   ``-held-out-2`` ones, written blind after the first held-out suites were seen): the suites
    of bench/outcome_suites.py run end to end through ``nbagents.Agent`` (its defaults: code
    mode, constrained, one repair) on the real default toolbox ("auto": the tools that need no
    model and the model-backed ones whose weights are on this machine), with the same loaded
@@ -363,7 +364,7 @@ def report(title: str, engine, toolbox, tracers, modes: list[str], tasks: list[T
 # --- outcomes end to end: the real agent on the real default toolbox ----------------------------------
 
 OUTCOME = ("doable-tuned", "impossible-tuned", "chat-tuned", "doable-held-out", "impossible-held-out",
-           "chat-held-out")
+           "chat-held-out", "doable-held-out-2", "impossible-held-out-2", "chat-held-out-2")
 
 
 def outcome_code_score(program: str, task, tracers: dict) -> float | None:
@@ -498,8 +499,13 @@ def outcome_report(number: int, engine, names: list[str], args) -> None:
         for name in names:
             suite = SUITES[name]
             results[suite] = run_outcome_suite(agent, suite, args, tracers, root)
-    for label, held_out in (("tuned", False), ("held-out", True)):
-        group = {s: rows for s, rows in results.items() if s.held_out == held_out}
+    # Three groups: tuned; held-out (v1: written before tuning, then seen while tuning); held-out-2
+    # (written blind after that, never tuned on).
+    groups = (("tuned", lambda s: not s.held_out),
+              ("held-out (v1, seen while tuning)", lambda s: s.held_out and not s.name.endswith("-2")),
+              ("held-out-2 (written blind, never tuned on)", lambda s: s.held_out and s.name.endswith("-2")))
+    for label, member in groups:
+        group = {s: rows for s, rows in results.items() if member(s)}
         if group:
             print_outcome_group(label, group, args)
     if len({s.held_out for s in results}) > 1:
@@ -531,7 +537,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=160)
     parser.add_argument("--limit", type=int, default=0, help="only the first N tasks of each suite")
     parser.add_argument("--suites", default="tuned,held-out,outcome",
-                        help="tuned (TASKS), held-out (HELDOUT), outcome (the six outcome suites) or any of "
+                        help="tuned (TASKS), held-out (HELDOUT), outcome (the nine outcome suites) or any of "
                         + ", ".join(OUTCOME))
     parser.add_argument("--modes", default="agent,constrained,constrained+no-prior",
                         help="for the tuned/held-out suites: free, constrained, constrained+no-prior, "
