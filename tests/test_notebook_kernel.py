@@ -83,8 +83,8 @@ def test_getting_started_notebook(tmp_path):
     # Two clauses, two lines in order, the task's own text; then an honest abstention, before any tool ran.
     two = cell_of(nb, "%%agent\nMake `photo` grayscale, then write")
     md = outputs(two, "display_data")[0]["metadata"]["nbagents"]
-    assert md["error"] is None and md["code"] == (
-        'result = grayscale_image(image=photo)\nresult = draw_text(image=result, text="hello")\n'), md["code"]
+    assert md["error"] is None and md["code"].strip() == (
+        'result = grayscale_image(image=photo)\nresult = draw_text(image=result, text="hello")'), md["code"]
     assert "image/png" in outputs(two, "execute_result")[0]["data"]
     [err] = cell_of(nb, "%%agent\nDraw me a picture of rivers").outputs
     text = err["data"]["text/plain"]
@@ -157,7 +157,7 @@ def test_getting_started_notebook(tmp_path):
     db = Path(os.environ["NBAGENTS_HISTORY_DB"])
     with sqlite3.connect(db) as conn:
         tasks = [r[0] for r in conn.execute("SELECT task FROM runs ORDER BY created")]
-    assert tasks[0] == "Make a 440 Hz tone of one second." and len(tasks) == 11
+    assert tasks[0] == "Make a 440 Hz tone of one second." and len(tasks) == 13
     nbformat.validate(nb)
     nbformat.write(nb, tmp_path / "executed.ipynb")
 
