@@ -3,6 +3,12 @@
     python bench/constrain_bench.py [--threads 1] [--max-new-tokens 160] [--limit N] [--show]
                                     [--modes free,constrained,constrained+no-prior,...]
                                     [--suites tuned,held-out,outcome]
+                                    [--engine SPEC [--gguf-file NAME]]
+
+``--engine`` runs every suite on another model instead of the embedded one: any spec of
+``nbagents.load_engine`` (``local:<hub id or folder>``, ...); ``--gguf-file`` names a GGUF file
+in that folder (dequantized by transformers at load). A base model (no chat template) gets the
+messages flattened into one prompt, as the engine does for any model without one.
 
 The default run (both Transformers Agents-style suites in the modes ``constrained`` and
 ``constrained+no-prior``, then the six outcome suites) takes about 8 minutes on 1 thread of these
@@ -531,6 +537,26 @@ def expand_suites(value: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def make_engine(args):
+    """The engine named by ``--engine`` (and ``--gguf-file``), loaded; its load time printed."""
+    from nbagents import load_engine
+
+    options = {"num_threads": args.threads}
+    if args.engine.strip() == "default":
+        options["progress"] = False
+    if args.gguf_file:
+        options["gguf_file"] = args.gguf_file
+    engine = load_engine(args.engine, shared=False, **options)
+    started = time.perf_counter()
+    engine.load()
+    tokenizer = getattr(engine, "tokenizer", None)
+    template = getattr(tokenizer, "chat_template", None)
+    vocab = len(tokenizer) if tokenizer is not None else "?"
+    print(f"engine {args.engine!r}: {engine.model_id}, loaded in {time.perf_counter() - started:.1f} s, "
+          f"vocabulary {vocab}, {'a chat template' if template else 'no chat template (messages flattened)'}")
+    return engine
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
@@ -544,6 +570,10 @@ def main() -> None:
                         "constrained+greedy-tools, constrained+result-examples (free decoding alone adds "
                         "about 6 minutes on 1 thread)")
     parser.add_argument("--show", action="store_true", help="print every program (and, for outcomes, the error)")
+    parser.add_argument("--engine", default="default",
+                        help="the engine spec (default: the embedded model), e.g. local:/path/to/model-folder")
+    parser.add_argument("--gguf-file", default=None,
+                        help="with --engine local:<folder>: the GGUF file in that folder to load")
     parser.add_argument("--prior-weight", type=float, default=None,
                         help="nats per unit of task/tool word relevance in tool choice (default: nbagents')")
     args = parser.parse_args()
@@ -555,12 +585,10 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from nbagents.engines.embedded import EmbeddedEngine
     from nbagents.tools.defaults import default_tools
 
     names = expand_suites(args.suites)
-    engine = EmbeddedEngine(progress=False, num_threads=args.threads)
-    engine.load()
+    engine = make_engine(args)
     number = 1
     ta = [n for n in names if n in ("tuned", "held-out")]
     if ta:
