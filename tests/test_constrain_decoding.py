@@ -490,3 +490,60 @@ def test_known_steps_with_a_join_are_written_with_named_intermediates(tiny_model
         assert "image_1" in lines[2] or "image_1" in lines[1], code  # every intermediate is read
         assert "image_2" in lines[2], code
         run_stub_program(code, spec, inputs)
+
+
+# --- a model with sliding-window layers (Gemma 3) -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_gemma(tok):
+    """A 2-layer random Gemma 3: a sliding-window layer (window 4) and a full-attention one."""
+    from tiny_models import make_tiny_gemma3
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield make_tiny_gemma3(tok, sliding_window=4)
+    torch.set_num_threads(threads)
+
+
+def test_candidates_are_scored_exactly_past_a_sliding_window(tiny_gemma, tok):
+    """With a context longer than the window, the sliding layer's own mask keeps the scores the
+    log-likelihoods of full forward passes (one mask for all layers misses by nats)."""
+    from nbagents.engines.local.cache import start_cache
+    from nbagents.engines.local.choice import can_score, score_candidates, tree_inputs
+
+    ctx = tok("You solve tasks by writing a short Python program", add_special_tokens=False)["input_ids"]
+    cands = [tok(s, add_special_tokens=False)["input_ids"] for s in (" translator(", " summarizer(", " a", " text_qa(")]
+    assert len(ctx) > 2 * 4 and max(map(len, cands)) > 4
+    with torch.inference_mode():
+        out = forward(tiny_gemma, start_cache(tiny_gemma), input_ids=torch.tensor([ctx]))
+        cache, logits = cache_of(out), out.logits[:, -1]
+        assert can_score(cache)
+        choice = score_candidates(tiny_gemma, cache, logits, cands)
+        assert cache.get_seq_length() == len(ctx)
+        for c, score in zip(cands, choice.scores):
+            full = tiny_gemma(input_ids=torch.tensor([ctx + c])).logits[0].log_softmax(-1)
+            expected = sum(float(full[len(ctx) + k - 1, c[k]]) for k in range(len(c)))
+            assert score == pytest.approx(expected, abs=1e-3)
+        best = cands[choice.index]
+        after = tiny_gemma(input_ids=torch.tensor([ctx + best + [5]])).logits[0, -1]
+        step = forward(tiny_gemma, choice.cache, input_ids=torch.tensor([[5]])).logits[0, -1]
+        assert torch.allclose(after, step, atol=1e-4)
+    # the windowed mask: the full one, less the keys 4 or more positions back
+    _, _, masks, _ = tree_inputs(6, [[1, 2], [3]], torch.float32, window=4)
+    seen = {name: (m[0, 0] == 0).int().tolist() for name, m in masks.items()}
+    assert seen["full_attention"] == [[1, 1, 1, 1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1, 0],
+                                      [1, 1, 1, 1, 1, 1, 0, 0, 1]]
+    assert seen["sliding_attention"] == [[0, 0, 0, 1, 1, 1, 1, 0, 0], [0, 0, 0, 0, 1, 1, 1, 1, 0],
+                                         [0, 0, 0, 1, 1, 1, 0, 0, 1]]
+
+
+def test_tool_choice_is_scored_on_a_sliding_window_model(tiny_gemma, tok):
+    spec = ProgramSpec.for_inputs(MIXED, {"text": "x"})
+    ids = _prompt_ids(tok, "Translate the text.", spec.tools, {"text": "x"})
+    with torch.inference_mode():
+        out = generate(tiny_gemma, tok, ids, constraint=spec, max_new_tokens=80, eos_ids={tok.eos_token_id})
+    first = out.facts["tool_choices"][0]
+    assert len(first["scores"]) > 1  # scored, not left to the masked greedy pick
+    assert first["chosen"] == max(first["scores"], key=first["scores"].get)
+    assert f"result = {first['chosen']}(" in out.text

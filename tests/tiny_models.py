@@ -4,6 +4,8 @@
 split across tokens, as in real models). ``save_tiny_chat_model`` saves a 2-layer Llama with a
 ChatML chat template; ``save_tiny_base_model`` a 2-layer GPT-2 without one. Both are written with
 ``save_pretrained`` so that tests load them through the same ``from_pretrained`` path users take.
+``make_tiny_gemma3`` is a 2-layer Gemma 3 (one sliding-window layer, one full-attention layer)
+and ``save_tiny_gemma3_model`` saves it with the ChatML tokenizer.
 """
 
 from __future__ import annotations
@@ -111,6 +113,44 @@ def save_tiny_base_model(path: Path, *, n_positions: int = 128, seed: int = 0) -
     )
     model = GPT2LMHeadModel(config)
     _spread_logits(model, tokenizer)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def make_tiny_gemma3(tokenizer, *, sliding_window: int = 4, max_position_embeddings: int = 2048, seed: int = 0):
+    """A 2-layer random Gemma 3 over ``tokenizer``: layer 0 sliding-window attention (the last
+    ``sliding_window`` positions), layer 1 full attention; in eval mode."""
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    torch.manual_seed(seed)
+    config = Gemma3TextConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=8,
+        query_pre_attn_scalar=8,
+        sliding_window=sliding_window,
+        layer_types=["sliding_attention", "full_attention"],
+        max_position_embeddings=max_position_embeddings,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        attn_implementation="eager",
+    )
+    model = Gemma3ForCausalLM(config)
+    _spread_logits(model, tokenizer)
+    return model.eval()
+
+
+def save_tiny_gemma3_model(path: Path, *, sliding_window: int = 4, seed: int = 0) -> Path:
+    """:func:`make_tiny_gemma3` with a ChatML tokenizer, saved to ``path``."""
+    tokenizer = make_tokenizer(chat_template=True)
+    model = make_tiny_gemma3(tokenizer, sliding_window=sliding_window, seed=seed)
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path

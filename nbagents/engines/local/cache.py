@@ -14,7 +14,20 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["PrefixCache", "cache_argument", "cache_of", "fork", "forward", "is_plain_dynamic"]
+__all__ = [
+    "PrefixCache",
+    "cache_argument",
+    "cache_of",
+    "fork",
+    "forward",
+    "is_plain_dynamic",
+    "sliding_window",
+    "start_cache",
+]
+
+# Layer types whose attention a plain cache holding every key serves exactly: the window of a
+# sliding layer is applied by the mask (built from the config), not by the cache dropping keys.
+_MASKED_BY_CONFIG = frozenset({"full_attention", "sliding_attention"})
 
 
 @lru_cache(maxsize=64)
@@ -55,6 +68,47 @@ def is_plain_dynamic(cache: Any) -> bool:
     return type(cache) is DynamicCache and bool(layers) and all(type(x) is DynamicLayer for x in layers)
 
 
+def _text_config(model: Any) -> Any:
+    config = getattr(model, "config", None)
+    get_text = getattr(config, "get_text_config", None)
+    if callable(get_text):
+        try:
+            return get_text(decoder=True)
+        except TypeError:  # pragma: no cover - an older signature
+            return get_text()
+    return config
+
+
+def sliding_window(model: Any) -> int | None:
+    """The window of the model's sliding-window attention layers when its config names them
+    (``layer_types`` with ``"sliding_attention"``, ``sliding_window``), else None."""
+    config = _text_config(model)
+    types = getattr(config, "layer_types", None) or ()
+    window = getattr(config, "sliding_window", None)
+    if "sliding_attention" not in types or not isinstance(window, int) or window <= 0:
+        return None
+    return window
+
+
+def start_cache(model: Any) -> Any:
+    """The cache a prompt starts from: None (the model makes its own) unless the model's own
+    cache would be a sliding-window one while a plain ``DynamicCache`` is exact for it, then an
+    empty plain one (which can be cut back to a prefix, forked and scored over).
+
+    A plain cache is exact when every layer is full or sliding-window attention (the sliding mask
+    comes from the config) and attention is causal; recurrent or chunked layers keep the model's."""
+    if sliding_window(model) is None:
+        return None
+    config = _text_config(model)
+    if not set(config.layer_types) <= _MASKED_BY_CONFIG or getattr(config, "use_bidirectional_attention", False):
+        return None
+    try:
+        from transformers.cache_utils import DynamicCache, DynamicLayer  # noqa: F401 - layered caches
+    except ImportError:  # pragma: no cover - a transformers without layered caches
+        return None
+    return DynamicCache()
+
+
 def fork(cache: Any) -> Any:
     """A copy of a layered cache that shares its tensors: a dynamic cache grows by concatenation
     and crops by slicing, so extending or cropping the copy never changes the original."""
@@ -70,7 +124,8 @@ class PrefixCache:
     with the kept prompt (at least one token is always left to run, for its logits) and how many
     tokens it covers. ``keep(ids, cache)`` stores a copy of the cache right after the prompt was
     run (:func:`fork`: generating on a copy never changes the kept one). Only plain dynamic caches
-    are kept (sliding-window and recurrent caches cannot be cut back to a prefix).
+    are kept (sliding-window and recurrent caches cannot be cut back to a prefix; a model with
+    sliding-window layers starts from a plain one, :func:`start_cache`).
     """
 
     def __init__(self, enabled: bool = True) -> None:

@@ -10,6 +10,10 @@ after the context, with a tree attention mask (each candidate sees the context a
 earlier tokens) and position ids that restart at the context's end for every candidate. Nothing
 of the KV cache is copied (a batch of repeated caches cost seconds on CPU for long prompts), and
 the winner's keys and values are sliced out of the result, so forcing it costs no further pass.
+
+A model with sliding-window layers (Gemma 3) is given one mask per layer type, keyed as its config
+names them: its sliding layers must not see keys older than the window, and one mask would let
+them see the whole context.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .cache import cache_of, fork, forward, is_plain_dynamic
+from .cache import cache_of, fork, forward, is_plain_dynamic, sliding_window
 
 __all__ = ["Choice", "can_score", "choice_record", "score_candidates"]
 
@@ -36,13 +40,19 @@ class Choice:
 
 
 def can_score(cache: Any) -> bool:
-    """Candidates are scored over a plain dynamic cache (not sliding-window or recurrent ones)."""
+    """Candidates are scored over a plain dynamic cache (not sliding-window or recurrent ones; a
+    model with sliding-window layers starts from a plain one, :func:`~.cache.start_cache`)."""
     return is_plain_dynamic(cache)
 
 
-def tree_inputs(context: int, candidates: Sequence[Sequence[int]], dtype: Any, device: Any = "cpu"):
+def tree_inputs(context: int, candidates: Sequence[Sequence[int]], dtype: Any, device: Any = "cpu",
+                window: int | None = None):
     """``input_ids``, ``position_ids`` and the additive 4D attention mask that score
-    ``candidates`` side by side after ``context`` cached tokens; and each candidate's offset."""
+    ``candidates`` side by side after ``context`` cached tokens; and each candidate's offset.
+
+    With a ``window`` (the model's sliding window) the mask is a dict by layer type: the
+    ``"full_attention"`` one, and the ``"sliding_attention"`` one that also hides from each token
+    the keys ``window`` or more positions before its own."""
     import torch
 
     flat: list[int] = []
@@ -59,11 +69,23 @@ def tree_inputs(context: int, candidates: Sequence[Sequence[int]], dtype: Any, d
     idx = torch.arange(n, device=device)
     sees = (own[:, None] == own[None, :]) & (idx[None, :] <= idx[:, None])
     allowed = torch.cat([torch.ones(n, context, dtype=torch.bool, device=device), sees], dim=1)
-    mask = torch.zeros(1, 1, n, context + n, dtype=dtype, device=device)
-    mask.masked_fill_(~allowed[None, None], torch.finfo(dtype).min)
     ids = torch.tensor([flat], dtype=torch.long, device=device)
     pos = torch.tensor([positions], dtype=torch.long, device=device)
-    return ids, pos, mask, starts
+    mask = _additive(allowed, dtype)
+    if window is None:
+        return ids, pos, mask, starts
+    keys = torch.cat([torch.arange(context, device=device), pos[0]])
+    near = (pos[0][:, None] - keys[None, :]) < window
+    return ids, pos, {"full_attention": mask, "sliding_attention": _additive(allowed & near, dtype)}, starts
+
+
+def _additive(allowed: Any, dtype: Any) -> Any:
+    """The additive ``[1, 1, queries, keys]`` mask of a boolean ``[queries, keys]`` one."""
+    import torch
+
+    mask = torch.zeros(1, 1, *allowed.shape, dtype=dtype, device=allowed.device)
+    mask.masked_fill_(~allowed[None, None], torch.finfo(dtype).min)
+    return mask
 
 
 def score_candidates(model: Any, cache: Any, logits: Any, candidates: Sequence[Sequence[int]],
@@ -88,7 +110,7 @@ def score_candidates(model: Any, cache: Any, logits: Any, candidates: Sequence[S
 
     context = int(cache.get_seq_length())
     dtype = logits.dtype if logits.dtype.is_floating_point else torch.float32
-    ids, pos, mask, starts = tree_inputs(context, candidates, dtype, logits.device)
+    ids, pos, mask, starts = tree_inputs(context, candidates, dtype, logits.device, window=sliding_window(model))
     twin = fork(cache)
     out = forward(model, twin, input_ids=ids, position_ids=pos, attention_mask=mask)
     logp = torch.log_softmax(out.logits[0].float(), dim=-1)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cache import PrefixCache, cache_of, forward, is_plain_dynamic
+from .cache import PrefixCache, cache_of, forward, is_plain_dynamic, start_cache
 from .sampling import NgramDrafter
 
 __all__ = [
@@ -182,7 +182,8 @@ def prefill(model: Any, prompt_ids: Sequence[int], *, prefix_cache: PrefixCache 
             past_key_values: Any = None, keep_logits: bool = True) -> Prefill:
     """Run the prompt, from the longest cached prefix: the engine's ``prefix_cache`` (which then
     keeps this prompt's cache), or ``past_key_values``, a KV cache of a prefix of the prompt (its
-    length says how many tokens). ``keep_logits``: the model takes ``logits_to_keep``."""
+    length says how many tokens). ``keep_logits``: the model takes ``logits_to_keep``. Without a
+    cached prefix the cache is the model's own, or a plain one (:func:`~.cache.start_cache`)."""
     started = time.perf_counter()
     prompt_ids = [int(t) for t in prompt_ids]
     reused = 0
@@ -193,6 +194,8 @@ def prefill(model: Any, prompt_ids: Sequence[int], *, prefix_cache: PrefixCache 
         reused = min(int(cache.get_seq_length()), len(prompt_ids) - 1)
         if cache.get_seq_length() > reused:
             cache.crop(reused - int(cache.get_seq_length()))
+    if cache is None:
+        cache = start_cache(model)
     state = ModelState(model, cache, None, keep_logits=keep_logits)
     state.feed(prompt_ids[reused:])
     state.logits()
