@@ -326,7 +326,7 @@ class NoToolError(ToolError):
         if needed:
             names = ", ".join(f"{n['name']!r} ({n['missing']})" for n in needed)
             message = f"No ready tool can do {clause!r}: it needs {names}."
-            hint = "Get it with: " + "; or ".join(n["command"] for n in needed)
+            hint = "Get it with: " + "; or ".join(n["command"] for n in needed) + "."
         else:
             message = f"No tool can do {clause!r}: nothing in the toolbox fits."
             hint = "Add a tool that does it (agent.toolbox.add(my_tool), see `@tool`), or rephrase the task."
