@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .errors import ParseError
 
-__all__ = ["RESULT_NAME", "Parsed", "ending_with_result", "parse", "parses"]
+__all__ = ["RESULT_NAME", "Parsed", "calls_of", "ending_with_result", "parse", "parses"]
 
 #: The variable a program leaves its answer in.
 RESULT_NAME = "result"
@@ -127,3 +127,26 @@ def ending_with_result(code: str, name: str = RESULT_NAME) -> str:
                                and last.value.id == name):
         return code
     return code.rstrip("\n") + f"\n{name}"
+
+
+def calls_of(code: str) -> list[tuple[str, dict]]:
+    """The calls in ``code`` (a previous turn's program, say), in order: (function name, its
+    keyword arguments that are literals); ``print`` and code that does not parse give nothing."""
+    try:
+        tree = ast.parse(code or "")
+    except SyntaxError:
+        return []
+    out = []
+    for stmt in tree.body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id != "print":
+                args = {}
+                for kw in node.keywords:
+                    if kw.arg is None:
+                        continue
+                    try:
+                        args[kw.arg] = ast.literal_eval(kw.value)
+                    except (ValueError, SyntaxError, TypeError):
+                        continue  # a reference, not a literal
+                out.append((node.func.id, args))
+    return out

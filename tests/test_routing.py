@@ -89,3 +89,67 @@ def test_a_scripted_engine_is_not_routed_unless_asked():
                   tools=default_tools(model_tools="none"), add_default_tools=False)
     run = agent.perform("Book me a flight.")
     assert run.ok and "routing" not in run.facts
+
+
+@pytest.mark.parametrize("mode", ["react", "plan"])
+def test_every_mode_ends_before_any_tool_runs(mode, encoder):
+    engine = ScriptedEngine(['Thought: draw.\n```py\nresult = make_image(width=8, height=8)\n```'])
+    agent = Agent(engine=engine, route=True, mode=mode, tools=default_tools(model_tools="none"),
+                  add_default_tools=False)
+    run = agent.perform("Draw me a picture of rivers and lakes.")
+    assert run.error is not None and run.error.type == "NoToolError"
+    assert engine.calls == [] and run.facts["routing"]["decision"] == "no tool"
+
+
+def test_a_named_file_of_a_kind_nothing_provides_is_opened_first(toolbox, encoder):
+    r = routed("Make a thumbnail of cat.png that is at most 32 pixels.", toolbox, encoder)
+    assert r.error is None and r.steps == ("load_image", "thumbnail")
+    assert r.clauses[0].text == "open cat.png"
+
+
+def test_plain_arithmetic_needs_no_tool(toolbox, encoder):
+    r = routed("What is 6 times 7?", toolbox, encoder)
+    assert r.error is None and r.steps == () and r.clauses[0].plain
+
+
+def test_what_the_step_before_made_is_it(encoder):
+    entries = catalogue({t.name: t for t in default_tools(model_tools="none")})
+    r = route("Caption the image, then translate the caption into German.", entries, encoder=encoder,
+              input_kinds={"image"}, input_names=["image"])
+    assert r.error is not None and r.error.needed[0]["name"] == "image_captioner"
+    assert next(iter(r.clauses[1].scores)) == "translator"  # not the captioner again
+
+
+def test_a_follow_up_that_fits_only_the_step_before_is_part_of_it(toolbox, encoder):
+    from nbagents.routing.router import FIT
+
+    from nbagents.tools.audio import make_tone
+
+    song = make_tone(duration=3)
+    r = routed("Cut the first two seconds off the song and keep what is left.", toolbox, encoder, song=song)
+    assert r.error is None and r.steps == ("trim_audio",)
+    assert r.clauses[0].text == "Cut the first two seconds off the song; keep what is left"
+    alone = routed("Keep what is left.", toolbox, encoder, song=song)
+    assert alone.error is not None  # on its own it fits nothing: after a step, it says more of it
+    assert next(iter(alone.clauses[0].scores)) == "trim_audio" and alone.clauses[0].scores["trim_audio"] < FIT
+    from PIL import Image
+
+    r = routed("Rotate the photo by 90 degrees and then email it to bob@example.com.", toolbox, encoder,
+               photo=Image.new("RGB", (8, 4)))
+    assert r.error is not None and "email" in r.error.clause  # a step of its own that nothing does
+
+
+def test_a_chat_turn_that_says_it_reads_the_last_result(encoder):
+    from PIL import Image
+
+    engine = ScriptedEngine(['```py\nresult = rotate_image(image=photo, degrees=90)\n```',
+                             '```py\nresult = grayscale_image(image=result)\n```'], accepts={"program"})
+    agent = Agent(engine=engine, route=True, tools=default_tools(model_tools="none"), add_default_tools=False)
+    photo = Image.new("RGB", (8, 4), "navy")
+    agent.chat("Rotate the photo by 90 degrees.", photo=photo)
+    assert "photo" in engine.calls[0].constraint.input_types
+    result = agent.chat("Now make it grayscale.", photo=photo)
+    spec = engine.calls[1].constraint
+    assert "result" in spec.input_types and "photo" not in spec.input_types  # given again, need not be read
+    assert spec.expected_tools == ("grayscale_image",)
+    assert result.to_raw().size == (4, 8) and result.to_raw().mode == "L"

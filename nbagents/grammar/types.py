@@ -6,22 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..kinds import kind_of, kind_of_annotation
-
 __all__ = ["compatible", "literal_type", "value_type"]
 
 
 def value_type(value: Any) -> str:
     """The internal type name (``str``, ``int``, ``image``...) of a runtime value, for typed
-    references: an input's type comes from its value."""
-    from ..interpreter.values import Handle
+    references: an input's type comes from its value (a tool result kept in the interpreter's
+    variables is seen through its handle)."""
+    from ..interpreter.values import value_kind
 
-    if isinstance(value, Handle):  # a tool result kept in the interpreter's variables
-        if value.value is None:  # the other side of a process boundary: only its class name is known
-            return kind_of_annotation(value.kind).name
-        value = value.value
-    kind = kind_of(value)
-    return kind.name if kind is not None else "any"
+    return value_kind(value)
 
 
 def literal_type(node: Any) -> str:

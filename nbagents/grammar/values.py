@@ -20,12 +20,13 @@ inputs and is no 2, "the second clip" is no time.
 
 from __future__ import annotations
 
-import ast
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from ..parsing import calls_of
 
 __all__ = [
     "CHOICE_WORDS",
@@ -378,32 +379,6 @@ def _literal(value: Any, *, integer: bool = False) -> str:
         items = [_literal(v) for v in value]
         return "[" + ", ".join(items) + "]" if items and all(items) else ""
     return ""
-
-
-# --- the previous turn ----------------------------------------------------------------------------
-
-
-def calls_of(code: str) -> list[tuple[str, dict[str, Any]]]:
-    """The calls in ``code`` (a previous turn's program), in order: (function name, its keyword
-    arguments that are literals); ``print`` and code that does not parse give nothing."""
-    try:
-        tree = ast.parse(code or "")
-    except SyntaxError:
-        return []
-    out = []
-    for stmt in tree.body:
-        for node in ast.walk(stmt):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id != "print":
-                args = {}
-                for kw in node.keywords:
-                    if kw.arg is None:
-                        continue
-                    try:
-                        args[kw.arg] = ast.literal_eval(kw.value)
-                    except (ValueError, SyntaxError, TypeError):
-                        continue  # a reference, not a literal
-                out.append((node.func.id, args))
-    return out
 
 
 # --- reading a task -------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ __all__ = [
     "ChargedIter",
     "SandboxFunction",
     "type_name",
+    "host_value",
+    "value_kind",
 ]
 
 NoneType = type(None)
@@ -85,6 +87,24 @@ class Handle:
         return f"<{self._kind} handle #{self._number}>"
 
     __str__ = __repr__
+
+
+def host_value(value: object) -> object:
+    """The host object a value stands for: a :class:`Handle`'s object, else the value itself
+    (the interpreter keeps tool results and inputs as handles in its variables)."""
+    return value.value if isinstance(value, Handle) else value
+
+
+def value_kind(value: object) -> str:
+    """The kind name (``str``, ``image``, ``audio``..., ``any`` when none fits) of a value, seen
+    through a handle; a handle from the other side of a process boundary knows its class only."""
+    from ..kinds import kind_of as kind_of_value
+    from ..kinds import kind_of_annotation
+
+    if isinstance(value, Handle) and value.value is None:
+        return kind_of_annotation(value.kind).name
+    kind = kind_of_value(host_value(value))
+    return kind.name if kind is not None else "any"
 
 
 def kind_of(obj: object) -> str:

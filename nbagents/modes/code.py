@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import NbAgentsError
 from ..grammar import ProgramSpec
+from ..interpreter.values import host_value
 from ..parsing import RESULT_NAME
 from ..prompts import Prompt, PromptTemplate, Turn
 from ..routing.clauses import refers_back
@@ -41,11 +42,9 @@ def perform_code(stages: Stages, task: str, inputs: Mapping[str, Any], *, templa
     kind = "chat" if chat else ("run" if execute else "generate")
     run = Run(task=task, kind=kind, inputs=describe_inputs(inputs))
     try:
-        engine = stages.engine
-        run = run.with_changes(engine=engine.spec, model_id=engine.model_id)
         previous = chat_turns[-1].code if chat and chat_turns else ""
-        run, routing = stages.routed(run, task, inputs, state=chat_state if chat else None,
-                                     previous_code=previous)
+        run, routing = stages.begin(run, task, inputs, state=chat_state if chat else None,
+                                    previous_code=previous)
         if routing is not None and routing.error is not None:  # say so before any tool runs
             raise routing.error
         prompt = stages.prompt(task, inputs, template=template, history=chat_turns or (),
@@ -55,7 +54,7 @@ def perform_code(stages: Stages, task: str, inputs: Mapping[str, Any], *, templa
         state = chat_state if chat else {}
         # In a chat, an input given again (the same value) is already in the chat's variables:
         # the program may read it, but need not (it may work on the last result instead).
-        fresh = {n: v for n, v in inputs.items() if not (chat and chat_state.get(n) is v)}
+        fresh = {n: v for n, v in inputs.items() if not (chat and host_value(chat_state.get(n)) is v)}
         if chat and RESULT_NAME in chat_state and refers_back(task):  # "now make it louder": it is the result
             fresh.setdefault(RESULT_NAME, chat_state[RESULT_NAME])
         constraint = stages.constraint(lambda: ProgramSpec.for_inputs(

@@ -107,9 +107,7 @@ def perform_react(stages: Stages, task: str, inputs: Mapping[str, Any], *,
     unread = set(inputs)
     facts: dict[str, Any] = {}
     try:
-        engine = stages.engine
-        run = run.with_changes(engine=engine.spec, model_id=engine.model_id)
-        run, routing = stages.routed(run, task, inputs)
+        run, routing = stages.begin(run, task, inputs)
         if routing is not None and routing.error is not None:  # say so before any tool runs
             raise routing.error
         prompt = stages.prompt(task, inputs, template=template, examples=[])

@@ -179,10 +179,14 @@ class Stages:
         finally:
             self.timed("route", t)
 
-    def routed(self, run: Run, task: str, inputs: Mapping[str, Any], *,
-               state: Mapping[str, Any] | None = None, previous_code: str = "") -> tuple[Run, Routing | None]:
-        """:meth:`route`, with the decision in the Run's facts (``routing``). The caller raises
-        ``routing.error`` when it is set: no ready tool can do the task, and no tool has run."""
+    def begin(self, run: Run, task: str, inputs: Mapping[str, Any], *,
+              state: Mapping[str, Any] | None = None, previous_code: str = "") -> tuple[Run, Routing | None]:
+        """The start of every mode: the engine (loaded here, so a failure lands in the Run) and
+        :meth:`route`, both recorded in the Run (``engine``, ``model_id``, facts ``routing``).
+        The caller raises ``routing.error`` when it is set: no ready tool can do the task, and no
+        tool has run."""
+        engine = self.engine
+        run = run.with_changes(engine=engine.spec, model_id=engine.model_id)
         routing = self.route(task, inputs, state=state, previous_code=previous_code)
         if routing is not None:
             run = run.with_changes(facts={**run.facts, "routing": routing.describe()})

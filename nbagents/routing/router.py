@@ -154,10 +154,6 @@ class ClauseRoute:
     fits: bool = True
     plain: bool = False  # arithmetic a program does without a tool
 
-    @property
-    def best(self) -> float:
-        return max(self.scores.values(), default=0.0)
-
 
 @dataclass(frozen=True)
 class Routing:
@@ -169,7 +165,6 @@ class Routing:
     prior: Mapping[str, float]
     error: NoToolError | None = None
     method: str = "meaning+words"
-    ready: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -236,9 +231,8 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
         fresh = i == 0 and names_nothing_at_hand(part.text, input_names)
         scores: dict[str, float] = {}
         for j, e in enumerate(entries):
-            score = (sims[0][j] if sims is not None else 0.0) + WORDS * min(1.0, words.get(e.name, 0.0) / unit)
-            if sims is None:  # words alone: rescale so that one unique name match fits
-                score = min(1.0, words.get(e.name, 0.0) / unit)
+            matched = min(1.0, words.get(e.name, 0.0) / unit)  # 1: a word found in one tool's name alone
+            score = matched if sims is None else sims[0][j] + WORDS * matched  # words alone: they decide
             if not _required_kinds(e.tool) <= available | set(files.values()) | {"any"}:
                 score -= UNFED
             if fresh and _required_kinds(e.tool) - {"any"}:
@@ -282,8 +276,7 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
     error = _error(routes, by_name)
     expected = tuple(dict.fromkeys(r.tool for r in routes if r.tool))
     prior = _prior(routes) if error is None else {}
-    return Routing(task, tuple(routes), expected, prior, error, method,
-                   tuple(e.name for e in entries if e.ready))
+    return Routing(task, tuple(routes), expected, prior, error, method)
 
 
 def _loader(kind: str, ready: Sequence[str], tools: Mapping[str, Any]) -> str | None:

@@ -4,27 +4,17 @@ installed."""
 
 from __future__ import annotations
 
-import ast
 import logging
 from collections.abc import Mapping
 from typing import Any
 
-from ..kinds import kind_of
+from ..interpreter.values import value_kind
+from ..parsing import calls_of
 from .router import Routing, route
 
-__all__ = ["route_task", "tools_called"]
+__all__ = ["route_task"]
 
 log = logging.getLogger(__name__)
-
-
-def tools_called(code: str, names: Any) -> list[str]:
-    """The tools ``code`` calls, in order (names in ``names``); [] when it does not parse."""
-    try:
-        tree = ast.parse(code or "")
-    except SyntaxError:
-        return []
-    return [n.func.id for n in ast.walk(tree)
-            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in names]
 
 
 def _encoder() -> Any:
@@ -40,11 +30,6 @@ def _encoder() -> Any:
         return None
 
 
-def _kind(value: Any) -> str:
-    kind = kind_of(value)
-    return kind.name if kind is not None else "any"
-
-
 def route_task(task: str, toolbox: Mapping[str, Any], inputs: Mapping[str, Any], *,
                state: Mapping[str, Any] | None = None, previous_code: str = "",
                encoder: Any = "default") -> Routing:
@@ -57,9 +42,9 @@ def route_task(task: str, toolbox: Mapping[str, Any], inputs: Mapping[str, Any],
     from ..tools.catalogue import catalogue
 
     entries = catalogue(toolbox)
-    kinds = {_kind(v) for v in inputs.values()} | {_kind(v) for v in (state or {}).values()}
+    kinds = {value_kind(v) for v in inputs.values()} | {value_kind(v) for v in (state or {}).values()}
     encoder = _encoder() if encoder == "default" else encoder
-    previous = tools_called(previous_code, toolbox)
+    previous = [name for name, _ in calls_of(previous_code) if name in toolbox]
     names = [*inputs, *(state or {})]
     return route(task, entries, encoder=encoder, input_kinds=kinds, previous_tools=previous,
                  chat=state is not None, input_names=names)
