@@ -122,7 +122,6 @@ def test_what_the_step_before_made_is_it(encoder):
 
 def test_a_follow_up_that_fits_only_the_step_before_is_part_of_it(toolbox, encoder):
     from nbagents.routing.router import FIT
-
     from nbagents.tools.audio import make_tone
 
     song = make_tone(duration=3)
