@@ -164,11 +164,13 @@ class ProgramSpec(Constraint):
         inputs = dict(inputs or {})
         if task:
             options.setdefault("values", task_values(task, previous=previous).with_inputs(inputs))
-            by_name = _tool_map(tools)
-            scores = tool_relevance(by_name, task)
-            options.setdefault("tool_prior", task_prior(by_name, task, scores=scores))
-            if not options.get("final_tool"):
-                options.setdefault("expected_tools", expected_tools(by_name, task, scores=scores))
+            wants_steps = not options.get("final_tool") and "expected_tools" not in options
+            if "tool_prior" not in options or wants_steps:  # the router may have given both
+                by_name = _tool_map(tools)
+                scores = tool_relevance(by_name, task)
+                options.setdefault("tool_prior", task_prior(by_name, task, scores=scores))
+                if wants_steps:
+                    options["expected_tools"] = expected_tools(by_name, task, scores=scores)
         variables = {n: value_type(v) for n, v in (state or {}).items()
                      if n not in inputs and n.isidentifier() and not n.startswith("_")}
         return cls(tools=tools, input_types={n: value_type(v) for n, v in inputs.items()},
