@@ -42,11 +42,13 @@ from nbagents.engines.http import (
     server_message,
     sse_events,
 )
+from nbagents.engines.http.retries import RETRYABLE
 from nbagents.engines.openai import OpenAIEngine
 from nbagents.errors import (
     ConfigurationError,
     EngineAuthError,
     EngineConnectionError,
+    EngineError,
     EngineResponseError,
     EngineTimeoutError,
     MissingDependencyError,
@@ -305,15 +307,47 @@ def test_model_loading_503_waits_estimated_time(server):
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
-def test_5xx_retried_then_response_error_with_status_and_message(server, flavour):
+def test_gateway_5xx_retried_then_response_error_with_status_and_message(server, flavour):
     engine = make(flavour, server, max_retries=2)
-    server.push(server_error(500), server_error(502))
+    server.push(server_error(502), server_error(504))
     assert engine.generate("hi").facts["retries"] == 2
-    server.push(*[server_error(500)] * 3)
+    server.push(*[server_error(502)] * 3)
     with pytest.raises(EngineResponseError) as info:
         engine.generate("hi")
-    assert info.value.status == 500 and posts(server) == 3 + 3
-    assert "HTTP 500 after 2 retries" in str(info.value) and "CUDA out of memory" in str(info.value)
+    assert info.value.status == 502 and posts(server) == 3 + 3
+    assert "HTTP 502 after 2 retries" in str(info.value) and "CUDA out of memory" in str(info.value)
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_500_is_not_retried(server, flavour):
+    engine = make(flavour, server, max_retries=4)
+    server.push(*[server_error(500)] * 5)
+    with pytest.raises(EngineResponseError) as info:
+        engine.generate("hi")
+    assert info.value.status == 500 and posts(server) == 1
+    assert "HTTP 500:" in str(info.value) and "after" not in str(info.value)
+    assert "CUDA out of memory" in str(info.value)
+    server.faults.clear()
+
+
+# status -> requests the server sees when it answers that status every time (max_retries=3)
+RETRY_COUNTS = {400: 1, 404: 1, 408: 4, 409: 1, 425: 4, 429: 4, 500: 1, 501: 1, 502: 4, 503: 4,
+                504: 4, 505: 1, 529: 4}
+
+
+@pytest.mark.parametrize("flavour", ["tgi-generate", "openai"])
+def test_exact_requests_per_status(server, flavour):
+    engine = make(flavour, server, max_retries=3, backoff=0.001)
+    for status, expected in RETRY_COUNTS.items():
+        before = posts(server)
+        server.push(*[Fault(status=status, headers={"Retry-After": "0"},
+                            body={"error": f"status {status}"})] * 6)
+        with pytest.raises(EngineError) as info:
+            engine.generate("hi")
+        assert (status, posts(server) - before) == (status, expected)
+        assert info.value.status == status and f"status {status}" in str(info.value)
+        server.faults.clear()
+    assert set(RETRY_COUNTS) >= RETRYABLE and {s for s, n in RETRY_COUNTS.items() if n > 1} == RETRYABLE
 
 
 def test_client_errors_are_not_retried(server):

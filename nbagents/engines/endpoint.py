@@ -99,8 +99,9 @@ class EndpointEngine(HTTPEngine):
     connect_timeout, read_timeout:
         Seconds to connect, and to wait for each piece of the answer.
     max_retries, max_wait, backoff:
-        Retries of 429, 503 and other transient 5xx answers: ``Retry-After`` is honoured, otherwise
-        the wait doubles from ``backoff``; at most ``max_wait`` seconds of waiting in all.
+        Retries of 429, 503, 529, 502, 504, 408 and 425 (not 500: a server bug fails at once):
+        ``Retry-After`` is honoured, otherwise the wait doubles from ``backoff``; at most
+        ``max_wait`` seconds of waiting in all.
     transport:
         An httpx transport (e.g. ``httpx.MockTransport``) instead of the network.
     structured:

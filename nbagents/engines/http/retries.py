@@ -35,12 +35,18 @@ class Attempts:
     gave_up: str = ""
 
 
-RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504, 529})
+#: The statuses that go away by themselves, and only those: 429 (rate limited), 503 (overloaded or
+#: the model is loading) and 529 (overloaded), whose ``Retry-After`` says when to come back; 502 and
+#: 504 (a gateway or proxy hiccup); 408 and 425 (the server asks for the request again). A 500 is
+#: not retried: it is usually a bug or a crash on the server (an out-of-memory worker, a bad
+#: request it could not parse) that the same request meets again, so it fails at once with the
+#: server's message instead of after seconds of backoff. Other 4xx (the request is wrong) neither.
+RETRYABLE = frozenset({408, 425, 429, 502, 503, 504, 529})
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded retries for 429, 503 (model loading) and other transient 5xx answers.
+    """Bounded retries for the statuses in :data:`RETRYABLE` (429, 503, 529; 502, 504; 408, 425).
 
     ``Retry-After`` (or HF's ``estimated_time``) is honoured when the server gives it; otherwise the
     wait doubles from ``backoff`` up to ``max_backoff``. At most ``max_retries`` retries and
