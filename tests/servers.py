@@ -332,6 +332,9 @@ class FakeServer:
         real constrained server could not have produced.
     rejection:
         The answer in ``"reject"`` mode; default: the protocol's real words.
+    echo_auth:
+        Echo the credentials the client sent in every answer's headers (``X-Echo-Authorization``,
+        ``Authorization`` and ``api-key``, as a careless proxy does).
     """
 
     def __init__(
@@ -350,7 +353,9 @@ class FakeServer:
         structured_reply: str | Callable[[dict], str] | None = None,
         check_structured: bool = True,
         rejection: Fault | None = None,
+        echo_auth: bool = False,
     ) -> None:
+        self.echo_auth = echo_auth
         if structured not in ("honour", "ignore", "reject"):
             raise ValueError(f"structured must be 'honour', 'ignore' or 'reject', not {structured!r}")
         self.structured = structured
@@ -492,18 +497,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
+        for k, v in {**(headers or {}), **self._echo()}.items():
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
         self.wfile.flush()
+
+    def _echo(self) -> dict[str, str]:
+        if not self.fake.echo_auth:
+            return {}
+        sent = {"X-Echo-Authorization": self.headers.get("Authorization"),
+                "Authorization": self.headers.get("Authorization"), "api-key": self.headers.get("api-key")}
+        return {k: v for k, v in sent.items() if v}
 
     def _start_stream(self, headers: dict[str, str] | None = None) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
-        for k, v in (headers or {}).items():
+        for k, v in {**(headers or {}), **self._echo()}.items():
             self.send_header(k, v)
         self.end_headers()
 

@@ -38,6 +38,7 @@ from typing import Any
 
 from ..deps import require
 from ..errors import ConfigurationError
+from ..redaction import redacted_http_logs
 from . import tgi
 from .base import Completion, flatten_messages
 from .http import (
@@ -266,9 +267,10 @@ class EndpointEngine(HTTPEngine):
                 return None
             httpx = _httpx()
             try:
-                response = self._client().get(
-                    f"{self.base_url}/info",
-                    timeout=httpx.Timeout(min(self.read_timeout, 10.0), connect=self.connect_timeout))
+                with redacted_http_logs():
+                    response = self._client().get(
+                        f"{self.base_url}/info",
+                        timeout=httpx.Timeout(min(self.read_timeout, 10.0), connect=self.connect_timeout))
             except httpx.TransportError as e:
                 log.debug("GET %s/info failed: %s", self.url, type(e).__name__)
                 self._probe_state = "unreachable"

@@ -26,6 +26,7 @@ from ...errors import (
     PromptTooLongError,
 )
 from ...grammar import Constraint, JsonSchema, ProgramSpec
+from ...redaction import redacted_http_logs
 from ..base import Completion, Engine, Sampling
 from .credentials import Credential
 from .failures import status_error, transport_error
@@ -147,7 +148,8 @@ class HTTPEngine(Engine):
     def close(self) -> None:
         """Close the connection pool (the engine reopens it if used again)."""
         if self._client_obj is not None:
-            self._client_obj.close()
+            with redacted_http_logs():
+                self._client_obj.close()
             self._client_obj = None
 
     # --- one request ------------------------------------------------------------------------
@@ -184,7 +186,8 @@ class HTTPEngine(Engine):
 
     def _send(self, attempt: Callable[[], R], read: Callable[[R], Reply], *, where: str,
               log_url: str, max_new_tokens: int, prompt_estimate: int) -> tuple[Reply, Attempts]:
-        """Run ``attempt`` with retries, then ``read`` what it returned.
+        """Run ``attempt`` with retries, then ``read`` what it returned, with the HTTP stack's
+        loggers redacted meanwhile (:func:`~nbagents.redaction.redacted_http_logs`).
 
         An error status becomes the nbagents error for it (``where``: "the server at <safe URL>");
         an exception of the client library becomes :meth:`_failure`'s error; a "prompt too long"
@@ -197,9 +200,10 @@ class HTTPEngine(Engine):
                                 prompt_estimate=prompt_estimate, context_length=self._context_length)
 
         try:
-            raw, attempts = call_with_retries(attempt, self.retry_policy, where=log_url,
-                                              to_error=to_error)
-            return read(raw), attempts
+            with redacted_http_logs():  # the client library's DEBUG lines, a stream read included
+                raw, attempts = call_with_retries(attempt, self.retry_policy, where=log_url,
+                                                  to_error=to_error)
+                return read(raw), attempts
         except PromptTooLongError as error:
             self._learn(error)
             raise
