@@ -949,12 +949,26 @@ class Task:
         self.title = title
         self.priority = priority
 
-    def __repr__(self):
+    def describe(self):
         return f"Task({self.title!r}, {self.priority_names[self.priority]})"
 
 tasks = [Task("write"), Task("test", 2), Task("ship", 2)]
 urgent = [t for t in tasks if t.priority == 2]
-(Task.created, [repr(t) for t in urgent], sorted(tasks, key=lambda t: -t.priority)[0].title)
+(Task.created, [t.describe() for t in urgent], sorted(tasks, key=lambda t: -t.priority)[0].title)
+""",
+    "class_with_repr_and_eq": """
+class Point:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __repr__(self):
+        return f"Point({self.x}, {self.y})"
+
+    def __eq__(self, other):
+        return isinstance(other, Point) and (self.x, self.y) == (other.x, other.y)
+
+points = [Point(1, 2), Point(1, 2), Point(0, 0)]
+(repr(points[0]), str(points[2]), points[0] == points[1], points[0] == points[2], points.count(Point(1, 2)))
 """,
     "with_user_defined_context_manager": """
 class Recorder:
