@@ -26,6 +26,8 @@ __all__ = [
     "Facade",
     "ChargedIter",
     "SandboxFunction",
+    "SandboxClass",
+    "Instance",
     "type_name",
     "host_value",
     "value_kind",
@@ -284,12 +286,61 @@ class SandboxFunction:
         return f"<function {self.name}>"
 
 
+class SandboxClass:
+    """A class defined by sandbox code: the interpreter's own record, never a Python class.
+
+    ``bases`` are sandbox classes only, ``mro`` starts with the class itself, ``attrs`` is the
+    class namespace (sandbox functions, method wrappers, plain values). Calling it makes an
+    :class:`Instance` through ``new(machine, cls, args, kwargs)``, the class model's
+    constructor (passed in by :mod:`.classes`, which builds every class). Copying gives the
+    class itself, as for Python's classes.
+    """
+
+    __slots__ = ("name", "bases", "mro", "attrs", "new", "__weakref__")
+
+    def __init__(self, name: str, bases: tuple, attrs: dict, new) -> None:
+        self.name = name
+        self.bases = bases
+        self.mro = (self,)
+        self.attrs = attrs
+        self.new = new
+
+    def __call__(self, *args, **kwargs):
+        return self.new(_machine(), self, args, kwargs)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __repr__(self) -> str:
+        return f"<class '{self.name}'>"
+
+
+class Instance:
+    """An object made from a :class:`SandboxClass`: its class and its attribute dict.
+
+    It has no hook of its own: equality and hashing are by identity, its repr names the class
+    only; the methods sandbox code defined run only when the interpreter calls them in a run.
+    """
+
+    __slots__ = ("cls", "attrs", "__weakref__")
+
+    def __init__(self, cls: SandboxClass) -> None:
+        self.cls = cls
+        self.attrs: dict = {}
+
+    def __repr__(self) -> str:
+        return f"<{self.cls.name} object>"
+
+
 SANDBOX_OBJECTS = frozenset(
     {Handle, ToolRef, NativeFunction, Builtin, TypeValue, MethodRef, Facade, ChargedIter}
-    | {SandboxFunction, range, slice}
+    | {SandboxFunction, SandboxClass, Instance, range, slice}
 )
 SANDBOX_CALLABLES = frozenset(
-    {ToolRef, NativeFunction, Builtin, TypeValue, MethodRef, SandboxFunction}
+    {ToolRef, NativeFunction, Builtin, TypeValue, MethodRef, SandboxFunction, SandboxClass}
 )
 
 
@@ -304,8 +355,10 @@ def type_name(obj: object) -> str:
         return "tool"
     if t in (NativeFunction, Builtin):
         return "builtin_function_or_method"
-    if t is TypeValue:
+    if t is TypeValue or t is SandboxClass:
         return "type"
+    if t is Instance:
+        return obj.cls.name
     if t is ChargedIter:
         return obj.kind
     if t is Facade:
