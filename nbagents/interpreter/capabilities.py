@@ -1,10 +1,13 @@
 """The capability model: which attributes exist for sandbox code, and what it may call.
 
 :func:`lookup` is the ONE attribute check. Every path that reaches an attribute (reads,
-method calls, method values) goes through it; writes, deletes and augmented assignments of
-attributes are refused before the program runs. An attribute exists only when it is listed
-for the value's exact type (or is a member of a facade module, or a listed class attribute);
-names starting with ``_`` and the frame/generator/code names are refused whatever the type.
+method calls, method values, the read of an augmented assignment) goes through it; writes and
+deletes go through :func:`set_attribute`/:func:`delete_attribute`, which allow only the
+program's own instances and classes. An attribute exists only when it is listed for the value's
+exact type (or is a member of a facade module, or a listed class attribute, or is in a sandbox
+instance's or class's namespace, :mod:`.classes`); names starting with ``_`` and the
+frame/generator/code names are refused whatever the type (``super()`` alone reaches the hooks
+of :data:`.classes.HONOURED`).
 """
 
 from __future__ import annotations
@@ -354,7 +357,12 @@ def _member(obj, t, name: str) -> tuple:
         missing = f"type object '{obj.name}' has no attribute '{name}'"
     else:
         owner = obj.target
-        cls = owner.cls if type(owner) is Instance else owner
+        if type(owner) is Instance:
+            cls = owner.cls
+        elif type(owner) is SandboxClass:
+            cls = owner
+        else:
+            raise TypeError("super(type, obj): obj must be an instance or subtype of type")
         mro = cls.mro
         value = MISSING
         for c in mro[mro.index(obj.cls) + 1 :] if obj.cls in mro else ():

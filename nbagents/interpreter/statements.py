@@ -1,7 +1,7 @@
 """Statement compilers (one ``s_<Node>`` method per statement kind): blocks and the module,
 expression statements, ``pass``, ``assert``, imports, ``def``, ``class`` and the bodies of
 sandbox functions. Assignments are in :mod:`.assignments`, control flow (``if``, loops, jumps,
-``try``, ``raise``) in :mod:`.control`.
+``try``, ``with``, ``raise``) in :mod:`.control`.
 
 A statement closure sets the current line, charges its cost and returns ``None`` or a signal
 (``BREAK``, ``CONTINUE``, ``RETURN``); control flow never uses exceptions.
