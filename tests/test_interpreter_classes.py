@@ -415,6 +415,34 @@ len(str(items))
     assert info.value.exc_type == "TypeError"
 
 
+def test_super_reaches_object_hooks_and_classmethods():
+    code = """
+class A:
+    def __repr__(self):
+        return 'A!' + super().__repr__()
+    @classmethod
+    def make(cls):
+        return cls()
+class B(A):
+    def __init__(self):
+        super().__init__()
+    def __str__(self):
+        return 'B:' + super().__str__()
+    @classmethod
+    def make(cls):
+        return [super().make()]
+made = B.make()
+print(B(), repr(B()), isinstance(made[0], B))
+"""
+    assert _run(code).prints == "B:A!<B object> A!<B object> True\n"
+    with pytest.raises(SandboxRuntimeError) as info:
+        _run("class A:\n    def __init__(self):\n        super().__init__(1)\nA()")
+    assert info.value.exc_type == "TypeError"
+    with pytest.raises(SandboxRuntimeError) as info:
+        _run("class A:\n    def f(self):\n        return super().f()\nA().f()")
+    assert "'super' object has no attribute 'f'" in str(info.value)
+
+
 def test_errors_match_python():
     cases = {
         "class A:\n    pass\nA().z": ("AttributeError", "'A' object has no attribute 'z'"),

@@ -17,7 +17,16 @@ import datetime
 
 from ..errors import RefusedConstructError
 from .active import current_line
-from .classes import HONOURED, MISSING, ClassMethod, Property, StaticMethod, Super, find
+from .classes import (
+    HONOURED,
+    MISSING,
+    ClassMethod,
+    Property,
+    StaticMethod,
+    Super,
+    find,
+    instance_text,
+)
 from .iteration import charge_result, materialize
 from .limits import check_strftime, limit_error
 from .reprs import safe_text
@@ -372,7 +381,7 @@ def _member(obj, t, name: str) -> tuple:
         if type(owner) is not Instance:
             owner = None
         if value is MISSING and name in _OBJECT_HOOKS:
-            return VALUE, _OBJECT_HOOKS[name]
+            return VALUE, _OBJECT_HOOKS[name] if owner is None else _object_hook(owner, name)
         missing = f"'super' object has no attribute '{name}'"
     if value is MISSING:
         raise AttributeError(missing)
@@ -393,7 +402,17 @@ def _object_init(m, *args, **kwargs):
         raise TypeError("object.__init__() takes exactly one argument (the instance to initialize)")
 
 
-_OBJECT_HOOKS = {"__init__": Builtin("object.__init__", _object_init)}
+_OBJECT_HOOKS = {"__init__": Builtin("object.__init__", _object_init), "__repr__": None, "__str__": None}
+
+
+def _object_hook(owner: Instance, name: str) -> Builtin:
+    """``object.__init__``/``__repr__``/``__str__`` bound to an instance (what ``super()`` finds
+    when no sandbox base defines the hook)."""
+    if name == "__init__":
+        return _OBJECT_HOOKS[name]
+    if name == "__repr__":
+        return Builtin("object.__repr__", lambda m: repr(owner))
+    return Builtin("object.__str__", lambda m: instance_text(m, owner, "__repr__"))
 
 
 def set_attribute(m, obj: object, name: str, value) -> None:

@@ -111,7 +111,12 @@ def check_bases(m, bases: list) -> None:
             hint = "A class can derive only from classes the program defines."
             if type(base) is TypeValue and isinstance(base.type, type) and issubclass(base.type, BaseException):
                 hint += " Raise a builtin exception with a message instead, e.g. raise ValueError('...')."
-            shown = f"the builtin class {base.name}" if type(base) is TypeValue else f"a {type_name(base)} value"
+            if type(base) is TypeValue:
+                shown = f"the builtin class {base.name}"
+            elif type(base) is Instance:
+                shown = f"an instance of {base.cls.name}"
+            else:
+                shown = f"a {type_name(base)} value"
             raise RefusedConstructError(f"a class deriving from {shown}", line=m.line, hint=hint)
 
 
