@@ -197,6 +197,11 @@ def test_refusals_say_what_to_do():
     with pytest.raises(RefusedConstructError) as info:
         interpreter.check("class A:\n    def __eq__(self, other):\n        return True")
     assert "__eq__" in str(info.value) and "__init__" in str(info.value.hint)
+    for misplaced in ("super()", "def f(x):\n    return super().g()", "class A:\n    def f(self):\n        return lambda: super().f()"):
+        with pytest.raises(RefusedConstructError) as info:
+            interpreter.check(misplaced)  # refused before running, where a model can be told
+        assert "super() outside a method" in str(info.value)
+    interpreter.check("class A:\n    def f(self):\n        return super().f()")
     with pytest.raises(RefusedConstructError) as info:
         interpreter.run("class X(Exception):\n    pass", {})
     assert "Exception" in str(info.value) and info.value.hint

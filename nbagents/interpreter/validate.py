@@ -85,6 +85,7 @@ class _Checker:
         self.process = process
         self.formats: set[int] = set()
         self.methods: set[int] = set()  # ids of the FunctionDef nodes directly in a class body
+        self.supers: set[int] = set()  # ids of the super() calls directly in such a method
 
     def refuse(self, construct: str, node: ast.AST, hint: str | None = None):
         return RefusedConstructError(construct, line=getattr(node, "lineno", None), hint=hint)
@@ -200,6 +201,8 @@ class _Checker:
                 "A method may have one decorator: @staticmethod, @classmethod or @property (a getter).",
             )
         self.methods.add(id(node))
+        if node.args.posonlyargs or node.args.args:  # super() needs the method's first argument
+            self.supers.update(id(n) for n in _direct_calls(node.body) if _is_super(n))
 
     def check_Attribute(self, node: ast.Attribute) -> None:
         attr = node.attr
@@ -216,6 +219,12 @@ class _Checker:
 
     def check_Call(self, node: ast.Call) -> None:
         func = node.func
+        if type(func) is ast.Name and func.id == "super" and id(node) not in self.supers:
+            raise self.refuse(
+                "super() with arguments" if node.args or node.keywords else "super() outside a method",
+                node,
+                "Call super() with no arguments, directly inside a method of a class (e.g. super().__init__(...)).",
+            )
         if (
             type(func) is ast.Attribute
             and func.attr == "format"
@@ -247,6 +256,20 @@ class _Checker:
             if name in PROCESS_ONLY:
                 hint = f"{name!r} is only available with Interpreter(isolation='process'). " + hint
             raise self.refuse(f"import of {name!r}", node, hint)
+
+
+def _direct_calls(body: list):
+    """The calls in a function body, not in the functions, lambdas, classes or comprehensions
+    nested in it."""
+    stack = list(body)
+    while stack:
+        n = stack.pop()
+        t = type(n)
+        if t in (ast.FunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp):
+            continue
+        if t is ast.Call:
+            yield n
+        stack.extend(ast.iter_child_nodes(n))
 
 
 def _is_super(node: ast.expr) -> bool:
