@@ -87,8 +87,7 @@ ESCAPES = {
     "body_dunder_name": "class A:\n    n = __name__",
     "body_qualname": "class A:\n    q = __qualname__",
     "body_private_name": "class A:\n    _hidden = 1",
-    "body_import": "class A:\n    import math",
-    "body_loop": "class A:\n    for i in range(3):\n        pass",
+    "body_method_in_branch": "class A:\n    if True:\n        def __del__(self):\n            pass",
     "private_method": "class A:\n    def _helper(self):\n        return 1",
     # dunder walks on classes and instances
     "instance_dict": "class A:\n    pass\nA().__dict__",
@@ -342,6 +341,29 @@ del p.label
 (p.norm2(), q.describe(), Point.dims, p.dims, isinstance(q, Point), isinstance(3, (Point, int)))
 """
     assert _run(code).value == (25, "7,8 n2=113", 2, 2, True, True)
+
+
+def test_class_bodies_run_statements_in_their_own_namespace():
+    code = """
+class Part:
+    size = 1
+class Box:
+    width = 3
+    area = width * width
+    part = Part()
+    part.size = 'big'
+    names = [n for n in ('a', 'b')]
+    for i in range(2):
+        width += i
+    import math
+    root = math.sqrt(area)
+    if area > 5:
+        def kind(self):
+            return 'large'
+width = 100
+(Box.area, Box.part.size, Box.names, Box.width, Box.i, Box.root, Box().kind(), width)
+"""
+    assert _run(code).value == (9, "big", ["a", "b"], 4, 1, 3.0, "large", 100)
 
 
 def test_inheritance_super_and_overrides():

@@ -4,9 +4,8 @@ The source is parsed with size limits, every node is checked against an allow-li
 attributes starting with ``_`` (except the throwaway name ``_``) and the frame/generator/code
 attribute names are refused on the AST (so Unicode spellings are normalised first), tool names
 cannot be rebound, only facade modules can be imported, and ``str.format`` is accepted only on
-a constant format string whose fields are plain names or indices. Class bodies hold only
-methods, class attributes, a docstring and ``pass``; a method may define only the hooks the
-interpreter itself calls (:data:`.classes.HONOURED`) and carry one of ``@staticmethod``,
+a constant format string whose fields are plain names or indices. A method (a ``def`` directly
+in a class body) may define only the hooks the interpreter itself calls (:data:`.classes.HONOURED`) and carry one of ``@staticmethod``,
 ``@classmethod``, ``@property``; classes take no decorators or keywords (no ``metaclass=``);
 ``super().__init__`` and the other honoured hooks are the only dunder attributes, on ``super()``
 alone. No regex over source text.
@@ -161,20 +160,8 @@ class _Checker:
             if type(base) is not ast.Name:
                 raise self.refuse("a class base that is not a class name", base, "A class can derive only from classes the program defines.")
         for stmt in node.body:
-            t = type(stmt)
-            if t is ast.FunctionDef:
+            if type(stmt) is ast.FunctionDef:
                 self.method(stmt)
-            elif not (
-                t is ast.Pass
-                or (t is ast.Assign and all(type(x) is ast.Name for x in stmt.targets))
-                or (t is ast.AnnAssign and type(stmt.target) is ast.Name)
-                or (t is ast.Expr and type(stmt.value) is ast.Constant)
-            ):
-                raise self.refuse(
-                    f"the statement {t.__name__} in a class body",
-                    stmt,
-                    "A class body holds methods (def), class attributes (name = value), a docstring and pass.",
-                )
 
     def method(self, node: ast.FunctionDef) -> None:
         name = node.name
