@@ -53,7 +53,8 @@ ESCAPES = {
     "reduce_ex": "class A:\n    def __reduce_ex__(self, protocol):\n        return (print, ('x',))",
     "del_hook": "class A:\n    def __del__(self):\n        print('late')\na = A()",
     "new_hook": "class A:\n    def __new__(cls):\n        return search",
-    "eq_hook": "class A:\n    def __eq__(self, other):\n        return True\nA() == 1",
+    "setitem_hook": "class A:\n    def __setitem__(self, k, v):\n        pass",
+    "add_hook": "class A:\n    def __add__(self, other):\n        return 1",
     "hash_hook": "class A:\n    def __hash__(self):\n        return 1",
     "call_hook": "class A:\n    def __call__(self):\n        return 1",
     "dunder_class_attribute": "class A:\n    __slots__ = ()",
@@ -194,8 +195,8 @@ def test_class_escape_is_refused(payload, mode, source, interpreters, shell, tmp
 def test_refusals_say_what_to_do():
     interpreter = Interpreter()
     with pytest.raises(RefusedConstructError) as info:
-        interpreter.check("class A:\n    def __eq__(self, other):\n        return True")
-    assert "__eq__" in str(info.value) and "__init__" in str(info.value.hint)
+        interpreter.check("class A:\n    def __hash__(self):\n        return 1")
+    assert "__hash__" in str(info.value) and "__init__" in str(info.value.hint)
     for misplaced in ("super()", "def f(x):\n    return super().g()", "class A:\n    def f(self):\n        return lambda: super().f()"):
         with pytest.raises(RefusedConstructError) as info:
             interpreter.check(misplaced)  # refused before running, where a model can be told
@@ -226,6 +227,27 @@ class Loud:
     def __exit__(self, kind, value, tb):
         print('EXIT HOOK')
         return False
+    def __eq__(self, other):
+        print('EQ HOOK')
+        return True
+    def __lt__(self, other):
+        print('LT HOOK')
+        return True
+    def __len__(self):
+        print('LEN HOOK')
+        return 7
+    def __bool__(self):
+        print('BOOL HOOK')
+        return False
+    def __iter__(self):
+        print('ITER HOOK')
+        return iter([1])
+    def __contains__(self, item):
+        print('CONTAINS HOOK')
+        return True
+    def __getitem__(self, key):
+        print('GETITEM HOOK')
+        return 1
 a = Loud(1)
 box = {'a': a, 'items': [a, Loud(2)], 'cls': Loud}
 a
@@ -254,8 +276,12 @@ def test_host_never_calls_sandbox_hooks(shell):
             text = repr(value) + str(value)
             assert "Loud!" not in text and "loud!" not in text
         copy.deepcopy(state["box"])
-        assert state["a"] == state["a"] and state["a"] != state["box"]["items"][1]
-        hash(state["a"])
+        a, b = state["a"], state["box"]["items"][1]
+        assert a == a and a != b and not (a == 1) and bool(a) is True and hash(a) == hash(a)
+        assert {a: 1}[a] == 1 and a in [a] and b not in [a]
+        for native in (len, list, iter, lambda x: 1 in x, lambda x: x[0], lambda x: a < b, sorted):
+            with pytest.raises(TypeError):
+                native(a if native is not sorted else [a, b])
         shell.display_formatter.format(state["a"])
         shell.display_formatter.format(state["box"])
         with pytest.raises(InterpreterError):
@@ -468,6 +494,49 @@ print(B(), repr(B()), isinstance(made[0], B))
     with pytest.raises(SandboxRuntimeError) as info:
         _run("class A:\n    def f(self):\n        return super().f()\nA().f()")
     assert "'super' object has no attribute 'f'" in str(info.value)
+
+
+def test_comparison_and_container_hooks_run_inside_the_program():
+    code = """
+class Version:
+    def __init__(self, text):
+        self.parts = [int(p) for p in text.split('.')]
+    def __eq__(self, other):
+        return isinstance(other, Version) and self.parts == other.parts
+    def __lt__(self, other):
+        return self.parts < other.parts
+    def __repr__(self):
+        return 'v' + '.'.join(str(p) for p in self.parts)
+class Shelf:
+    def __init__(self, *items):
+        self.items = list(items)
+    def __len__(self):
+        return len(self.items)
+    def __iter__(self):
+        return iter(self.items)
+    def __getitem__(self, i):
+        return self.items[i]
+    def __contains__(self, x):
+        return x in self.items
+vs = [Version('1.10'), Version('1.2'), Version('0.9')]
+s = Shelf(*vs)
+empty = Shelf()
+(sorted(vs), max(vs), Version('1.2') == Version('1.2'), Version('1.2') != Version('1.3'),
+ Version('1.2') in vs, vs.index(Version('0.9')), len(s), [v for v in s], s[0], Version('0.9') in s,
+ bool(empty), 'yes' if s else 'no', list(s) == vs, Version('2.0') > Version('1.0'))
+"""
+    value = _run(code).value
+    assert value[:2] == (["<Version object>"] * 3, "<Version object>")  # the host gets renderings
+    assert value[2:] == (True, True, True, 2, 3, ["<Version object>"] * 3, "<Version object>", True, False, "yes", True, True)
+    namespace: dict = {}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code.replace("(sorted(vs)", "print(sorted(vs), max(vs))\nresult = (sorted(vs)"), "<cpython>", "exec"), namespace)  # noqa: S102
+    result = Interpreter().run(code.replace("(sorted(vs)", "print(sorted(vs), max(vs))\nresult = (sorted(vs)"), {})
+    assert result.prints == out.getvalue() == "[v0.9, v1.2, v1.10] v1.10\n"
+    with pytest.raises(SandboxRuntimeError) as info:
+        _run("class A:\n    def __len__(self):\n        return 'x'\nlen(A())")
+    assert info.value.exc_type == "TypeError"
 
 
 def test_errors_match_python():

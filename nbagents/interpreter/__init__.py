@@ -29,11 +29,13 @@ Differences from CPython that programs may notice:
   these), while ordinary exceptions and tool failures can be caught;
 * a class is the interpreter's own value, not a Python class: it cannot derive from builtin or
   host classes (no ``class E(Exception)``), takes no decorator or ``metaclass=``, and may define
-  only ``__init__``, ``__repr__``, ``__str__``, ``__enter__``, ``__exit__`` among the dunder
-  methods; the interpreter calls them during a run, the host never (an instance in the final
-  value or in the notebook is ``<Name object>``; tools cannot receive instances, classes or bound
-  methods); ``%``-formatting shows ``<Name object>`` too; instances compare and hash by identity;
-  in process isolation classes and instances, like functions, do not stay in the state;
+  only ``__init__``, ``__repr__``, ``__str__``, ``__enter__``, ``__exit__``, ``__eq__``,
+  ``__lt__``/``__le__``/``__gt__``/``__ge__``, ``__len__``, ``__bool__``, ``__iter__``,
+  ``__contains__`` and ``__getitem__`` among the dunder methods; they run only during a run, the
+  host never (outside a run an instance is a plain object: ``<Name object>``, equal to itself
+  only; tools cannot receive instances, classes or bound methods); ``%``-formatting shows
+  ``<Name object>``; instances hash by identity even with ``__eq__``; in process isolation
+  classes and instances, like functions, do not stay in the state;
 * generator expressions are lazy over their first loop only (the inner loops of one element
   run at once); values of host types other than plain data are opaque handles;
 * the deadline is read at the next evaluated node after a 20 ms watchdog tick (or every

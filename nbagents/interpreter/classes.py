@@ -6,10 +6,13 @@ resolution order and a namespace dict), never a Python class: there is no metacl
 instance is an :class:`~.values.Instance` (its class and an attribute dict). Only sandbox
 classes can be bases.
 
-The interpreter calls the few hooks a program may define (:data:`HONOURED`) itself, during a
-run: ``__init__`` when a class is called, ``__repr__``/``__str__`` when the program prints or
-converts an instance to text, ``__enter__``/``__exit__`` in ``with``. The host never does: an
-instance's own ``repr`` names its class only, and values leave a run as plain renderings.
+The hooks a program may define (:data:`HONOURED`) run only during a run: ``__init__`` when a
+class is called, ``__repr__``/``__str__`` when the program prints or converts an instance to
+text, ``__enter__``/``__exit__`` in ``with`` (all called by the interpreter itself), and the
+comparison, ``len``, truth, iteration, ``in`` and ``[]`` hooks when the program's operations
+reach them (:class:`~.values.Instance` runs them only while a run is going on in this thread).
+The host never does: outside a run an instance behaves as a plain ``object`` whose ``repr``
+names its class only, and values leave a run as plain renderings.
 ``@staticmethod``, ``@classmethod`` and ``@property`` (a getter only) are wrappers the
 interpreter's attribute lookup understands (:data:`DECORATORS`).
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import RefusedConstructError
+from .active import active_machine
 from .values import Instance, SandboxClass, SandboxFunction, TypeValue, type_name
 
 __all__ = [
@@ -39,8 +43,13 @@ __all__ = [
     "MISSING",
 ]
 
-HONOURED = frozenset({"__init__", "__repr__", "__str__", "__enter__", "__exit__"})
-"""The dunder methods a sandbox class may define: the interpreter calls them, the host never."""
+HONOURED = frozenset(
+    "__init__ __repr__ __str__ __enter__ __exit__ __eq__ __lt__ __le__ __gt__ __ge__ __len__ "
+    "__bool__ __iter__ __contains__ __getitem__".split()
+)
+"""The dunder methods a sandbox class may define: they run only during a run, called by the
+interpreter (or by the native operations the program itself started, e.g. ``sorted`` calling
+``__lt__``), never by the host."""
 
 DECORATORS = frozenset({"staticmethod", "classmethod", "property"})
 """The decorators a method may have (one, directly on a ``def`` in a class body)."""
@@ -123,7 +132,7 @@ def check_bases(m, bases: list) -> None:
 def make_class(m, name: str, bases: list, namespace: dict) -> SandboxClass:
     """The class a ``class`` statement defines (bases must be sandbox classes)."""
     check_bases(m, bases)
-    cls = SandboxClass(name, tuple(bases), namespace, construct)
+    cls = SandboxClass(name, tuple(bases), namespace, construct, run_hook)
     cls.mro = (cls,) + _linearize(name, cls.bases) if bases else (cls,)
     return cls
 
@@ -143,6 +152,18 @@ def call_function(m, fn, args: tuple, kwargs: dict):
         raise TypeError(f"'{type_name(fn)}' object is not callable")
     code = fn.code if fn.m is m else fn.template.code_for(fn, m)
     return code(fn, args, kwargs)
+
+
+def run_hook(obj: Instance, name: str, args: tuple, default):
+    """Run the hook ``name`` the program defined for ``obj``'s class, when a run is going on in
+    this thread; else ``default`` (the host, outside a run, never runs sandbox code)."""
+    fn = find(obj.cls, name)
+    if fn is MISSING:
+        return default
+    m = active_machine()
+    if m is None or not m.running:
+        return default
+    return call_function(m, fn, (obj, *args), {})
 
 
 def construct(m, cls: SandboxClass, args: tuple, kwargs: dict) -> Instance:

@@ -5,8 +5,8 @@ attributes starting with ``_`` (except the throwaway name ``_``) and the frame/g
 attribute names are refused on the AST (so Unicode spellings are normalised first), tool names
 cannot be rebound, only facade modules can be imported, and ``str.format`` is accepted only on
 a constant format string whose fields are plain names or indices. A method (a ``def`` directly
-in a class body) may define only the hooks the interpreter itself calls (:data:`.classes.HONOURED`) and carry one of ``@staticmethod``,
-``@classmethod``, ``@property``; classes take no decorators or keywords (no ``metaclass=``);
+in a class body) may define only the hooks that run inside a run (:data:`.classes.HONOURED`)
+and carry one of ``@staticmethod``, ``@classmethod``, ``@property``; classes take no decorators or keywords (no ``metaclass=``);
 ``super().__init__`` and the other honoured hooks are the only dunder attributes, on ``super()``
 alone. No regex over source text.
 """

@@ -292,18 +292,21 @@ class SandboxClass:
     ``bases`` are sandbox classes only, ``mro`` starts with the class itself, ``attrs`` is the
     class namespace (sandbox functions, method wrappers, plain values). Calling it makes an
     :class:`Instance` through ``new(machine, cls, args, kwargs)``, the class model's
-    constructor (passed in by :mod:`.classes`, which builds every class). Copying gives the
-    class itself, as for Python's classes.
+    constructor; ``hook(obj, name, args, default)`` runs a hook the program defined, or gives
+    ``default`` when it defined none or no run is going on in this thread (both passed in by
+    :mod:`.classes`, which builds every class). Copying gives the class itself, as for
+    Python's classes.
     """
 
-    __slots__ = ("name", "bases", "mro", "attrs", "new", "__weakref__")
+    __slots__ = ("name", "bases", "mro", "attrs", "new", "hook", "__weakref__")
 
-    def __init__(self, name: str, bases: tuple, attrs: dict, new) -> None:
+    def __init__(self, name: str, bases: tuple, attrs: dict, new, hook) -> None:
         self.name = name
         self.bases = bases
         self.mro = (self,)
         self.attrs = attrs
         self.new = new
+        self.hook = hook
 
     def __call__(self, *args, **kwargs):
         return self.new(_machine(), self, args, kwargs)
@@ -318,11 +321,16 @@ class SandboxClass:
         return f"<class '{self.name}'>"
 
 
+_NO_HOOK = object()
+
+
 class Instance:
     """An object made from a :class:`SandboxClass`: its class and its attribute dict.
 
-    It has no hook of its own: equality and hashing are by identity, its repr names the class
-    only; the methods sandbox code defined run only when the interpreter calls them in a run.
+    Its repr names the class only and its hash is its identity. Comparisons, ``len``,
+    truth, iteration, ``in`` and ``[]`` run the hooks the program defined (``__eq__``,
+    ``__lt__``, ``__len__``...) only while a run is going on in this thread; otherwise (the
+    host: display, comparisons in the notebook) they behave as for a plain ``object``.
     """
 
     __slots__ = ("cls", "attrs", "__weakref__")
@@ -333,6 +341,57 @@ class Instance:
 
     def __repr__(self) -> str:
         return f"<{self.cls.name} object>"
+
+    __hash__ = object.__hash__
+
+    def __eq__(self, other):
+        return self.cls.hook(self, "__eq__", (other,), NotImplemented)
+
+    def __lt__(self, other):
+        return self.cls.hook(self, "__lt__", (other,), NotImplemented)
+
+    def __le__(self, other):
+        return self.cls.hook(self, "__le__", (other,), NotImplemented)
+
+    def __gt__(self, other):
+        return self.cls.hook(self, "__gt__", (other,), NotImplemented)
+
+    def __ge__(self, other):
+        return self.cls.hook(self, "__ge__", (other,), NotImplemented)
+
+    def __bool__(self):
+        result = self.cls.hook(self, "__bool__", (), _NO_HOOK)
+        if result is _NO_HOOK:
+            length = self.cls.hook(self, "__len__", (), _NO_HOOK)
+            return True if length is _NO_HOOK else length != 0
+        return result
+
+    def __len__(self):
+        result = self.cls.hook(self, "__len__", (), _NO_HOOK)
+        if result is _NO_HOOK:
+            raise TypeError(f"object of type '{self.cls.name}' has no len()")
+        return result
+
+    def __iter__(self):
+        result = self.cls.hook(self, "__iter__", (), _NO_HOOK)
+        if result is _NO_HOOK:
+            raise TypeError(f"'{self.cls.name}' object is not iterable")
+        return result
+
+    def __contains__(self, item):
+        result = self.cls.hook(self, "__contains__", (item,), _NO_HOOK)
+        if result is not _NO_HOOK:
+            return bool(result)
+        items = self.cls.hook(self, "__iter__", (), _NO_HOOK)
+        if items is _NO_HOOK:
+            raise TypeError(f"argument of type '{self.cls.name}' is not iterable")
+        return any(x is item or x == item for x in iter(items))
+
+    def __getitem__(self, key):
+        result = self.cls.hook(self, "__getitem__", (key,), _NO_HOOK)
+        if result is _NO_HOOK:
+            raise TypeError(f"'{self.cls.name}' object is not subscriptable")
+        return result
 
 
 SANDBOX_OBJECTS = frozenset(
