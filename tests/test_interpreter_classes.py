@@ -574,9 +574,9 @@ class Acc:
     def key(self, x):
         return -x
 a = Acc()
-list(map(a.add, [1, 2, 3])), sorted([3, 1, 2], key=a.key), a.total, list(map(Acc, [])), a == a, {a: 1}[a]
+list(map(a.add, [1, 2, 3])), sorted([3, 1, 2], key=a.key), a.total, list(map(Acc, [])), a == a, {a: 1}[a], {Acc: 'k'}[Acc], len(sorted([Acc(), Acc()], key=lambda x: 0))
 """
-    assert _run(code).value == ([1, 3, 6], [3, 2, 1], 6, [], True, 1)
+    assert _run(code).value == ([1, 3, 6], [3, 2, 1], 6, [], True, 1, "k", 2)
 
 
 def test_classes_in_functions_closures_and_state_across_runs():
