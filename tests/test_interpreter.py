@@ -277,7 +277,7 @@ def test_check_is_parse_time_only():
     interpreter = Interpreter()
     interpreter.check("x = undefined_name + 1")
     with pytest.raises(RefusedConstructError):
-        interpreter.check("class A: pass")
+        interpreter.check("class A(metaclass=M): pass")
     with pytest.raises(RefusedConstructError):
         interpreter.check("search = 1", TOOLS)
 

@@ -119,8 +119,15 @@ PAYLOADS = {
     "delete_tool": ("tools", "del search"),
     "handle_attribute": ("tools", "img = make_image()\nimg.path"),
     "handle_item": ("tools", "img = make_image()\nimg['path']"),
-    # class / metaclass / decorator tricks (S13)
+    # class / metaclass / decorator tricks (S13): a class may be defined, but the hooks the host
+    # would call are refused (tests/test_interpreter_classes.py has the full set, and shows that
+    # the hooks a program may define are never reached by the host)
     "S13_class_del": ("class", "class B:\n    def __del__(self):\n        pass\nb = B()"),
+    "class_getattr_hook": ("class", "class B:\n    def __getattr__(self, name):\n        return search\nB().x"),
+    "class_init_subclass": ("class", "class B:\n    def __init_subclass__(cls):\n        pass"),
+    "class_str_base": ("class", "class N(str):\n    def startswith(self, p):\n        return False\nN('__globals__')"),
+    "class_super_args": ("class", "class B:\n    def f(self):\n        return super(B, self)\nB().f()"),
+    "class_instance_to_tool": ("class", "class B:\n    pass\nsearch(B())"),
     "metaclass": ("class", "class A(metaclass=type):\n    pass"),
     "decorator": ("class", "@search\ndef f():\n    pass"),
     "type_del_hook": ("class", "H = type('H', (), {'__del__': lambda s: 0})"),

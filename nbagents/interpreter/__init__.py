@@ -12,8 +12,14 @@ What programs can use: assignments (incl. unpacking, subscripts, augmented), ari
 comparisons, boolean logic, f-strings, literals, slicing, ``if``/``for``/``while``/``break``/
 ``continue``/``pass``, comprehensions, ``try``/``except``/``else``/``finally``, ``raise``,
 ``assert``, ``del``, ``def`` (no decorators; annotations are not evaluated) and ``lambda``,
-``return``, the walrus, ``import`` of the facade modules (math, json, datetime, statistics,
-random, itertools, collections, string; ``re`` only in process isolation), ``print``.
+``return``, the walrus, annotated assignments (``x: int = 42``; not evaluated either),
+``import`` of the facade modules (math, json, datetime, statistics, random, itertools,
+collections, string; ``re`` only in process isolation), ``print``; ``class`` definitions
+(:mod:`.classes`: methods, class attributes, inheritance among the program's own classes,
+``super()`` without arguments in a method, ``@staticmethod``/``@classmethod``/``@property``
+getters, ``isinstance``), attribute assignment and ``del`` on their instances and classes, and
+``with`` on instances whose class defines ``__enter__``/``__exit__`` (``__exit__`` gets the
+exception's class, the exception and ``None``; a true result suppresses it).
 
 Differences from CPython that programs may notice:
 
@@ -21,6 +27,15 @@ Differences from CPython that programs may notice:
   refused; ``str.format`` only on a literal format string with plain fields;
 * an undefined name, a refused construct or a hit limit ends the run (``except`` cannot catch
   these), while ordinary exceptions and tool failures can be caught;
+* a class is the interpreter's own value, not a Python class: it cannot derive from builtin or
+  host classes (no ``class E(Exception)``), takes no decorator or ``metaclass=``, and may define
+  only ``__init__``, ``__repr__``, ``__str__``, ``__enter__``, ``__exit__``, ``__eq__``,
+  ``__lt__``/``__le__``/``__gt__``/``__ge__``, ``__len__``, ``__bool__``, ``__iter__``,
+  ``__contains__`` and ``__getitem__`` among the dunder methods; they run only during a run, the
+  host never (outside a run an instance is a plain object: ``<Name object>``, equal to itself
+  only; tools cannot receive instances, classes or bound methods); ``%``-formatting shows
+  ``<Name object>``; instances hash by identity even with ``__eq__``; in process isolation
+  classes and instances, like functions, do not stay in the state;
 * generator expressions are lazy over their first loop only (the inner loops of one element
   run at once); values of host types other than plain data are opaque handles;
 * the deadline is read at the next evaluated node after a 20 ms watchdog tick (or every

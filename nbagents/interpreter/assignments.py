@@ -1,5 +1,7 @@
-"""Assignment statements: targets (names, ``*``-unpacking, subscripts and slices), ``=``,
-annotated and augmented assignments, and ``del``. A mixin of :class:`~.evaluator.Compiler`."""
+"""Assignment statements: targets (names, ``*``-unpacking, subscripts and slices, attributes of
+the program's own instances and classes), ``=``, annotated and augmented assignments, and
+``del``. A mixin of :class:`~.evaluator.Compiler`; attribute writes go through
+:mod:`.capabilities` (the one attribute check)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import ast
 
 from ..errors import RefusedConstructError
 from .binding import unpack
+from .capabilities import delete_attribute, get_attribute, set_attribute
 from .iteration import materialize
 from .operators import INPLACE
 from .runtime import tick
@@ -39,6 +42,9 @@ class AssignmentCompiler:
                 o[k] = value
 
             return store_item
+        if t is ast.Attribute:
+            obj, name, m = self.expr(node.value), node.attr, self.m
+            return lambda f, value: set_attribute(m, obj(f), name, value)
         raise RefusedConstructError("assignment to this target", line=getattr(node, "lineno", None))
 
     def unpacker(self, elts: list):
@@ -122,6 +128,18 @@ class AssignmentCompiler:
                     m.last_value = v
 
             return augment_name
+        if type(target) is ast.Attribute:
+            obj, name = self.expr(target.value), target.attr
+
+            def augment_attribute(f):
+                tick(m, line, c)
+                o = obj(f)
+                v = op(m, get_attribute(m, o, name), value(f))
+                set_attribute(m, o, name, v)
+                if capture:
+                    m.last_value = v
+
+            return augment_attribute
         obj, key = self.expr(target.value), self.expr(target.slice)
 
         def augment_item(f):
@@ -169,6 +187,9 @@ class AssignmentCompiler:
                 del o[key(f)]
 
             return delete_item
+        if t is ast.Attribute:
+            obj, name, m = self.expr(node.value), node.attr, self.m
+            return lambda f: delete_attribute(m, obj(f), name)
         if t is ast.Tuple or t is ast.List:
             parts = [self.deleter(e) for e in node.elts]
 

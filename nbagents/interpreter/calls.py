@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 
+from ..errors import RefusedConstructError
 from .capabilities import (
     CHECKED,
     DATA,
@@ -17,6 +18,7 @@ from .capabilities import (
     get_attribute,
     lookup,
 )
+from .classes import Super
 from .formatting import format_constant, parse_format
 from .iteration import charge_result
 from .values import Builtin, NativeFunction, SandboxFunction, TypeValue
@@ -107,6 +109,8 @@ class CallCompiler:
                     return lambda f: format_constant(m, parts, args(f), _EMPTY)
                 return lambda f: format_constant(m, parts, args(f), kwargs(f))
             return self.method_call(func, args, kwargs)
+        if type(func) is ast.Name and func.id == "super":
+            return self.super_call(node)
         callee = self.loader(func.id, call=True) if type(func) is ast.Name else self.expr(func)
         if kwargs is not None:
             return lambda f: call_value(m, callee(f), args(f), kwargs(f))
@@ -124,6 +128,17 @@ class CallCompiler:
             return call_value(m, fn, a, _EMPTY)
 
         return call
+
+    def super_call(self, node: ast.Call):
+        """``super()``: only with no arguments, directly in a method that has a first parameter."""
+        scope = self.scope
+        hint = "Call super() with no arguments, directly inside a method of a class (e.g. super().__init__(...))."
+        if node.args or node.keywords:
+            raise RefusedConstructError("super() with arguments", line=node.lineno, hint=hint)
+        if scope.kind != "function" or scope.parent.kind != "classcell" or scope.first is None:
+            raise RefusedConstructError("super() outside a method", line=node.lineno, hint=hint)
+        cls, target = self.loader("__class__", call=False), self.loader(scope.first, call=False)
+        return lambda f: Super(cls(f), target(f))
 
     def method_call(self, func: ast.Attribute, args, kwargs):
         m = self.m

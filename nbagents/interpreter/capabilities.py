@@ -1,10 +1,13 @@
 """The capability model: which attributes exist for sandbox code, and what it may call.
 
 :func:`lookup` is the ONE attribute check. Every path that reaches an attribute (reads,
-method calls, method values) goes through it; writes, deletes and augmented assignments of
-attributes are refused before the program runs. An attribute exists only when it is listed
-for the value's exact type (or is a member of a facade module, or a listed class attribute);
-names starting with ``_`` and the frame/generator/code names are refused whatever the type.
+method calls, method values, the read of an augmented assignment) goes through it; writes and
+deletes go through :func:`set_attribute`/:func:`delete_attribute`, which allow only the
+program's own instances and classes. An attribute exists only when it is listed for the value's
+exact type (or is a member of a facade module, or a listed class attribute, or is in a sandbox
+instance's or class's namespace, :mod:`.classes`); names starting with ``_`` and the
+frame/generator/code names are refused whatever the type (``super()`` alone reaches the hooks
+of :data:`.classes.HONOURED`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,16 @@ import datetime
 
 from ..errors import RefusedConstructError
 from .active import current_line
+from .classes import (
+    HONOURED,
+    MISSING,
+    ClassMethod,
+    Property,
+    StaticMethod,
+    Super,
+    find,
+    instance_text,
+)
 from .iteration import charge_result, materialize
 from .limits import check_strftime, limit_error
 from .reprs import safe_text
@@ -25,8 +38,10 @@ from .values import (
     ChargedIter,
     Facade,
     Handle,
+    Instance,
     MethodRef,
     NativeFunction,
+    SandboxClass,
     SandboxFunction,
     ToolRef,
     TypeValue,
@@ -41,10 +56,12 @@ __all__ = [
     "call_method",
     "call_value",
     "call_entry",
+    "set_attribute",
+    "delete_attribute",
     "entries",
 ]
 
-PLAIN, SCAN, CHECKED, DATA, VALUE = range(5)
+PLAIN, SCAN, CHECKED, DATA, VALUE, METHOD, PROPERTY = range(7)
 
 BLOCKED_ATTRIBUTES = frozenset(
     "gi_frame gi_code gi_yieldfrom gi_running cr_frame cr_code cr_await cr_running ag_frame "
@@ -289,6 +306,9 @@ _HINTS = {
     Handle: "Handles are opaque: they can only be passed to tools, stored and returned.",
     ToolRef: "Tools can only be called.",
     SandboxFunction: "Functions can only be called.",
+    Instance: "Names starting with '_' (and frame or code names) are never attributes; use a plain name like self.items.",
+    SandboxClass: "Names starting with '_' (and frame or code names) are never attributes of a class.",
+    Super: "super() reaches the methods of the base classes, and __init__/__repr__/__str__/__enter__/__exit__.",
 }
 
 
@@ -306,7 +326,9 @@ def refused(obj: object, name: object) -> RefusedConstructError:
 
 def lookup(obj: object, name: str) -> tuple:
     """The one attribute check: ``(kind, impl)`` for an allowed attribute, else refuse."""
-    if type(name) is not str or name[:1] == "_" or name in BLOCKED_ATTRIBUTES:
+    if type(name) is not str or name in BLOCKED_ATTRIBUTES or (
+        name[:1] == "_" and not (type(obj) is Super and name in HONOURED)
+    ):
         raise refused(obj, name)
     t = type(obj)
     table = TABLES.get(t)
@@ -323,9 +345,105 @@ def lookup(obj: object, name: str) -> tuple:
             value = obj.attrs[name] = _unbound(obj, name)
         if value is not None:
             return VALUE, value
+    elif t is Instance or t is SandboxClass or t is Super:
+        return _member(obj, t, name)
     elif name == "args" and isinstance(obj, BaseException) and t not in SANDBOX_OBJECTS:
         return DATA, None
     raise refused(obj, name)
+
+
+def _member(obj, t, name: str) -> tuple:
+    """An attribute of a sandbox instance, class or ``super()``: ``(VALUE, value)``, or
+    ``(METHOD, (self, fn))`` / ``(PROPERTY, (self, getter))`` to call with ``self`` first."""
+    if t is Instance:
+        value = obj.attrs.get(name, MISSING)
+        if value is not MISSING:
+            return VALUE, value
+        owner, cls, value = obj, obj.cls, find(obj.cls, name)
+        missing = f"'{cls.name}' object has no attribute '{name}'"
+    elif t is SandboxClass:
+        owner, cls, value = None, obj, find(obj, name)
+        missing = f"type object '{obj.name}' has no attribute '{name}'"
+    else:
+        owner = obj.target
+        if type(owner) is Instance:
+            cls = owner.cls
+        elif type(owner) is SandboxClass:
+            cls = owner
+        else:
+            raise TypeError("super(type, obj): obj must be an instance or subtype of type")
+        mro = cls.mro
+        value = MISSING
+        for c in mro[mro.index(obj.cls) + 1 :] if obj.cls in mro else ():
+            value = c.attrs.get(name, MISSING)
+            if value is not MISSING:
+                break
+        if type(owner) is not Instance:
+            owner = None
+        if value is MISSING and name in _OBJECT_HOOKS:
+            return VALUE, _OBJECT_HOOKS[name] if owner is None else _object_hook(owner, name)
+        missing = f"'super' object has no attribute '{name}'"
+    if value is MISSING:
+        raise AttributeError(missing)
+    kind = type(value)
+    if kind is SandboxFunction:
+        return (VALUE, value) if owner is None else (METHOD, (owner, value))
+    if kind is StaticMethod:
+        return VALUE, value.fn
+    if kind is ClassMethod:
+        return METHOD, (cls, value.fn)
+    if kind is Property:
+        return (VALUE, value) if owner is None else (PROPERTY, (owner, value.fn))
+    return VALUE, value
+
+
+def _object_init(m, *args, **kwargs):
+    if args or kwargs:
+        raise TypeError("object.__init__() takes exactly one argument (the instance to initialize)")
+
+
+_OBJECT_HOOKS = {"__init__": Builtin("object.__init__", _object_init), "__repr__": None, "__str__": None}
+
+
+def _object_hook(owner: Instance, name: str) -> Builtin:
+    """``object.__init__``/``__repr__``/``__str__`` bound to an instance (what ``super()`` finds
+    when no sandbox base defines the hook)."""
+    if name == "__init__":
+        return _OBJECT_HOOKS[name]
+    if name == "__repr__":
+        return Builtin("object.__repr__", lambda m: repr(owner))
+    return Builtin("object.__str__", lambda m: instance_text(m, owner, "__repr__"))
+
+
+def set_attribute(m, obj: object, name: str, value) -> None:
+    """``obj.name = value``: only on instances and classes the program defined."""
+    t = type(obj)
+    if type(name) is not str or name[:1] == "_" or name in BLOCKED_ATTRIBUTES or (t is not Instance and t is not SandboxClass):
+        raise _refused_write(obj, name, "assigning")
+    if t is Instance and type(find(obj.cls, name)) is Property:
+        raise AttributeError(f"property '{name}' of '{obj.cls.name}' object has no setter")
+    obj.attrs[name] = value
+
+
+def delete_attribute(m, obj: object, name: str) -> None:
+    """``del obj.name``: only on instances and classes the program defined."""
+    t = type(obj)
+    if type(name) is not str or name[:1] == "_" or name in BLOCKED_ATTRIBUTES or (t is not Instance and t is not SandboxClass):
+        raise _refused_write(obj, name, "deleting")
+    if obj.attrs.pop(name, MISSING) is MISSING:
+        raise AttributeError(
+            f"'{obj.cls.name}' object has no attribute '{name}'" if t is Instance
+            else f"type object '{obj.name}' has no attribute '{name}'"
+        )  # fmt: skip
+
+
+def _refused_write(obj, name, verb: str) -> RefusedConstructError:
+    shown = name if type(name) is str else "<computed>"
+    return RefusedConstructError(
+        f"{verb} the attribute {shown!r} of a {type_name(obj)} value",
+        line=current_line(),
+        hint="Only attributes of objects made from classes the program defines can be assigned or deleted.",
+    )
 
 
 def _unbound(tv: TypeValue, name: str) -> Builtin:
@@ -355,6 +473,8 @@ def get_attribute(m, obj: object, name: str):
         return _data_value(obj, name)
     if kind == VALUE:
         return impl
+    if kind == PROPERTY:
+        return call_value(m, impl[1], (impl[0],), {})
     return MethodRef(obj, name, kind, impl, call_entry)
 
 
@@ -376,6 +496,10 @@ def call_entry(m, obj, kind, impl, args, kwargs):
         return impl(m, obj, *args, **kwargs)
     if kind == VALUE:
         return call_value(m, impl, args, kwargs)
+    if kind == METHOD:
+        return call_value(m, impl[1], (impl[0], *args), kwargs)
+    if kind == PROPERTY:
+        return call_value(m, call_value(m, impl[1], (impl[0],), {}), args, kwargs)
     raise TypeError(f"this attribute of a '{type_name(obj)}' object is not callable")
 
 
@@ -393,4 +517,6 @@ def call_value(m, fn, args, kwargs):
         return m.tool_caller(m, fn, args, kwargs)
     if t is MethodRef:
         return call_entry(m, fn.obj, fn.kind, fn.impl, args, kwargs)
+    if t is SandboxClass:
+        return fn.new(m, fn, args, kwargs)
     raise TypeError(f"'{type_name(fn)}' object is not callable")

@@ -1,6 +1,6 @@
 """Control flow: ``if``, ``while``, ``for``, ``break``/``continue``/``return`` (returned as
-signals, never raised), ``try``/``except``/``else``/``finally`` and ``raise``. A mixin of
-:class:`~.evaluator.Compiler`."""
+signals, never raised), ``try``/``except``/``else``/``finally``, ``with`` (on the program's own
+context managers) and ``raise``. A mixin of :class:`~.evaluator.Compiler`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import ast
 import sys
 
 from ..errors import InterpreterError
-from .builtins import exception_types
+from .builtins import BUILTINS, exception_types
+from .classes import call_function, context_methods
 from .runtime import BREAK, CONTINUE, RETURN, tick
 from .scopes import cost
 from .values import Handle, TypeValue
@@ -171,6 +172,46 @@ class ControlFlowCompiler:
 
         return try_
 
+    def s_With(self, node: ast.With, capture=False):
+        """``with`` on instances of sandbox classes: the interpreter calls their ``__enter__`` and
+        ``__exit__`` (given the exception's class, the exception and ``None`` for the traceback;
+        a true result suppresses it). Errors ``except`` cannot catch (limits, refusals) end the
+        run without calling ``__exit__``."""
+        m, line = self.m, node.lineno
+        items = [
+            (self.expr(i.context_expr), self.target(i.optional_vars) if i.optional_vars is not None else None)
+            for i in node.items
+        ]
+        body = self.block(node.body)
+        c = 1 + sum(cost(i.context_expr) for i in node.items)
+        last = len(items)
+
+        def enter(f, k):
+            if k == last:
+                return body(f)
+            manager_of, store = items[k]
+            manager = manager_of(f)
+            on_enter, on_exit = context_methods(m, manager)
+            value = call_function(m, on_enter, (manager,), {})
+            try:
+                if store is not None:
+                    store(f, value)
+                r = enter(f, k + 1)
+            except Exception as exc:
+                if isinstance(exc, UNCATCHABLE):
+                    raise
+                if call_function(m, on_exit, (manager, _exception_class(exc), exc, None), {}):
+                    return None
+                raise
+            call_function(m, on_exit, (manager, None, None, None), {})
+            return r
+
+        def with_(f):
+            tick(m, line, c)
+            return enter(f, 0)
+
+        return with_
+
     def s_Raise(self, node: ast.Raise, capture=False):
         m, line = self.m, node.lineno
         exc = self.expr(node.exc) if node.exc is not None else None
@@ -191,6 +232,15 @@ class ControlFlowCompiler:
             raise error
 
         return raise_
+
+
+def _exception_class(exc: BaseException):
+    """The sandbox value for an exception's class: the closest allow-listed builtin class."""
+    for k in type(exc).__mro__:
+        value = BUILTINS.get(k.__name__)
+        if type(value) is TypeValue and value.type is k:
+            return value
+    return BUILTINS["Exception"]
 
 
 def _exception(m, value):

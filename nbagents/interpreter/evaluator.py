@@ -8,10 +8,10 @@ mixins by what the nodes do (operators come from tables):
 * :mod:`.operations`: ``BinOp``, ``UnaryOp``, ``BoolOp``, ``Compare``, ``IfExp``;
 * :mod:`.calls`: ``Attribute``, ``Subscript``, ``Slice``, ``Call``;
 * :mod:`.comprehensions`: ``ListComp``, ``SetComp``, ``DictComp``, ``GeneratorExp``;
-* :mod:`.statements`: blocks, expression statements, ``pass``, ``assert``, imports, ``def``
-  and function bodies; :mod:`.assignments`: assignment targets, ``=``, annotated and
+* :mod:`.statements`: blocks, expression statements, ``pass``, ``assert``, imports, ``def``,
+  ``class`` (the class model is :mod:`.classes`) and function bodies; :mod:`.assignments`: assignment targets, ``=``, annotated and
   augmented assignments, ``del``; :mod:`.control`: ``if``, ``while``, ``for``, ``break``/
-  ``continue``/``return``, ``try`` and ``raise``.
+  ``continue``/``return``, ``try``, ``with`` and ``raise``.
 
 A closure takes the current :class:`Frame` and returns the value. Leaves (names, constants)
 are folded into the operation count of the statement or sub-expression that evaluates them, so
@@ -25,8 +25,9 @@ import ast
 
 from ..errors import RefusedConstructError, UndefinedNameError, UnknownToolError
 from .assignments import AssignmentCompiler
-from .builtins import BUILTINS, FORBIDDEN_BUILTINS
+from .builtins import BUILTINS, FORBIDDEN_BUILTINS, exception_types
 from .calls import CallCompiler
+from .classes import is_instance
 from .comprehensions import ComprehensionCompiler
 from .control import ControlFlowCompiler
 from .literals import LiteralCompiler
@@ -40,7 +41,7 @@ from .scopes import (
     unbound_message,
 )
 from .statements import StatementCompiler
-from .values import SandboxFunction
+from .values import Builtin, SandboxClass, SandboxFunction
 
 __all__ = ["Compiler"]
 
@@ -134,7 +135,7 @@ class Compiler(
                 return missing(f) if value is _MISSING else value
 
             return tool
-        builtin = BUILTINS.get(name)
+        builtin = CLASS_AWARE.get(name) or BUILTINS.get(name)
         if builtin is not None:
 
             def builtin_name(f):
@@ -215,6 +216,18 @@ class Compiler(
             )
 
         return make
+
+
+def _isinstance(m, obj, classinfo) -> bool:
+    if type(classinfo) is SandboxClass:
+        return is_instance(obj, classinfo)
+    if type(classinfo) is tuple and any(type(c) is SandboxClass or type(c) is tuple for c in classinfo):
+        return any(_isinstance(m, obj, c) for c in classinfo)
+    return isinstance(obj, exception_types(classinfo, what="isinstance() arg 2"))
+
+
+CLASS_AWARE = {"isinstance": Builtin("isinstance", _isinstance)}
+"""Builtins that also know sandbox classes (they take precedence over :data:`.builtins.BUILTINS`)."""
 
 
 def _defined(m, f) -> list:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 
+from .classes import instance_text
 from .limits import limit_error
 from .values import (
     COLLECTIONS,
@@ -19,6 +20,7 @@ from .values import (
     SANDBOX_OBJECTS,
     SCALARS,
     VIEWS,
+    Instance,
     NoneType,
     type_name,
 )
@@ -143,6 +145,8 @@ def _repr(m, obj, out, room, active, depth) -> None:
 
 def _other_repr(m, obj) -> str:
     t = type(obj)
+    if t is Instance:
+        return instance_text(m, obj, "__repr__")
     if t in SANDBOX_OBJECTS or t in DATES:
         return repr(obj)
     if isinstance(obj, BaseException):
@@ -195,4 +199,6 @@ def safe_str(m, obj: object, cap: int | None = None) -> str:
         return safe_repr(m, args, cap)
     if t in DATES:
         return str(obj)
+    if t is Instance:
+        return instance_text(m, obj, "__str__")
     return safe_repr(m, obj, cap)

@@ -1,9 +1,11 @@
 """Compile-time scopes (which names are local where), operation costs, function templates.
 
-Python's rules, minus ``global``/``nonlocal`` and classes: a name bound anywhere in a function
-is local to it; comprehensions have their own scope for their targets, while a walrus inside
-one binds in the enclosing function; everything else resolves to the globals (the run's state),
-then the tools, then the builtins.
+Python's rules, minus ``global``/``nonlocal``: a name bound anywhere in a function is local to
+it; comprehensions have their own scope for their targets, while a walrus inside one binds in
+the enclosing function; a class body is a scope of its own ('classbody') that its methods do not
+see; the methods' parent is a 'classcell' scope holding only ``__class__`` (what ``super()``
+reads); everything else resolves to the globals (the run's state), then the tools, then the
+builtins.
 """
 
 from __future__ import annotations
@@ -31,14 +33,16 @@ def free_message(name: str) -> str:
 
 
 class Scope:
-    """A compile-time scope: ``kind`` is 'module', 'function' or 'comprehension'."""
+    """A compile-time scope: ``kind`` is 'module', 'function', 'comprehension', 'classbody' or
+    'classcell'; ``first`` is a method's first parameter (what ``super()`` binds to)."""
 
-    __slots__ = ("kind", "locals", "parent")
+    __slots__ = ("kind", "locals", "parent", "first")
 
-    def __init__(self, kind: str, parent: Scope | None, names=()) -> None:
+    def __init__(self, kind: str, parent: Scope | None, names=(), first: str | None = None) -> None:
         self.kind = kind
         self.parent = parent
         self.locals = frozenset(names)
+        self.first = first
 
     def resolve(self, name: str) -> int | None:
         """Frames up to the scope holding ``name`` locally, or None for a global."""
@@ -98,6 +102,10 @@ def bound_names(body: list) -> set:
             stack.extend(n.args.defaults)
             stack.extend(d for d in n.args.kw_defaults if d is not None)
             continue
+        if t is ast.ClassDef:
+            names.add(n.name)
+            stack.extend(n.bases)
+            continue
         if t in _COMPREHENSIONS:
             stack.append(n.generators[0].iter)
             _walrus_targets(n, names)
@@ -115,7 +123,11 @@ def bound_names(body: list) -> set:
 
 def function_scope(node, parent: Scope) -> Scope:
     body = [node.body] if type(node) is ast.Lambda else node.body
-    return Scope("function", parent, set(_arg_names(node.args)) | bound_names(body))
+    first = None
+    if parent.kind == "classcell":
+        positional = node.args.posonlyargs + node.args.args
+        first = positional[0].arg if positional else None
+    return Scope("function", parent, set(_arg_names(node.args)) | bound_names(body), first)
 
 
 def comprehension_scope(node, parent: Scope) -> Scope:

@@ -1,7 +1,7 @@
 """Statement compilers (one ``s_<Node>`` method per statement kind): blocks and the module,
-expression statements, ``pass``, ``assert``, imports, ``def`` and the bodies of sandbox
-functions. Assignments are in :mod:`.assignments`, control flow (``if``, loops, jumps,
-``try``, ``raise``) in :mod:`.control`.
+expression statements, ``pass``, ``assert``, imports, ``def``, ``class`` and the bodies of
+sandbox functions. Assignments are in :mod:`.assignments`, control flow (``if``, loops, jumps,
+``try``, ``with``, ``raise``) in :mod:`.control`.
 
 A statement closure sets the current line, charges its cost and returns ``None`` or a signal
 (``BREAK``, ``CONTINUE``, ``RETURN``); control flow never uses exceptions.
@@ -13,10 +13,11 @@ import ast
 
 from ..errors import RefusedConstructError
 from .binding import make_binder
+from .classes import WRAPPERS, check_bases, make_class
 from .facades import make_facade
 from .limits import limit_error
 from .runtime import RETURN, Frame, tick
-from .scopes import cost
+from .scopes import Scope, bound_names, cost
 
 __all__ = ["StatementCompiler"]
 
@@ -133,6 +134,45 @@ class StatementCompiler:
         def define(f):
             tick(m, line, c)
             store(f, make(f))
+
+        return define
+
+    def s_ClassDef(self, node: ast.ClassDef, capture=False):
+        """A class: the body runs in its own namespace (a 'classbody' scope); methods close over
+        a frame holding ``__class__`` (for ``super()``), whose parent is the defining frame."""
+        m, line, name = self.m, node.lineno, node.name
+        bases = [self.expr(b) for b in node.bases]
+        body = self.child(Scope("classbody", self.scope, bound_names(node.body)))
+        cell = self.child(Scope("classcell", self.scope, ("__class__",)))
+        steps = []
+        for stmt in node.body:
+            if type(stmt) is ast.FunctionDef:
+                wrap = WRAPPERS[stmt.decorator_list[0].id] if stmt.decorator_list else None
+                c = 1 + sum(cost(d) for d in stmt.args.defaults + stmt.args.kw_defaults if d is not None)
+                steps.append((stmt.name, cell.function(stmt, f"{name}.{stmt.name}"), wrap, c, stmt.lineno))
+            else:
+                steps.append((None, body.stmt(stmt), None, 0, 0))
+        store = self.storer(name)
+        c = 1 + sum(cost(b) for b in node.bases)
+
+        def define(f):
+            tick(m, line, c)
+            base_values = [b(f) for b in bases]
+            check_bases(m, base_values)
+            namespace: dict = {}
+            body_frame = Frame(namespace, f, f.g)
+            cell_frame = Frame({}, f, f.g)
+            for method, run, wrap, cost_, at in steps:
+                if method is None:
+                    run(body_frame)
+                    continue
+                tick(m, at, cost_)
+                fn = run(cell_frame)
+                namespace[method] = fn if wrap is None else wrap(fn)
+            m.line = line
+            cls = make_class(m, name, base_values, namespace)
+            cell_frame.vars["__class__"] = cls
+            store(f, cls)
 
         return define
 

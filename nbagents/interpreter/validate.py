@@ -4,7 +4,11 @@ The source is parsed with size limits, every node is checked against an allow-li
 attributes starting with ``_`` (except the throwaway name ``_``) and the frame/generator/code
 attribute names are refused on the AST (so Unicode spellings are normalised first), tool names
 cannot be rebound, only facade modules can be imported, and ``str.format`` is accepted only on
-a constant format string whose fields are plain names or indices. No regex over source text.
+a constant format string whose fields are plain names or indices. A method (a ``def`` directly
+in a class body) may define only the hooks that run inside a run (:data:`.classes.HONOURED`)
+and carry one of ``@staticmethod``, ``@classmethod``, ``@property``; classes take no decorators or keywords (no ``metaclass=``);
+``super().__init__`` and the other honoured hooks are the only dunder attributes, on ``super()``
+alone. No regex over source text.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import ast
 
 from ..errors import RefusedConstructError, SandboxRuntimeError
 from .capabilities import BLOCKED_ATTRIBUTES
+from .classes import DECORATORS, HONOURED
 from .facades import FACADE_NAMES, PROCESS_ONLY
 from .formatting import parse_format
 from .limits import Limits, limit_error
@@ -23,7 +28,8 @@ _ALLOWED = frozenset(
     {
         ast.Module, ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.While,
         ast.If, ast.Break, ast.Continue, ast.Pass, ast.Return, ast.FunctionDef, ast.Import,
-        ast.ImportFrom, ast.Try, ast.Raise, ast.Assert, ast.Delete,
+        ast.ImportFrom, ast.Try, ast.Raise, ast.Assert, ast.Delete, ast.ClassDef, ast.With,
+        ast.withitem,
         ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Lambda, ast.IfExp, ast.Dict, ast.Set,
         ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Compare, ast.Call,
         ast.FormattedValue, ast.JoinedStr, ast.Constant, ast.Attribute, ast.Subscript,
@@ -33,11 +39,9 @@ _ALLOWED = frozenset(
 )  # fmt: skip
 
 _REFUSED = {
-    "ClassDef": "class definitions",
     "AsyncFunctionDef": "async functions",
     "AsyncFor": "async for loops",
     "AsyncWith": "async with statements",
-    "With": "with statements",
     "Await": "await",
     "Yield": "yield (generator functions)",
     "YieldFrom": "yield from (generator functions)",
@@ -79,6 +83,8 @@ class _Checker:
         self.limits = limits
         self.process = process
         self.formats: set[int] = set()
+        self.methods: set[int] = set()  # ids of the FunctionDef nodes directly in a class body
+        self.supers: set[int] = set()  # ids of the super() calls directly in such a method
 
     def refuse(self, construct: str, node: ast.AST, hint: str | None = None):
         return RefusedConstructError(construct, line=getattr(node, "lineno", None), hint=hint)
@@ -134,19 +140,60 @@ class _Checker:
         self.name(node.name, node, True)
 
     def check_FunctionDef(self, node: ast.FunctionDef) -> None:
+        if getattr(node, "type_params", None):
+            raise self.refuse("type parameters", node)
+        if id(node) in self.methods:
+            return  # name and decorator checked with the class
         if node.decorator_list:
             raise self.refuse("decorators", node)
+        self.name(node.name, node, True)
+
+    def check_ClassDef(self, node: ast.ClassDef) -> None:
+        if node.decorator_list:
+            raise self.refuse("class decorators", node, "Define the class without a decorator (no @dataclass).")
+        if node.keywords:
+            raise self.refuse("class keyword arguments (metaclass=...)", node)
         if getattr(node, "type_params", None):
             raise self.refuse("type parameters", node)
         self.name(node.name, node, True)
+        for base in node.bases:
+            if type(base) is not ast.Name:
+                raise self.refuse("a class base that is not a class name", base, "A class can derive only from classes the program defines.")
+        for stmt in node.body:
+            if type(stmt) is ast.FunctionDef:
+                self.method(stmt)
+
+    def method(self, node: ast.FunctionDef) -> None:
+        name = node.name
+        if name[:2] == "__" and name[-2:] == "__":
+            if name not in HONOURED:
+                raise self.refuse(
+                    f"defining {name} in a class",
+                    node,
+                    f"Classes may define {', '.join(sorted(HONOURED))} and ordinary methods; "
+                    f"{name} is a hook the interpreter does not run (write a plain method instead).",
+                )
+        else:
+            self.name(name, node, False)
+        decorators = node.decorator_list
+        if decorators and not (
+            len(decorators) == 1
+            and type(decorators[0]) is ast.Name
+            and decorators[0].id in DECORATORS
+            and name not in HONOURED
+        ):
+            raise self.refuse(
+                "this method decorator",
+                node,
+                "A method may have one decorator: @staticmethod, @classmethod or @property (a getter).",
+            )
+        self.methods.add(id(node))
+        if node.args.posonlyargs or node.args.args:  # super() needs the method's first argument
+            self.supers.update(id(n) for n in _direct_calls(node.body) if _is_super(n))
 
     def check_Attribute(self, node: ast.Attribute) -> None:
         attr = node.attr
-        if type(node.ctx) is ast.Store:
-            raise self.refuse("attribute assignment", node, "Only variables, list items and dict entries can be assigned.")
-        if type(node.ctx) is ast.Del:
-            raise self.refuse("attribute deletion", node)
-        if attr[:1] == "_":
+        if attr[:1] == "_" and not (attr in HONOURED and _is_super(node.value) and type(node.ctx) is ast.Load):
             raise self.refuse(f"attribute {attr!r}", node, "Attributes starting with '_' are never available.")
         if attr in BLOCKED_ATTRIBUTES:
             raise self.refuse(f"the attribute {attr!r}", node)
@@ -159,6 +206,12 @@ class _Checker:
 
     def check_Call(self, node: ast.Call) -> None:
         func = node.func
+        if type(func) is ast.Name and func.id == "super" and id(node) not in self.supers:
+            raise self.refuse(
+                "super() with arguments" if node.args or node.keywords else "super() outside a method",
+                node,
+                "Call super() with no arguments, directly inside a method of a class (e.g. super().__init__(...)).",
+            )
         if (
             type(func) is ast.Attribute
             and func.attr == "format"
@@ -192,8 +245,33 @@ class _Checker:
             raise self.refuse(f"import of {name!r}", node, hint)
 
 
+def _direct_calls(body: list):
+    """The calls in a function body, not in the functions, lambdas, classes or comprehensions
+    nested in it."""
+    stack = list(body)
+    while stack:
+        n = stack.pop()
+        t = type(n)
+        if t in (ast.FunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp):
+            continue
+        if t is ast.Call:
+            yield n
+        stack.extend(ast.iter_child_nodes(n))
+
+
+def _is_super(node: ast.expr) -> bool:
+    """``super()`` with no arguments."""
+    return (
+        type(node) is ast.Call
+        and type(node.func) is ast.Name
+        and node.func.id == "super"
+        and not node.args
+        and not node.keywords
+    )
+
+
 _SKIPPED_FIELDS = frozenset(
-    "ctx op ops id attr arg asname module level kind type_comment conversion is_async name names".split()
+    "ctx op ops id attr arg asname module level kind type_comment conversion is_async name names simple".split()
 )
 _FIELDS: dict = {}
 

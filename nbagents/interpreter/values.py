@@ -26,6 +26,8 @@ __all__ = [
     "Facade",
     "ChargedIter",
     "SandboxFunction",
+    "SandboxClass",
+    "Instance",
     "type_name",
     "host_value",
     "value_kind",
@@ -284,12 +286,120 @@ class SandboxFunction:
         return f"<function {self.name}>"
 
 
+class SandboxClass:
+    """A class defined by sandbox code: the interpreter's own record, never a Python class.
+
+    ``bases`` are sandbox classes only, ``mro`` starts with the class itself, ``attrs`` is the
+    class namespace (sandbox functions, method wrappers, plain values). Calling it makes an
+    :class:`Instance` through ``new(machine, cls, args, kwargs)``, the class model's
+    constructor; ``hook(obj, name, args, default)`` runs a hook the program defined, or gives
+    ``default`` when it defined none or no run is going on in this thread (both passed in by
+    :mod:`.classes`, which builds every class). Copying gives the class itself, as for
+    Python's classes.
+    """
+
+    __slots__ = ("name", "bases", "mro", "attrs", "new", "hook", "__weakref__")
+
+    def __init__(self, name: str, bases: tuple, attrs: dict, new, hook) -> None:
+        self.name = name
+        self.bases = bases
+        self.mro = (self,)
+        self.attrs = attrs
+        self.new = new
+        self.hook = hook
+
+    def __call__(self, *args, **kwargs):
+        return self.new(_machine(), self, args, kwargs)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __repr__(self) -> str:
+        return f"<class '{self.name}'>"
+
+
+_NO_HOOK = object()
+
+
+class Instance:
+    """An object made from a :class:`SandboxClass`: its class and its attribute dict.
+
+    Its repr names the class only and its hash is its identity. Comparisons, ``len``,
+    truth, iteration, ``in`` and ``[]`` run the hooks the program defined (``__eq__``,
+    ``__lt__``, ``__len__``...) only while a run is going on in this thread; otherwise (the
+    host: display, comparisons in the notebook) they behave as for a plain ``object``.
+    """
+
+    __slots__ = ("cls", "attrs", "__weakref__")
+
+    def __init__(self, cls: SandboxClass) -> None:
+        self.cls = cls
+        self.attrs: dict = {}
+
+    def __repr__(self) -> str:
+        return f"<{self.cls.name} object>"
+
+    __hash__ = object.__hash__
+
+    def __eq__(self, other):
+        return self.cls.hook(self, "__eq__", (other,), NotImplemented)
+
+    def __lt__(self, other):
+        return self.cls.hook(self, "__lt__", (other,), NotImplemented)
+
+    def __le__(self, other):
+        return self.cls.hook(self, "__le__", (other,), NotImplemented)
+
+    def __gt__(self, other):
+        return self.cls.hook(self, "__gt__", (other,), NotImplemented)
+
+    def __ge__(self, other):
+        return self.cls.hook(self, "__ge__", (other,), NotImplemented)
+
+    def __bool__(self):
+        result = self.cls.hook(self, "__bool__", (), _NO_HOOK)
+        if result is _NO_HOOK:
+            length = self.cls.hook(self, "__len__", (), _NO_HOOK)
+            return True if length is _NO_HOOK else length != 0
+        return result
+
+    def __len__(self):
+        result = self.cls.hook(self, "__len__", (), _NO_HOOK)
+        if result is _NO_HOOK:
+            raise TypeError(f"object of type '{self.cls.name}' has no len()")
+        return result
+
+    def __iter__(self):
+        result = self.cls.hook(self, "__iter__", (), _NO_HOOK)
+        if result is _NO_HOOK:
+            raise TypeError(f"'{self.cls.name}' object is not iterable")
+        return result
+
+    def __contains__(self, item):
+        result = self.cls.hook(self, "__contains__", (item,), _NO_HOOK)
+        if result is not _NO_HOOK:
+            return bool(result)
+        items = self.cls.hook(self, "__iter__", (), _NO_HOOK)
+        if items is _NO_HOOK:
+            raise TypeError(f"argument of type '{self.cls.name}' is not iterable")
+        return any(x is item or x == item for x in iter(items))
+
+    def __getitem__(self, key):
+        result = self.cls.hook(self, "__getitem__", (key,), _NO_HOOK)
+        if result is _NO_HOOK:
+            raise TypeError(f"'{self.cls.name}' object is not subscriptable")
+        return result
+
+
 SANDBOX_OBJECTS = frozenset(
     {Handle, ToolRef, NativeFunction, Builtin, TypeValue, MethodRef, Facade, ChargedIter}
-    | {SandboxFunction, range, slice}
+    | {SandboxFunction, SandboxClass, Instance, range, slice}
 )
 SANDBOX_CALLABLES = frozenset(
-    {ToolRef, NativeFunction, Builtin, TypeValue, MethodRef, SandboxFunction}
+    {ToolRef, NativeFunction, Builtin, TypeValue, MethodRef, SandboxFunction, SandboxClass}
 )
 
 
@@ -304,8 +414,10 @@ def type_name(obj: object) -> str:
         return "tool"
     if t in (NativeFunction, Builtin):
         return "builtin_function_or_method"
-    if t is TypeValue:
+    if t is TypeValue or t is SandboxClass:
         return "type"
+    if t is Instance:
+        return obj.cls.name
     if t is ChargedIter:
         return obj.kind
     if t is Facade:
