@@ -15,7 +15,7 @@ import datetime
 from ..errors import RefusedConstructError
 from .active import current_line
 from .iteration import charge_result, materialize
-from .limits import check_strftime, limit_error
+from .limits import check_codec, check_strftime, limit_error
 from .reprs import safe_text
 from .values import (
     CONTAINERS,
@@ -86,8 +86,14 @@ def _splitting(method):
 
     def split(m, s, *args, **kwargs):
         m.charge(len(s) >> 6)
+        if len(s) > 1 << 16:  # at most one piece per two characters: refused when that cannot fit
+            room = (m.limits.memory_mb << 20) - m.memory
+            if 32 * len(s) > room:
+                raise limit_error("memory_mb", f"splitting a text of {len(s)} characters", m.line)
         pieces = method(s, *args, **kwargs)
         m.charge(2 * len(pieces))
+        if len(pieces) > 64:
+            m.charge_memory(len(s) + 64 * len(pieces))  # the texts, their headers, the list
         return pieces
 
     return split
@@ -108,6 +114,17 @@ def _replace(m, s, old, new, *args):
             hits = min(hits, count)
         _check_len(m, len(s) + hits * (len(new) - len(old)), "a replaced text")
     return type(s).replace(s, old, new, *args)
+
+
+def _codec(method, default="utf-8"):
+    """encode/decode: codecs whose cost grows faster than the input are charged first."""
+
+    def coded(m, s, *args, **kwargs):
+        check_codec(m, s, args[0] if args else kwargs.get("encoding", default))
+        m.charge(len(s) >> 6)
+        return charge_result(m, method(s, *args, **kwargs))
+
+    return coded
 
 
 def _join(m, sep, iterable):
@@ -205,6 +222,9 @@ def _text_table(cls: type) -> dict:
         join=(CHECKED, _join),
         translate=(CHECKED, _translate),
     )
+    for name in ("encode", "decode"):
+        if hasattr(cls, name):
+            table[name] = (CHECKED, _codec(getattr(cls, name)))
     return table
 
 

@@ -5,8 +5,11 @@ b``). The operations themselves come from the tables of :mod:`.operators`; a mix
 from __future__ import annotations
 
 import ast
+import operator
 
-from .operators import BINOPS, CHECKED_BINOPS, CHECKED_COMPARE, COMPARE, UNARY
+from .operators import BINOPS, CHECKED_BINOPS, CHECKED_COMPARE, COMPARE, SMALL_INT, UNARY
+
+_DIVISIONS = {ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod}
 
 __all__ = ["OperatorCompiler"]
 
@@ -30,6 +33,17 @@ class OperatorCompiler:
                 return checked(m, a, b)
 
             return add
+        native = _DIVISIONS.get(type(node.op))
+        if native is not None:
+
+            def divide(f):  # a small int dividend is cheap whatever the divisor
+                a = left(f)
+                b = right(f)
+                if type(a) is int and type(b) is int and -SMALL_INT < a < SMALL_INT:
+                    return native(a, b)
+                return checked(m, a, b)
+
+            return divide
         return lambda f: checked(m, left(f), right(f))
 
     def e_UnaryOp(self, node: ast.UnaryOp):

@@ -8,11 +8,13 @@ import collections
 import operator
 
 from .iteration import materialize
-from .limits import check_percent, limit_error, pow_bits
+from .limits import check_percent, division_ops, limit_error, modpow_ops, pow_bits, product_ops
 from .reprs import safe_repr
 from .values import SCALARS
 
-__all__ = ["BINOPS", "CHECKED_BINOPS", "INPLACE", "UNARY", "COMPARE", "CHECKED_COMPARE"]
+__all__ = ["BINOPS", "CHECKED_BINOPS", "INPLACE", "UNARY", "COMPARE", "CHECKED_COMPARE", "SMALL_INT", "floordiv", "divmod_"]
+
+SMALL_INT = 1 << 2048  # ints below this divide, reduce and multiply in well under one step
 
 _SEQUENCES = frozenset({str, bytes, list, tuple, collections.deque})
 _INTS = (int, bool)
@@ -35,8 +37,11 @@ def add(m, a, b):
 def mul(m, a, b):
     ta, tb = type(a), type(b)
     if ta is int and tb is int:
-        if a.bit_length() + b.bit_length() > m.limits.max_int_bits:
-            raise limit_error("max_int_bits", f"a product of about {a.bit_length() + b.bit_length()} bits", m.line)
+        bits = a.bit_length() + b.bit_length()
+        if bits > m.limits.max_int_bits:
+            raise limit_error("max_int_bits", f"a product of about {bits} bits", m.line)
+        if bits > 4096:
+            m.charge(product_ops(a.bit_length(), b.bit_length()))
     elif ta in _SEQUENCES and tb in _INTS:
         _too_long(m, len(a) * b, ta)
     elif tb in _SEQUENCES and ta in _INTS:
@@ -50,8 +55,28 @@ def power(m, a, b, mod=None):
         if bits > m.limits.max_int_bits:
             raise limit_error("max_int_bits", f"a power of about {bits} bits", m.line)
     if mod is not None:
+        if type(mod) in _INTS and type(b) in _INTS and type(a) in _INTS:
+            mod_bits = mod.bit_length()
+            if mod_bits > m.limits.max_int_bits:
+                raise limit_error("max_int_bits", f"a modulus of {mod_bits} bits", m.line)
+            m.charge(modpow_ops(abs(b).bit_length(), mod_bits, b < 0) + division_ops(a.bit_length(), mod_bits))
         return pow(a, b, mod)
     return a**b
+
+
+def _charge_division(m, a, b) -> None:
+    if type(a) in _INTS and type(b) in _INTS and not -SMALL_INT < a < SMALL_INT:
+        m.charge(division_ops(a.bit_length(), b.bit_length()))
+
+
+def floordiv(m, a, b):
+    _charge_division(m, a, b)
+    return a // b
+
+
+def divmod_(m, a, b):
+    _charge_division(m, a, b)
+    return divmod(a, b)
 
 
 def lshift(m, a, b):
@@ -72,6 +97,7 @@ def mod(m, a, b):
         result = a % b
         _too_long(m, len(result))
         return result
+    _charge_division(m, a, b)
     return a % b
 
 
@@ -105,11 +131,10 @@ def not_contains(m, a, b):
     return a not in b
 
 
-CHECKED_BINOPS = {ast.Add: add, ast.Mult: mul, ast.Pow: power, ast.LShift: lshift, ast.Mod: mod}
+CHECKED_BINOPS = {ast.Add: add, ast.Mult: mul, ast.Pow: power, ast.LShift: lshift, ast.Mod: mod, ast.FloorDiv: floordiv}
 BINOPS = {
     ast.Sub: operator.sub,
     ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv,
     ast.RShift: operator.rshift,
     ast.BitOr: operator.or_,
     ast.BitXor: operator.xor,
@@ -124,7 +149,7 @@ INPLACE = {
     ast.Mod: mod,
     ast.Sub: lambda m, a, b: operator.isub(a, b),
     ast.Div: lambda m, a, b: operator.itruediv(a, b),
-    ast.FloorDiv: lambda m, a, b: operator.ifloordiv(a, b),
+    ast.FloorDiv: floordiv,
     ast.RShift: lambda m, a, b: operator.irshift(a, b),
     ast.BitOr: lambda m, a, b: operator.ior(a, b),
     ast.BitXor: lambda m, a, b: operator.ixor(a, b),
