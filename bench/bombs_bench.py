@@ -3,7 +3,8 @@
 Runs every bomb of ``tests/test_interpreter_costs.py`` (and the attempts of
 ``tests/test_interpreter_limits.py``) in a fresh Python process each, in-kernel mode
 (``isolation="none"``) and process isolation, and prints per bomb the stop time, the goal
-(``timeout_s`` + 0.5 s) and their ratio, the Limits field named by the error (or what else
+(``timeout_s`` + 0.5 s) and their ratio (with ``Limits()``; ``--as-listed`` uses each
+bomb's own limits), the Limits field named by the error (or what else
 happened), and the count over the goal. The in-kernel runs get an address-space cap of
 ``--cap-gb`` (so an unguarded bomb ends in ``MemoryError`` instead of taking the machine down)
 and are killed after ``--kill-s``.
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 _CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, {tests!r})
-mode, cap, name, suite = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+mode, cap, name, suite, listed = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5] == "1"
 if mode == "kernel":
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 from nbagents.errors import LimitExceededError
@@ -35,6 +36,8 @@ if suite == "costs":
 else:
     from test_interpreter_limits import ATTEMPTS as table
 code, limits, _accepted = table[name]
+if not listed:
+    limits = Limits()
 interpreter = Interpreter(limits=limits, isolation="none" if mode == "kernel" else "process")
 interpreter.run("1", {{}}, {{}})
 start = time.monotonic()
@@ -60,12 +63,12 @@ def _names(suite: str) -> list[str]:
     return sorted(table)
 
 
-def run_one(suite: str, name: str, mode: str, cap: int, kill_s: float) -> dict:
+def run_one(suite: str, name: str, mode: str, cap: int, kill_s: float, listed: bool = False) -> dict:
     script = _CHILD.format(tests=str(ROOT / "tests"))
     start = time.monotonic()
     try:
         proc = subprocess.run(
-            [sys.executable, "-c", script, mode, str(cap), name, suite],
+            [sys.executable, "-c", script, mode, str(cap), name, suite, "1" if listed else "0"],
             capture_output=True, text=True, timeout=kill_s, cwd=ROOT,
             env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
         )  # fmt: skip
@@ -85,6 +88,7 @@ def main() -> None:
     parser.add_argument("--suite", default="both", choices=["costs", "limits", "both"])
     parser.add_argument("--cap-gb", type=float, default=4.0)
     parser.add_argument("--kill-s", type=float, default=20.0)
+    parser.add_argument("--as-listed", action="store_true", help="each bomb's own Limits (default: Limits())")
     args = parser.parse_args()
     modes = ["kernel", "process"] if args.mode == "both" else [args.mode]
     suites = ["costs", "limits"] if args.suite == "both" else [args.suite]
@@ -96,7 +100,7 @@ def main() -> None:
             if args.only not in name:
                 continue
             for mode in modes:
-                r = run_one(suite, name, mode, cap, args.kill_s)
+                r = run_one(suite, name, mode, cap, args.kill_s, args.as_listed)
                 ratio = r["elapsed"] / r["goal"]
                 bad = ratio > 1 or not r["outcome"].replace("_", "").isalpha() or r["outcome"] == "finished"
                 over += bad

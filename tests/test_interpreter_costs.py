@@ -72,6 +72,12 @@ BOMBS = {
     "repr_results": ("xs = ['y' * 10000] * 1000\na = []\nwhile True:\n    a.append(repr(xs))", SMALL_MEMORY, {"memory_mb", "max_operations", "max_sequence_length", "timeout_s"}),
     "encode_results": ("s = 'é' * 4_000_000\na = []\nwhile True:\n    a.append(s.encode('utf-32'))", SMALL_MEMORY, {"memory_mb", "max_operations", "timeout_s"}),
     "split_pieces": ("s = 'ab ' * 3_000_000\na = []\nwhile True:\n    a.append(s.split())", SMALL_MEMORY, {"memory_mb", "max_operations", "timeout_s"}),
+    "int_sub_results": ("x = 1 << 999_000\na = []\nwhile True:\n    a.append(x - 1)", DEFAULT, {"memory_mb", "max_operations"}),
+    "int_add_results": ("x = 1 << 999_000\na = []\nwhile True:\n    a.append(x + 1)", DEFAULT, {"memory_mb", "max_operations"}),
+    "int_neg_results": ("x = 1 << 999_000\na = []\nwhile True:\n    a.append(-x)", DEFAULT, {"memory_mb", "max_operations"}),
+    "int_bitor_results": ("x = 1 << 999_000\na = []\nwhile True:\n    a.append(x | 1)", DEFAULT, {"memory_mb", "max_operations"}),
+    "int_mul_results": ("x = 1 << 999_000\na = []\nwhile True:\n    a.append(x * 1)", DEFAULT, {"memory_mb", "max_operations"}),
+    "int_inplace_results": ("x = 1 << 999_000\na = []\nwhile True:\n    y = x\n    y -= 1\n    a.append(y)", DEFAULT, {"memory_mb", "max_operations"}),
     "json_indent_results": ("import json\nx = [[0] * 100000]\nfor i in range(25):\n    x = [x]\na = []\nwhile True:\n    a.append(json.dumps(x, indent=32))", SMALL_MEMORY, {"memory_mb", "max_operations", "max_sequence_length", "timeout_s"}),
 }
 

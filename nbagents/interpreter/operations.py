@@ -7,7 +7,16 @@ from __future__ import annotations
 import ast
 import operator
 
-from .operators import BINOPS, CHECKED_BINOPS, CHECKED_COMPARE, COMPARE, SMALL_INT, UNARY
+from .operators import (
+    BINOPS,
+    CHECKED_BINOPS,
+    CHECKED_COMPARE,
+    COMPARE,
+    INT_RESULTS,
+    SMALL_INT,
+    UNARY,
+    counted,
+)
 
 _DIVISIONS = {ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod}
 
@@ -22,13 +31,27 @@ class OperatorCompiler:
         checked = CHECKED_BINOPS.get(type(node.op))
         if checked is None:
             op = BINOPS[type(node.op)]
+            if type(node.op) in INT_RESULTS:
+
+                def int_result(f):
+                    r = op(left(f), right(f))
+                    if type(r) is not int or -SMALL_INT < r < SMALL_INT:
+                        return r
+                    return counted(m, r)
+
+                return int_result
             return lambda f: op(left(f), right(f))
         if type(node.op) is ast.Add:
 
             def add(f):
                 a = left(f)
                 b = right(f)
-                if type(a) is int and type(b) is int or type(a) is float:
+                if type(a) is int and type(b) is int:
+                    r = a + b
+                    if -SMALL_INT < r < SMALL_INT:
+                        return r
+                    return counted(m, r)
+                if type(a) is float:
                     return a + b
                 return checked(m, a, b)
 
@@ -47,7 +70,16 @@ class OperatorCompiler:
         return lambda f: checked(m, left(f), right(f))
 
     def e_UnaryOp(self, node: ast.UnaryOp):
-        operand, op = self.expr(node.operand), UNARY[type(node.op)]
+        operand, op, m = self.expr(node.operand), UNARY[type(node.op)], self.m
+        if type(node.op) in INT_RESULTS:
+
+            def int_result(f):
+                r = op(operand(f))
+                if type(r) is not int or -SMALL_INT < r < SMALL_INT:
+                    return r
+                return counted(m, r)
+
+            return int_result
         return lambda f: op(operand(f))
 
     def e_BoolOp(self, node: ast.BoolOp):

@@ -7,12 +7,12 @@ import ast
 import collections
 import operator
 
-from .iteration import materialize
+from .iteration import charge_result, materialize
 from .limits import check_percent, division_ops, limit_error, modpow_ops, pow_bits, product_ops
 from .reprs import safe_repr
 from .values import SCALARS
 
-__all__ = ["BINOPS", "CHECKED_BINOPS", "INPLACE", "UNARY", "COMPARE", "CHECKED_COMPARE", "SMALL_INT", "floordiv", "divmod_"]
+__all__ = ["BINOPS", "CHECKED_BINOPS", "INPLACE", "UNARY", "COMPARE", "CHECKED_COMPARE", "SMALL_INT", "floordiv", "divmod_", "counted", "INT_RESULTS"]
 
 SMALL_INT = 1 << 2048  # ints below this divide, reduce and multiply in well under one step
 
@@ -27,10 +27,20 @@ def _too_long(m, n: int, t: type = str) -> None:
         m.charge(n >> 4 if t is str or t is bytes else n >> 1)
 
 
+def counted(m, r):
+    """An int result beyond a few kilobits is charged as it is kept (operations and memory):
+    a loop of ``a.append(x - 1)`` over a big ``x`` stops at the budget, not at gigabytes."""
+    if type(r) is int and not -SMALL_INT < r < SMALL_INT:
+        charge_result(m, r)
+    return r
+
+
 def add(m, a, b):
     ta = type(a)
     if ta in _SEQUENCES and type(b) is ta:
         _too_long(m, len(a) + len(b), ta)
+    elif ta is int:
+        return counted(m, a + b)
     return a + b
 
 
@@ -42,6 +52,7 @@ def mul(m, a, b):
             raise limit_error("max_int_bits", f"a product of about {bits} bits", m.line)
         if bits > 4096:
             m.charge(product_ops(a.bit_length(), b.bit_length()))
+            return counted(m, a * b)
     elif ta in _SEQUENCES and tb in _INTS:
         _too_long(m, len(a) * b, ta)
     elif tb in _SEQUENCES and ta in _INTS:
@@ -60,8 +71,8 @@ def power(m, a, b, mod=None):
             if mod_bits > m.limits.max_int_bits:
                 raise limit_error("max_int_bits", f"a modulus of {mod_bits} bits", m.line)
             m.charge(modpow_ops(abs(b).bit_length(), mod_bits, b < 0) + division_ops(a.bit_length(), mod_bits))
-        return pow(a, b, mod)
-    return a**b
+        return counted(m, pow(a, b, mod))
+    return counted(m, a**b)
 
 
 def _charge_division(m, a, b) -> None:
@@ -71,12 +82,13 @@ def _charge_division(m, a, b) -> None:
 
 def floordiv(m, a, b):
     _charge_division(m, a, b)
-    return a // b
+    return counted(m, a // b)
 
 
 def divmod_(m, a, b):
     _charge_division(m, a, b)
-    return divmod(a, b)
+    q, r = divmod(a, b)
+    return counted(m, q), counted(m, r)
 
 
 def lshift(m, a, b):
@@ -84,7 +96,7 @@ def lshift(m, a, b):
         bits = a.bit_length() + b
         if bits > m.limits.max_int_bits:
             raise limit_error("max_int_bits", f"a shift result of about {bits} bits", m.line)
-    return a << b
+    return counted(m, a << b)
 
 
 def mod(m, a, b):
@@ -98,7 +110,7 @@ def mod(m, a, b):
         _too_long(m, len(result))
         return result
     _charge_division(m, a, b)
-    return a % b
+    return counted(m, a % b)
 
 
 def iadd(m, a, b):
@@ -147,15 +159,17 @@ INPLACE = {
     ast.Pow: power,
     ast.LShift: lshift,
     ast.Mod: mod,
-    ast.Sub: lambda m, a, b: operator.isub(a, b),
+    ast.Sub: lambda m, a, b: counted(m, operator.isub(a, b)),
     ast.Div: lambda m, a, b: operator.itruediv(a, b),
     ast.FloorDiv: floordiv,
-    ast.RShift: lambda m, a, b: operator.irshift(a, b),
-    ast.BitOr: lambda m, a, b: operator.ior(a, b),
-    ast.BitXor: lambda m, a, b: operator.ixor(a, b),
-    ast.BitAnd: lambda m, a, b: operator.iand(a, b),
+    ast.RShift: lambda m, a, b: counted(m, operator.irshift(a, b)),
+    ast.BitOr: lambda m, a, b: counted(m, operator.ior(a, b)),
+    ast.BitXor: lambda m, a, b: counted(m, operator.ixor(a, b)),
+    ast.BitAnd: lambda m, a, b: counted(m, operator.iand(a, b)),
     ast.MatMult: lambda m, a, b: operator.imatmul(a, b),
 }
+# operators whose int result can be as big as an operand (charged by ``counted`` when it is big)
+INT_RESULTS = frozenset({ast.Sub, ast.RShift, ast.BitOr, ast.BitXor, ast.BitAnd, ast.USub, ast.UAdd, ast.Invert})
 UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_, ast.Invert: operator.invert}
 COMPARE = {
     ast.Eq: operator.eq,
