@@ -56,6 +56,10 @@ BOMBS = {
     "counter_huge_range": ("import collections\ncollections.Counter(range(10 ** 9))", DEFAULT, {"max_sequence_length", "max_operations"}),
     "fromkeys_huge_range": ("dict.fromkeys(range(10 ** 9))", DEFAULT, {"max_sequence_length", "max_operations"}),
     "join_generator": ("''.join(str(i) for i in range(10 ** 9))", DEFAULT, {"max_operations", "timeout_s"}),
+    # searches whose every comparison scans a long equal-looking text
+    "contains_long_texts": ("s = 'a' * 1_000_000\nt = s[:-1] + 'b'\ns in [t] * 1_000_000", DEFAULT, {"max_operations"}),
+    "count_long_texts": ("s = 'a' * 1_000_000\nt = s[:-1] + 'b'\n([t] * 1_000_000).count(s)", DEFAULT, {"max_operations"}),
+    "index_long_texts": ("s = 'a' * 1_000_000\nt = s[:-1] + 'b'\n((t,) * 1_000_000 + (s,)).index(s)", DEFAULT, {"max_operations"}),
     # codecs whose cost grows faster than their input
     "punycode_encode": (f"({_WIDE}).encode('punycode')", DEFAULT, {"max_operations"}),
     "idna_encode": (f"({_WIDE}).encode('idna')", DEFAULT, {"max_operations"}),

@@ -16,6 +16,7 @@ from ..errors import RefusedConstructError
 from .active import current_line
 from .iteration import charge_result, materialize
 from .limits import check_codec, check_strftime, limit_error
+from .operators import search_ops
 from .reprs import safe_text
 from .values import (
     CONTAINERS,
@@ -163,8 +164,18 @@ def _extendleft(m, xs, iterable):
 
 
 def _sort(m, xs, *args, **kwargs):
-    m.charge(len(xs))
+    m.charge(len(xs) * max(len(xs).bit_length() >> 2, 1))  # n log n comparisons
     return xs.sort(*args, **kwargs)
+
+
+def _searching(method):
+    """count/index/remove on a list, tuple or deque: one comparison with the needle per element."""
+
+    def search(m, xs, needle, *args):
+        m.charge((len(xs) >> 6) + search_ops(needle, len(xs)))
+        return method(xs, needle, *args)
+
+    return search
 
 
 def _with_iterables(method):
@@ -245,11 +256,12 @@ TABLES: dict[type, dict] = {
     bytes: _text_table(bytes),
     list: {
         **entries(list, "append clear insert pop", PLAIN),
-        **entries(list, "copy count index remove reverse", SCAN),
+        **entries(list, "copy reverse", SCAN),
+        **{n: (CHECKED, _searching(getattr(list, n))) for n in ("count", "index", "remove")},
         "extend": (CHECKED, _extend),
         "sort": (CHECKED, _sort),
     },
-    tuple: entries(tuple, "count index", SCAN),
+    tuple: {n: (CHECKED, _searching(getattr(tuple, n))) for n in ("count", "index")},
     dict: _DICT,
     set: {
         **entries(set, "add clear discard pop remove", PLAIN),
@@ -298,7 +310,8 @@ TABLES: dict[type, dict] = {
     collections.defaultdict: {**_DICT, **_data("default_factory")},
     collections.deque: {
         **entries(collections.deque, "append appendleft pop popleft clear insert", PLAIN),
-        **entries(collections.deque, "copy count index remove reverse rotate", SCAN),
+        **entries(collections.deque, "copy reverse rotate", SCAN),
+        **{n: (CHECKED, _searching(getattr(collections.deque, n))) for n in ("count", "index", "remove")},
         **_data("maxlen"),
         "extend": (CHECKED, _extend),
         "extendleft": (CHECKED, _extendleft),

@@ -12,7 +12,7 @@ from .limits import check_percent, division_ops, limit_error, modpow_ops, pow_bi
 from .reprs import safe_repr
 from .values import SCALARS
 
-__all__ = ["BINOPS", "CHECKED_BINOPS", "INPLACE", "UNARY", "COMPARE", "CHECKED_COMPARE", "SMALL_INT", "floordiv", "divmod_", "counted", "INT_RESULTS"]
+__all__ = ["BINOPS", "CHECKED_BINOPS", "INPLACE", "UNARY", "COMPARE", "CHECKED_COMPARE", "SMALL_INT", "floordiv", "divmod_", "counted", "INT_RESULTS", "search_ops"]
 
 SMALL_INT = 1 << 2048  # ints below this divide, reduce and multiply in well under one step
 
@@ -131,16 +131,29 @@ def imul(m, a, b):
     return mul(m, a, b)
 
 
+def search_ops(needle, n: int) -> int:
+    """Operations of comparing ``needle`` with ``n`` elements (``in``, ``count``, ``index``,
+    ``remove``): each comparison with an equal-looking text or int scans it, about 1 op per 2 KB."""
+    t = type(needle)
+    if t is str or t is bytes:
+        return n * (len(needle) >> 11)
+    if t is int:
+        return n * (needle.bit_length() >> 14)
+    return 0
+
+
 def contains(m, a, b):
-    if type(b) in _SEQUENCES:
-        m.charge(len(b) >> 6)
+    tb = type(b)
+    if tb in _SEQUENCES:
+        n = len(b)
+        m.charge(n >> 6)
+        if tb is not str and tb is not bytes and n > 64:
+            m.charge(search_ops(a, n))
     return a in b
 
 
 def not_contains(m, a, b):
-    if type(b) in _SEQUENCES:
-        m.charge(len(b) >> 6)
-    return a not in b
+    return not contains(m, a, b)
 
 
 CHECKED_BINOPS = {ast.Add: add, ast.Mult: mul, ast.Pow: power, ast.LShift: lshift, ast.Mod: mod, ast.FloorDiv: floordiv}
