@@ -60,6 +60,8 @@ BOMBS = {
     "contains_long_texts": ("s = 'a' * 1_000_000\nt = s[:-1] + 'b'\ns in [t] * 1_000_000", DEFAULT, {"max_operations"}),
     "count_long_texts": ("s = 'a' * 1_000_000\nt = s[:-1] + 'b'\n([t] * 1_000_000).count(s)", DEFAULT, {"max_operations"}),
     "index_long_texts": ("s = 'a' * 1_000_000\nt = s[:-1] + 'b'\n((t,) * 1_000_000 + (s,)).index(s)", DEFAULT, {"max_operations"}),
+    "equal_lists_of_long_texts": ("s = 'a' * 1_000_000\nt = s[:-1] + 'a'\n[s] * 100_000 == [t] * 100_000", DEFAULT, {"max_operations"}),
+    "nested_lists_of_long_texts": ("s = 'a' * 1_000_000\nt = s[:-1] + 'a'\n[[s] * 1000] * 1000 < [[t] * 1000] * 1000", DEFAULT, {"max_operations"}),
     # codecs whose cost grows faster than their input
     "punycode_encode": (f"({_WIDE}).encode('punycode')", DEFAULT, {"max_operations"}),
     "idna_encode": (f"({_WIDE}).encode('idna')", DEFAULT, {"max_operations"}),
@@ -282,3 +284,26 @@ def test_itertools_small_sizes_match_cpython(n, r):
 @given(st.integers(5 * 10 ** 6, 10 ** 7))
 def test_itertools_large_tuples_are_refused_before_work(r):
     _refused_cheaply(f"import itertools\nnext(itertools.product([0, 1], repeat={r}))", peak_mb=200)
+
+
+@_FAST
+@given(st.lists(st.one_of(st.integers(), st.text(max_size=5), st.lists(st.integers(), max_size=3)), max_size=80),
+       st.lists(st.one_of(st.integers(), st.text(max_size=5), st.lists(st.integers(), max_size=3)), max_size=80))
+def test_sequence_comparisons_small_sizes_match_cpython(xs, ys):
+    xs = [x for x in xs if type(x) is not list] if any(type(x) is int for x in ys) else xs  # keep them comparable
+    ys = [y for y in ys if type(y) is not list] if any(type(y) is int for y in xs) else ys
+    try:
+        expected = (xs == ys, xs != ys, tuple(xs) < tuple(ys), xs[:1] in [ys[:1]], ys.count(xs[0]) if xs else 0)
+    except TypeError:
+        return
+    got = _run(f"xs = {xs!r}\nys = {ys!r}\n(xs == ys, xs != ys, tuple(xs) < tuple(ys), xs[:1] in [ys[:1]], ys.count(xs[0]) if xs else 0)")
+    assert got == expected
+
+
+@_FAST
+@given(st.integers(200_000, 2_000_000), st.integers(2_000, 100_000))
+def test_sequence_comparisons_large_sizes_are_refused_before_work(chars, n):
+    setup = f"s = 'a' * {chars}\nt = s[:-1] + 'a'\n"
+    if (chars >> 11) * n > DEFAULT.max_operations:
+        _refused_cheaply(setup + f"[s] * {n} == [t] * {n}", "max_operations", peak_mb=16)
+        _refused_cheaply(setup + f"s in [t] * {n}", "max_operations", peak_mb=16)

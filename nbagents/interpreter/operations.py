@@ -15,10 +15,12 @@ from .operators import (
     INT_RESULTS,
     SMALL_INT,
     UNARY,
+    charge_compare,
     counted,
 )
 
 _DIVISIONS = {ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod}
+_ORDERINGS = frozenset({ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE})  # element-wise on sequences
 
 __all__ = ["OperatorCompiler"]
 
@@ -117,12 +119,24 @@ class OperatorCompiler:
             ops.append((fn, self.expr(comparator)))
         if len(ops) == 1:
             (op, right), = ops
+            if type(node.ops[0]) in _ORDERINGS:
+
+                def compare(f):
+                    a = left(f)
+                    b = right(f)
+                    if type(a) is list or type(a) is tuple:
+                        charge_compare(m, a, b)
+                    return op(a, b)
+
+                return compare
             return lambda f: op(left(f), right(f))
 
         def chain(f):
             a = left(f)
             for op, right in ops:
                 b = right(f)
+                if type(a) is list or type(a) is tuple:
+                    charge_compare(m, a, b)
                 if not op(a, b):
                     return False
                 a = b

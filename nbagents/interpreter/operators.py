@@ -12,7 +12,7 @@ from .limits import check_percent, division_ops, limit_error, modpow_ops, pow_bi
 from .reprs import safe_repr
 from .values import SCALARS
 
-__all__ = ["BINOPS", "CHECKED_BINOPS", "INPLACE", "UNARY", "COMPARE", "CHECKED_COMPARE", "SMALL_INT", "floordiv", "divmod_", "counted", "INT_RESULTS", "search_ops"]
+__all__ = ["BINOPS", "CHECKED_BINOPS", "INPLACE", "UNARY", "COMPARE", "CHECKED_COMPARE", "SMALL_INT", "floordiv", "divmod_", "counted", "INT_RESULTS", "search_ops", "charge_compare"]
 
 SMALL_INT = 1 << 2048  # ints below this divide, reduce and multiply in well under one step
 
@@ -140,6 +140,39 @@ def search_ops(needle, n: int) -> int:
     if t is int:
         return n * (needle.bit_length() >> 14)
     return 0
+
+
+_ARRAYS = (list, tuple)
+
+
+def _compare_cost(x, memo: dict, depth: int) -> int:
+    t = type(x)
+    if t is str or t is bytes:
+        return len(x) >> 11
+    if t is int:
+        return x.bit_length() >> 14
+    if t is not list and t is not tuple:
+        return 0
+    key = id(x)
+    cost = memo.get(key)
+    if cost is None:
+        if depth > 50:
+            return len(x)
+        memo[key] = 0  # a list that contains itself
+        cost = len(x) >> 4
+        for item in x:
+            ti = type(item)
+            if ti is str or ti is bytes or ti is int or ti is list or ti is tuple:
+                cost += _compare_cost(item, memo, depth + 1)
+        memo[key] = cost
+    return cost
+
+
+def charge_compare(m, a, b) -> None:
+    """``==``, ``<``... of two lists or tuples compare element by element, natively: charge what
+    scanning the elements (long texts, big ints, nested lists) costs before comparing."""
+    if type(b) in _ARRAYS and len(a) > 64 and len(b) > 64:
+        m.charge(_compare_cost(a if len(a) <= len(b) else b, {}, 0))
 
 
 def contains(m, a, b):
