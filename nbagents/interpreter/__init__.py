@@ -38,6 +38,10 @@ Differences from CPython that programs may notice:
   classes and instances, like functions, do not stay in the state;
 * generator expressions are lazy over their first loop only (the inner loops of one element
   run at once); values of host types other than plain data are opaque handles;
+* native work whose cost is not linear in its input (three-argument ``pow``, big-int ``//``,
+  ``%``, ``gcd``, ``isqrt``, ``punycode``/``idna``, statistics on big ints, sorting) is charged
+  as operations before it runs, and what conversions, encodings, ``json.dumps`` and
+  ``itertools`` tuples/accumulations build counts against ``Limits.memory_mb`` in the kernel too;
 * the deadline is read at the next evaluated node after a 20 ms watchdog tick (or every
   4096 operations), so a single native operation is bounded by its size pre-check, not by the
   clock (in process isolation the child is killed at the deadline).

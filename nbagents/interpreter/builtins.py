@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from ..errors import RefusedConstructError
 from .formatting import safe_format
-from .iteration import materialize, not_iterable, stream
-from .limits import limit_error
-from .operators import add, power
+from .iteration import charge_result, materialize, not_iterable, stream
+from .limits import check_codec, division_ops, limit_error
+from .operators import add, divmod_, power
 from .reprs import safe_repr, safe_str
 from .values import (
     SANDBOX_CALLABLES,
@@ -84,8 +84,20 @@ def _minmax(native, name):
     return minmax
 
 
+def _int_sum_ops(items) -> int:
+    """Operations of a native sum of big ints (1 op per 64 digits added); 0 for other items."""
+    if len(items) < 64:
+        return 0
+    try:
+        bits = sum(map(int.bit_length, items))
+    except TypeError:  # not all ints: floats and the rest add in constant time
+        return 0
+    return bits // 30 >> 6
+
+
 def _sum(m, iterable, /, start=0):
     items = materialize(m, iterable)
+    m.charge(_int_sum_ops(items))
     if type(start) in (int, float, complex, bool):
         try:
             return sum(items, start)
@@ -101,7 +113,7 @@ def _sum(m, iterable, /, start=0):
 
 def _sorted(m, iterable, /, *, key=None, reverse=False):
     items = list(materialize(m, iterable))
-    m.charge(len(items))
+    m.charge(len(items) * max(len(items).bit_length() >> 2, 1))  # n log n comparisons
     items.sort(key=key, reverse=reverse)
     return items
 
@@ -158,6 +170,7 @@ def _round(m, number, ndigits=None):
     if type(ndigits) is int and ndigits < 0 and type(number) is int:
         if -ndigits > m.limits.max_int_bits // 3:
             raise limit_error("max_int_bits", f"round to {ndigits} digits", m.line)
+        m.charge(division_ops(number.bit_length(), -ndigits * 10 // 3))
     return round(number) if ndigits is None else round(number, ndigits)
 
 
@@ -179,15 +192,28 @@ def _callable(m, obj):
 
 
 def _format(m, value, spec=""):
-    return safe_format(m, value, spec)
+    return charge_result(m, safe_format(m, value, spec))
 
 
 def _repr(m, obj):
-    return safe_repr(m, obj)
+    return charge_result(m, safe_repr(m, obj))
 
 
 def _ascii(m, obj):
-    return safe_repr(m, obj).encode("ascii", "backslashreplace").decode("ascii")
+    return charge_result(m, safe_repr(m, obj).encode("ascii", "backslashreplace").decode("ascii"))
+
+
+def _divmod(m, a, b):
+    return divmod_(m, a, b)
+
+
+def _built(fn):
+    """A native conversion whose result (``bin``, ``hex``, ``bytes.fromhex``...) is charged."""
+
+    def call(m, *args):
+        return charge_result(m, fn(*args))
+
+    return call
 
 
 # --- checked constructors -------------------------------------------------------------------------
@@ -195,8 +221,10 @@ def _ascii(m, obj):
 
 def _str(m, *args, **kwargs):
     if len(args) == 1 and not kwargs:
-        return safe_str(m, args[0])
-    return str(*args, **kwargs)
+        return charge_result(m, safe_str(m, args[0]))
+    if args and type(args[0]) is bytes:
+        check_codec(m, args[0], args[1] if len(args) > 1 else kwargs.get("encoding", "utf-8"))
+    return charge_result(m, str(*args, **kwargs))
 
 
 def _int(m, *args, **kwargs):
@@ -227,7 +255,9 @@ def _bytes(m, *args, **kwargs):
         raise limit_error("max_sequence_length", f"bytes({args[0]})", m.line)
     if args and type(args[0]) not in (int, str, bytes):
         args = (materialize(m, args[0]),) + args[1:]
-    return bytes(*args, **kwargs)
+    if args and type(args[0]) is str:
+        check_codec(m, args[0], args[1] if len(args) > 1 else kwargs.get("encoding", "utf-8"))
+    return charge_result(m, bytes(*args, **kwargs))
 
 
 def _native(cls):
@@ -269,7 +299,9 @@ def _natives(names: str) -> dict:
 
 
 BUILTINS: dict = {
-    **_natives("len abs divmod chr ord hex oct bin"),
+    **_natives("len abs chr ord"),
+    **{f.__name__: Builtin(f.__name__, _built(f)) for f in (hex, oct, bin)},
+    "divmod": Builtin("divmod", _divmod),
     "print": Builtin("print", _print),
     "min": Builtin("min", _minmax(min, "min")),
     "max": Builtin("max", _minmax(max, "max")),
@@ -294,7 +326,7 @@ BUILTINS: dict = {
     "str": _type("str", str, _str, maketrans=Builtin("str.maketrans", _maketrans(str))),
     "bytes": _type(
         "bytes", bytes, _bytes,
-        fromhex=NativeFunction("bytes.fromhex", bytes.fromhex),
+        fromhex=Builtin("bytes.fromhex", _built(bytes.fromhex)),
         maketrans=Builtin("bytes.maketrans", _maketrans(bytes)),
     ),  # fmt: skip
     "int": _type("int", int, _int, from_bytes=Builtin("int.from_bytes", _from_bytes)),

@@ -28,7 +28,8 @@ from .classes import (
     instance_text,
 )
 from .iteration import charge_result, materialize
-from .limits import check_strftime, limit_error
+from .limits import check_codec, check_strftime, limit_error
+from .operators import search_ops
 from .reprs import safe_text
 from .values import (
     CONTAINERS,
@@ -103,8 +104,14 @@ def _splitting(method):
 
     def split(m, s, *args, **kwargs):
         m.charge(len(s) >> 6)
+        if len(s) > 1 << 16:  # at most one piece per two characters: refused when that cannot fit
+            room = (m.limits.memory_mb << 20) - m.memory
+            if 32 * len(s) > room:
+                raise limit_error("memory_mb", f"splitting a text of {len(s)} characters", m.line)
         pieces = method(s, *args, **kwargs)
         m.charge(2 * len(pieces))
+        if len(pieces) > 64:
+            m.charge_memory(len(s) + 64 * len(pieces))  # the texts, their headers, the list
         return pieces
 
     return split
@@ -125,6 +132,17 @@ def _replace(m, s, old, new, *args):
             hits = min(hits, count)
         _check_len(m, len(s) + hits * (len(new) - len(old)), "a replaced text")
     return type(s).replace(s, old, new, *args)
+
+
+def _codec(method, default="utf-8"):
+    """encode/decode: codecs whose cost grows faster than the input are charged first."""
+
+    def coded(m, s, *args, **kwargs):
+        check_codec(m, s, args[0] if args else kwargs.get("encoding", default))
+        m.charge(len(s) >> 6)
+        return charge_result(m, method(s, *args, **kwargs))
+
+    return coded
 
 
 def _join(m, sep, iterable):
@@ -163,8 +181,18 @@ def _extendleft(m, xs, iterable):
 
 
 def _sort(m, xs, *args, **kwargs):
-    m.charge(len(xs))
+    m.charge(len(xs) * max(len(xs).bit_length() >> 2, 1))  # n log n comparisons
     return xs.sort(*args, **kwargs)
+
+
+def _searching(method):
+    """count/index/remove on a list, tuple or deque: one comparison with the needle per element."""
+
+    def search(m, xs, needle, *args):
+        m.charge((len(xs) >> 6) + search_ops(needle, len(xs)))
+        return method(xs, needle, *args)
+
+    return search
 
 
 def _with_iterables(method):
@@ -222,6 +250,9 @@ def _text_table(cls: type) -> dict:
         join=(CHECKED, _join),
         translate=(CHECKED, _translate),
     )
+    for name in ("encode", "decode"):
+        if hasattr(cls, name):
+            table[name] = (CHECKED, _codec(getattr(cls, name)))
     return table
 
 
@@ -242,11 +273,12 @@ TABLES: dict[type, dict] = {
     bytes: _text_table(bytes),
     list: {
         **entries(list, "append clear insert pop", PLAIN),
-        **entries(list, "copy count index remove reverse", SCAN),
+        **entries(list, "copy reverse", SCAN),
+        **{n: (CHECKED, _searching(getattr(list, n))) for n in ("count", "index", "remove")},
         "extend": (CHECKED, _extend),
         "sort": (CHECKED, _sort),
     },
-    tuple: entries(tuple, "count index", SCAN),
+    tuple: {n: (CHECKED, _searching(getattr(tuple, n))) for n in ("count", "index")},
     dict: _DICT,
     set: {
         **entries(set, "add clear discard pop remove", PLAIN),
@@ -295,7 +327,8 @@ TABLES: dict[type, dict] = {
     collections.defaultdict: {**_DICT, **_data("default_factory")},
     collections.deque: {
         **entries(collections.deque, "append appendleft pop popleft clear insert", PLAIN),
-        **entries(collections.deque, "copy count index remove reverse rotate", SCAN),
+        **entries(collections.deque, "copy reverse rotate", SCAN),
+        **{n: (CHECKED, _searching(getattr(collections.deque, n))) for n in ("count", "index", "remove")},
         **_data("maxlen"),
         "extend": (CHECKED, _extend),
         "extendleft": (CHECKED, _extendleft),

@@ -19,8 +19,8 @@ import string
 from ..errors import RefusedConstructError
 from .builtins import source
 from .capabilities import CHECKED, DATA, PLAIN, TABLES, entries
-from .iteration import materialize
-from .limits import limit_error
+from .iteration import charge_result, materialize
+from .limits import limit_error, square_ops
 from .operators import add, mul
 from .reprs import safe_repr
 from .values import Builtin, ChargedIter, Facade, NativeFunction, TypeValue
@@ -72,11 +72,25 @@ def _prod(m, iterable, *, start=1):
 
 
 def _multi_int(fn):
+    """gcd/lcm: bounded in bits, charged quadratically in the digits (Lehmer's gcd)."""
+
     def checked(m, *ints):
-        _bits_check(m, sum(i.bit_length() for i in ints if type(i) is int), fn.__name__)
+        bits = [i.bit_length() for i in ints if type(i) is int]
+        _bits_check(m, sum(bits), fn.__name__)
+        m.charge(sum(square_ops(b) for b in bits))
         return fn(*ints)
 
     return checked
+
+
+def _isqrt(m, n):
+    if type(n) is int:
+        m.charge(square_ops(n.bit_length()) >> 1)
+    return math.isqrt(n)
+
+
+def _dist(m, p, q):
+    return math.dist(materialize(m, p), materialize(m, q))
 
 
 def _consuming(fn, cost=1, n_data=1):
@@ -90,8 +104,8 @@ def _consuming(fn, cost=1, n_data=1):
 
 def _math(m) -> dict:
     names = (
-        "acos acosh asin asinh atan atan2 atanh cbrt ceil copysign cos cosh degrees dist erf erfc "
-        "exp exp2 expm1 fabs floor fmod frexp gamma hypot isclose isfinite isinf isnan isqrt ldexp "
+        "acos acosh asin asinh atan atan2 atanh cbrt ceil copysign cos cosh degrees erf erfc "
+        "exp exp2 expm1 fabs floor fmod frexp gamma hypot isclose isfinite isinf isnan ldexp "
         "lgamma log log10 log1p log2 modf nextafter pow radians remainder sin sinh sqrt tan tanh "
         "trunc ulp"
     )
@@ -105,6 +119,8 @@ def _math(m) -> dict:
         gcd=Builtin("math.gcd", _multi_int(math.gcd)),
         lcm=Builtin("math.lcm", _multi_int(math.lcm)),
         fsum=Builtin("math.fsum", _consuming(math.fsum)),
+        isqrt=Builtin("math.isqrt", _isqrt),
+        dist=Builtin("math.dist", _dist),
     )  # fmt: skip
     if hasattr(math, "sumprod"):
         members["sumprod"] = Builtin("math.sumprod", _consuming(math.sumprod, n_data=2))
@@ -127,7 +143,8 @@ def _dumps(m, obj, *, indent=None, sort_keys=False, ensure_ascii=True, separator
     if separators is not None and any(type(s) is not str or len(s) > 32 for s in separators):
         raise ValueError("separators must be two short strings")
     safe_repr(m, obj)  # charges per element and bounds the size of what is written
-    return json.dumps(obj, indent=indent, sort_keys=sort_keys, ensure_ascii=ensure_ascii, separators=separators)
+    text = json.dumps(obj, indent=indent, sort_keys=sort_keys, ensure_ascii=ensure_ascii, separators=separators)
+    return charge_result(m, text)
 
 
 def _json(m) -> dict:
@@ -182,6 +199,26 @@ def _datetime(m) -> dict:
 # --- statistics ------------------------------------------------------------------------------------
 
 
+def _statistic(fn, n_data):
+    """A statistics function: 4 operations per element, and exact (Fraction) arithmetic on big
+    ints charged quadratically in their digits (variances square them); ``quantiles(n=...)``
+    builds ``n`` cut points."""
+
+    def checked(m, *args, **kwargs):
+        data = [materialize(m, a) for a in args[:n_data]]
+        m.charge(4 * sum(len(d) for d in data))
+        for items in data:
+            for item in items:
+                if type(item) is int and not -(1 << 256) < item < 1 << 256:
+                    m.charge(square_ops(item.bit_length()) + 4 * (item.bit_length() >> 6))
+        count = kwargs.get("n")
+        if fn.__name__ == "quantiles" and type(count) is int:
+            _check_count(m, count)
+        return fn(*data, *args[n_data:], **kwargs)
+
+    return checked
+
+
 def _statistics(m) -> dict:
     import statistics
 
@@ -191,7 +228,7 @@ def _statistics(m) -> dict:
     )
     pairs = {"correlation", "covariance", "linear_regression"}
     members = {
-        n: Builtin(f"statistics.{n}", _consuming(getattr(statistics, n), 4, 2 if n in pairs else 1))
+        n: Builtin(f"statistics.{n}", _statistic(getattr(statistics, n), 2 if n in pairs else 1))
         for n in names.split()
         if hasattr(statistics, n)
     }
@@ -269,16 +306,56 @@ def _pools(m, iterables, repeat=1):
     return pools
 
 
+def _tuples(m, it, r: int):
+    """Combinatoric iterators build an ``r``-tuple per element: charged before each is built."""
+    if r <= 64:
+        return it
+    nbytes = 8 * r + 40
+
+    def charged():
+        while True:
+            m.charge(r)
+            m.charge_memory(nbytes)
+            try:
+                item = next(it)
+            except StopIteration:
+                return
+            yield item
+
+    return charged()
+
+
+def _product(m, *its, repeat=1):
+    pools = _pools(m, its, repeat)
+    r = len(pools) * repeat if type(repeat) is int else 0
+    return _tuples(m, itertools.product(*pools, repeat=repeat), r)
+
+
+def _combinatoric(native, longer=False):
+    def make(m, iterable, r=None):
+        pool = materialize(m, iterable)
+        size = len(pool) if r is None else r
+        if type(size) is not int or size > len(pool) and not (longer and pool):
+            size = 0  # empty (or the native error)
+        return _tuples(m, native(pool) if r is None else native(pool, r), size)
+
+    return make
+
+
 def _groupby(m, iterable, key=None):
     for k, group in itertools.groupby(source(m, iterable), key):
         yield k, ChargedIter(m, group, "itertools._grouper")
 
 
 def _accumulate(m, iterable, func=None, *, initial=None):
+    """Each accumulated value is new (a growing string, a big int...): charged as it is built."""
     if func is None:
-        def func(a, b):
-            return add(m, a, b)
-    return itertools.accumulate(source(m, iterable), func, initial=initial)
+        def step(a, b):
+            return charge_result(m, add(m, a, b))
+    else:
+        def step(a, b):
+            return charge_result(m, func(a, b))
+    return itertools.accumulate(source(m, iterable), step, initial=initial)
 
 
 def _itertools(m) -> dict:
@@ -289,11 +366,11 @@ def _itertools(m) -> dict:
         "repeat": _lazy("repeat", lambda m, *a, **k: it.repeat(*a, **k)),
         "chain": _lazy("chain", lambda m, *its: it.chain(*[source(m, i) for i in its])),
         "islice": _lazy("islice", lambda m, i, *a: it.islice(source(m, i), *a)),
-        "product": _lazy("product", lambda m, *its, repeat=1: it.product(*_pools(m, its, repeat), repeat=repeat)),
-        "permutations": _lazy("permutations", lambda m, i, r=None: it.permutations(materialize(m, i), r)),
-        "combinations": _lazy("combinations", lambda m, i, r: it.combinations(materialize(m, i), r)),
+        "product": _lazy("product", _product),
+        "permutations": _lazy("permutations", _combinatoric(it.permutations)),
+        "combinations": _lazy("combinations", _combinatoric(it.combinations)),
         "combinations_with_replacement": _lazy(
-            "combinations_with_replacement", lambda m, i, r: it.combinations_with_replacement(materialize(m, i), r)
+            "combinations_with_replacement", _combinatoric(it.combinations_with_replacement, longer=True)
         ),
         "accumulate": _lazy("accumulate", _accumulate),
         "groupby": _lazy("groupby", _groupby),

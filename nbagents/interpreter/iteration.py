@@ -8,6 +8,8 @@ refused beyond ``max_sequence_length``; lazy ones are drained one charged elemen
 
 from __future__ import annotations
 
+import sys
+
 from .limits import limit_error
 from .values import COLLECTIONS, CONTAINERS, VIEWS, ChargedIter, Handle, type_name
 
@@ -21,16 +23,21 @@ _BYTES_PER_OP = {str: 4, bytes: 4, list: 1, tuple: 1}  # shift: about 16 bytes o
 
 def charge_result(m, result):
     """Charge a freshly built value by its approximate memory (strings: 1 op per 16 characters,
-    lists and tuples: 1 op per 2 elements, dicts and sets: 1 op per element)."""
-    shift = _BYTES_PER_OP.get(type(result))
+    lists and tuples: 1 op per 2 elements, dicts and sets: 1 op per element, ints: 1 op per 16
+    bytes); values of more than about a kilobyte also count against ``Limits.memory_mb``."""
+    t = type(result)
+    shift = _BYTES_PER_OP.get(t)
     if shift is not None:
         n = len(result) >> shift
-    elif type(result) in (dict, set, frozenset):
+    elif t is int:
+        n = result.bit_length() >> 7
+    elif t in (dict, set, frozenset):
         n = len(result)
     else:
         return result
     if n > 64:
         m.charge(n)
+        m.charge_memory(sys.getsizeof(result))
     return result
 
 

@@ -7,13 +7,14 @@ from the lengths, ``f'{1:>10000000000}'`` from the width in the format spec.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 
 from ..errors import LimitExceededError
 from .active import current_line
 
-__all__ = ["Limits", "Execution", "limit_error"]
+__all__ = ["Limits", "Execution", "limit_error", "division_ops", "modpow_ops", "square_ops", "product_ops", "check_codec"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,9 @@ class Limits:
     max_source_chars, max_nodes, max_nesting:
         Size of the program: characters, AST nodes, AST depth.
     memory_mb:
-        Address-space limit (``RLIMIT_AS``) of the child in process isolation.
+        Address-space limit (``RLIMIT_AS``) of the child in process isolation; in the kernel,
+        the budget of what the interpreter builds natively in one run (conversions, encodings,
+        formatted texts, itertools tuples, accumulated values...), counted as it is built.
     """
 
     max_operations: int = 5_000_000
@@ -147,3 +150,59 @@ def pow_bits(base: int, exp: int) -> int:
     if exp <= 0 or -1 <= base <= 1:
         return 0
     return base.bit_length() * exp
+
+
+# --- costs of big-integer work, in operations (about 100 ns of native time each) ------------------
+# CPython stores ints in 30-bit digits; its division, gcd, isqrt and modular reduction are
+# quadratic in the digits (about 1.5-3 ns per pair of digits), multiplication by a small int linear.
+
+_SMALL_BITS = 2048  # below this every operation costs well under one interpreter step
+
+
+def division_ops(a_bits: int, b_bits: int) -> int:
+    """Operations of ``a // b`` / ``a % b`` / ``divmod``: quotient digits times divisor digits."""
+    if a_bits < _SMALL_BITS or b_bits < _SMALL_BITS:
+        return a_bits >> 12
+    return ((a_bits - b_bits) // 30 + 1) * (b_bits // 30) >> 5
+
+
+def square_ops(bits: int) -> int:
+    """Operations of a quadratic one-operand algorithm (``isqrt``, ``gcd`` of two such numbers)."""
+    if bits < _SMALL_BITS:
+        return 0
+    return (bits // 30) ** 2 >> 6
+
+
+def modpow_ops(exp_bits: int, mod_bits: int, negative: bool) -> int:
+    """Operations of ``pow(b, e, m)``: one modular multiplication (quadratic in ``m``'s digits)
+    per bit of ``e``; a negative ``e`` adds a modular inverse (about 60 ns per digit pair)."""
+    digits = mod_bits // 30 + 1
+    ops = exp_bits * digits * digits >> 6
+    if negative:
+        ops += digits * digits
+    return ops
+
+
+def product_ops(a_bits: int, b_bits: int) -> int:
+    """Operations of ``a * b``: linear in the larger operand times (a capped share of) the smaller
+    (CPython switches to Karatsuba for big operands)."""
+    big, small = (a_bits, b_bits) if a_bits >= b_bits else (b_bits, a_bits)
+    return (big // 30) * min(small // 30 + 1, 256) >> 6
+
+
+_QUADRATIC_CODECS = frozenset({"punycode", "idna"})
+
+
+def check_codec(m, data: object, encoding: object) -> None:
+    """Charge an encode/decode whose cost grows faster than its input before it runs:
+    ``punycode`` (and ``idna``, which runs it per label) rescan the text once per distinct
+    non-ASCII character, about 100 ns per pair of characters."""
+    if type(encoding) is not str or len(encoding) > 64:
+        return  # the native call raises its own TypeError / LookupError
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return
+    if name in _QUADRATIC_CODECS and type(data) in (str, bytes):
+        n = len(data)
+        m.charge(2 * n * n)

@@ -5,8 +5,22 @@ b``). The operations themselves come from the tables of :mod:`.operators`; a mix
 from __future__ import annotations
 
 import ast
+import operator
 
-from .operators import BINOPS, CHECKED_BINOPS, CHECKED_COMPARE, COMPARE, UNARY
+from .operators import (
+    BINOPS,
+    CHECKED_BINOPS,
+    CHECKED_COMPARE,
+    COMPARE,
+    INT_RESULTS,
+    SMALL_INT,
+    UNARY,
+    charge_compare,
+    counted,
+)
+
+_DIVISIONS = {ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod}
+_ORDERINGS = frozenset({ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE})  # element-wise on sequences
 
 __all__ = ["OperatorCompiler"]
 
@@ -19,21 +33,55 @@ class OperatorCompiler:
         checked = CHECKED_BINOPS.get(type(node.op))
         if checked is None:
             op = BINOPS[type(node.op)]
+            if type(node.op) in INT_RESULTS:
+
+                def int_result(f):
+                    r = op(left(f), right(f))
+                    if type(r) is not int or -SMALL_INT < r < SMALL_INT:
+                        return r
+                    return counted(m, r)
+
+                return int_result
             return lambda f: op(left(f), right(f))
         if type(node.op) is ast.Add:
 
             def add(f):
                 a = left(f)
                 b = right(f)
-                if type(a) is int and type(b) is int or type(a) is float:
+                if type(a) is int and type(b) is int:
+                    r = a + b
+                    if -SMALL_INT < r < SMALL_INT:
+                        return r
+                    return counted(m, r)
+                if type(a) is float:
                     return a + b
                 return checked(m, a, b)
 
             return add
+        native = _DIVISIONS.get(type(node.op))
+        if native is not None:
+
+            def divide(f):  # a small int dividend is cheap whatever the divisor
+                a = left(f)
+                b = right(f)
+                if type(a) is int and type(b) is int and -SMALL_INT < a < SMALL_INT:
+                    return native(a, b)
+                return checked(m, a, b)
+
+            return divide
         return lambda f: checked(m, left(f), right(f))
 
     def e_UnaryOp(self, node: ast.UnaryOp):
-        operand, op = self.expr(node.operand), UNARY[type(node.op)]
+        operand, op, m = self.expr(node.operand), UNARY[type(node.op)], self.m
+        if type(node.op) in INT_RESULTS:
+
+            def int_result(f):
+                r = op(operand(f))
+                if type(r) is not int or -SMALL_INT < r < SMALL_INT:
+                    return r
+                return counted(m, r)
+
+            return int_result
         return lambda f: op(operand(f))
 
     def e_BoolOp(self, node: ast.BoolOp):
@@ -71,12 +119,24 @@ class OperatorCompiler:
             ops.append((fn, self.expr(comparator)))
         if len(ops) == 1:
             (op, right), = ops
+            if type(node.ops[0]) in _ORDERINGS:
+
+                def compare(f):
+                    a = left(f)
+                    b = right(f)
+                    if type(a) is list or type(a) is tuple:
+                        charge_compare(m, a, b)
+                    return op(a, b)
+
+                return compare
             return lambda f: op(left(f), right(f))
 
         def chain(f):
             a = left(f)
             for op, right in ops:
                 b = right(f)
+                if type(a) is list or type(a) is tuple:
+                    charge_compare(m, a, b)
                 if not op(a, b):
                     return False
                 a = b

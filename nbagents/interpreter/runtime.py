@@ -120,6 +120,7 @@ class Machine:
         self.interrupted = False
         self.refusal: BaseException | None = None  # what the approval hook raised, this run
         self._previous = None
+        self.memory = 0  # bytes built natively this run (charge_memory)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -141,6 +142,7 @@ class Machine:
         self.last_value = None
         self.interrupted = False
         self.refusal = None
+        self.memory = 0
         self._paused = 0.0
         self._paused_at = None
         self._previous = activate(self)
@@ -177,6 +179,12 @@ class Machine:
         self.ops += n
         if self.ops > self.next_check:
             self.checkpoint()
+
+    def charge_memory(self, nbytes: int) -> None:
+        """Count ``nbytes`` built natively against ``Limits.memory_mb`` (refused beyond it)."""
+        self.memory += nbytes
+        if self.memory > self.limits.memory_mb << 20:
+            raise limit_error("memory_mb", f"{self.limits.memory_mb} MB of values built natively", self.line)
 
     def pause(self) -> None:
         self._paused_at = time.monotonic()
