@@ -13,7 +13,8 @@ comparisons, boolean logic, f-strings, literals, slicing, ``if``/``for``/``while
 ``continue``/``pass``, comprehensions, ``try``/``except``/``else``/``finally``, ``raise``,
 ``assert``, ``del``, ``def`` (no decorators; annotations are not evaluated) and ``lambda``,
 ``return``, the walrus, ``import`` of the facade modules (math, json, datetime, statistics,
-random, itertools, collections, string; ``re`` only in process isolation), ``print``.
+random, itertools, collections, string, re, time, unicodedata, stat, heapq, bisect; ``queue``
+is refused: use ``collections.deque``), ``print``.
 
 Differences from CPython that programs may notice:
 
@@ -25,7 +26,11 @@ Differences from CPython that programs may notice:
   run at once); values of host types other than plain data are opaque handles;
 * the deadline is read at the next evaluated node after a 20 ms watchdog tick (or every
   4096 operations), so a single native operation is bounded by its size pre-check, not by the
-  clock (in process isolation the child is killed at the deadline).
+  clock (in process isolation the child is killed at the deadline);
+* ``time.sleep`` counts as interpreter time and is refused at once when it would pass the
+  deadline; ``re`` matches with the ``regex`` package under a timeout of the remaining time, so
+  catastrophic backtracking ends with the ``timeout_s`` error in the kernel too (``\\w`` also
+  matches combining marks; patterns have no ``flags``/``groupindex``; see :mod:`.regexes`).
 """
 
 from .limits import Execution, Limits

@@ -11,10 +11,15 @@ too; a lazy ``finditer`` renews its timeout as it goes. Patterns are capped at a
 ``max_source_chars`` (compiling is Python code that no clock interrupts); results that can
 outgrow their subject (``findall``/``split`` with groups, ``sub``, ``Match.expand``) are bounded
 by ``max_sequence_length`` before they are built. Patterns and matches expose only ``re``'s
-methods and attributes (no ``flags``, ``regs``, nor ``regex``'s extras such as ``captures``);
+methods and attributes (no ``flags``, ``groupindex``, ``regs``, nor ``regex``'s extras such as ``captures``);
 methods take only ``re``'s parameters (no ``timeout``, ``concurrent``, ``partial``).
 
-Known differences from CPython's ``re``: ``\\w`` also matches combining marks (U+0301...) and
+``regex`` counts its timeout in the process's CPU time: on an overloaded machine a match can
+run past the deadline by the time the process waited for a CPU. The isolated child runs without
+site-packages, so there the engine is CPython's ``re`` with the same checks and no timeout: the
+kernel kills the child at the deadline.
+
+Known differences from CPython's ``re`` (kernel): ``\\w`` also matches combining marks (U+0301...) and
 ``\\s`` does not match U+001C..U+001F; reprs name ``regex``.
 """
 
@@ -378,7 +383,7 @@ def re_members(m) -> dict:
         "split": (CHECKED, split),
         "sub": (CHECKED, _substituting(False)),
         "subn": (CHECKED, _substituting(True)),
-        **{n: (DATA, None) for n in ("pattern", "groups", "groupindex")},
+        **{n: (DATA, None) for n in ("pattern", "groups")},
     })  # fmt: skip
     TABLES.setdefault(regex.match_type, {
         **entries(regex.match_type, "group groups groupdict start end span", PLAIN),
