@@ -192,7 +192,7 @@ def test_strftime_widths_are_refused_as_in_datetime(mode, interpreters):
 
 # --- re against CPython's re, over generated patterns and subjects -----------------------------------
 
-_ATOMS = ["a", "b", "x", ".", r"\d", r"\w", r"\s", "[ab]", "[^a]", "[a-c1]", r"\b", "^", "$", "{", "}", "[{]", "-"]
+_ATOMS = ["a", "b", "x", ".", r"\d", r"\w", r"\s", "[ab]", "[^a]", "[a-c1]", r"\b", "^", "$", "{", "}", "[{]", "-", "x{e<=1}", "{1,a}", "a{,}"]
 _SUFFIXES = ["", "", "*", "+", "?", "*?", "+?", "{2}", "{1,2}", "{,2}", "{2,}"]
 
 
@@ -457,3 +457,9 @@ def test_modules_are_listed_in_the_refusal_hint():
     for name in ("re", "time", "unicodedata", "stat", "heapq", "bisect"):
         assert name in info.value.hint
 
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_bad_templates_raise_re_error(mode, interpreters):
+    code = "import re\ntry:\n    re.sub('(a)', '\\\\9', 'a')\n    x = 'no error'\nexcept re.error:\n    x = 're.error'\nx"
+    assert interpreters[mode].run(code, {}, {}).value == "re.error"

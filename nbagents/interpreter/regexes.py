@@ -178,6 +178,8 @@ def _run(m, fn, *args):
         return fn(*args, timeout=_timeout(m))
     except TimeoutError:
         raise _timed_out(m) from None
+    except _ENGINE[0].module.error as exc:  # a bad template: re.error, as CPython raises it
+        raise re.error(str(exc)) from None
 
 
 def _subject(m, string) -> None:
