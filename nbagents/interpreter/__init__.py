@@ -14,7 +14,8 @@ comparisons, boolean logic, f-strings, literals, slicing, ``if``/``for``/``while
 ``assert``, ``del``, ``def`` (no decorators; annotations are not evaluated) and ``lambda``,
 ``return``, the walrus, annotated assignments (``x: int = 42``; not evaluated either),
 ``import`` of the facade modules (math, json, datetime, statistics, random, itertools,
-collections, string; ``re`` only in process isolation), ``print``; ``class`` definitions
+collections, string, re, time, unicodedata, stat, heapq, bisect; ``queue`` is refused: use
+``collections.deque``), ``print``; ``class`` definitions
 (:mod:`.classes`: methods, class attributes, inheritance among the program's own classes,
 ``super()`` without arguments in a method, ``@staticmethod``/``@classmethod``/``@property``
 getters, ``isinstance``), attribute assignment and ``del`` on their instances and classes, and
@@ -44,7 +45,11 @@ Differences from CPython that programs may notice:
   ``itertools`` tuples/accumulations build counts against ``Limits.memory_mb`` in the kernel too;
 * the deadline is read at the next evaluated node after a 20 ms watchdog tick (or every
   4096 operations), so a single native operation is bounded by its size pre-check, not by the
-  clock (in process isolation the child is killed at the deadline).
+  clock (in process isolation the child is killed at the deadline);
+* ``time.sleep`` counts as interpreter time and is refused at once when it would pass the
+  deadline; ``re`` matches with the ``regex`` package under a timeout of the remaining time, so
+  catastrophic backtracking ends with the ``timeout_s`` error in the kernel too (``\\w`` also
+  matches combining marks; patterns have no ``flags``/``groupindex``; see :mod:`.regexes`).
 """
 
 from .limits import Execution, Limits

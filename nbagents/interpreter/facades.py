@@ -3,7 +3,8 @@
 Never a real module object (``random._os``, ``statistics.sys``, ``json.decoder.re`` are exactly
 the re-exports that broke other sandboxes). Functions that consume iterables or build big
 numbers are wrapped with the same checks as the builtins; ``random`` is an instance owned by
-the interpreter; ``re`` exists only in process isolation, where a runaway regex is killed.
+the interpreter. ``re`` (:mod:`.regexes`) matches under a timeout, in the kernel too; ``time``,
+``unicodedata``, ``stat``, ``heapq`` and ``bisect`` are in :mod:`.stdlib_extra`.
 """
 
 from __future__ import annotations
@@ -18,19 +19,21 @@ import string
 
 from ..errors import RefusedConstructError
 from .builtins import source
-from .capabilities import CHECKED, DATA, PLAIN, TABLES, entries
 from .iteration import charge_result, materialize
 from .limits import limit_error, square_ops
 from .operators import add, mul
+from .regexes import re_members
 from .reprs import safe_repr
+from .stdlib_extra import BUILDERS as STDLIB_EXTRA
 from .values import Builtin, ChargedIter, Facade, NativeFunction, TypeValue
 
 __all__ = ["FACADE_NAMES", "PROCESS_ONLY", "make_facade"]
 
 FACADE_NAMES = frozenset(
     {"math", "json", "datetime", "statistics", "random", "itertools", "collections", "string", "re"}
+    | set(STDLIB_EXTRA)
 )
-PROCESS_ONLY = frozenset({"re"})
+PROCESS_ONLY: frozenset = frozenset()  # every facade runs in the kernel too
 
 
 def _native(module, names: str) -> dict:
@@ -423,39 +426,13 @@ def _collections(m) -> dict:
     }
 
 
-# --- string and re -----------------------------------------------------------------------------------
+# --- string -------------------------------------------------------------------------------------
 
 
 def _string(m) -> dict:
     names = "ascii_letters ascii_lowercase ascii_uppercase digits hexdigits octdigits punctuation whitespace printable"
     members = {n: getattr(string, n) for n in names.split()}
     members["capwords"] = NativeFunction("string.capwords", string.capwords)
-    return members
-
-
-def _re(m) -> dict:
-    import re
-
-    def finditer(m, *args, **kwargs):
-        return ChargedIter(m, re.finditer(*args, **kwargs), "callable_iterator")
-
-    def pattern_finditer(m, pattern, *args, **kwargs):
-        return ChargedIter(m, pattern.finditer(*args, **kwargs), "callable_iterator")
-
-    TABLES.setdefault(re.Pattern, {
-        **entries(re.Pattern, "search match fullmatch findall sub subn split", PLAIN),
-        "finditer": (CHECKED, pattern_finditer),
-        "pattern": (DATA, None), "flags": (DATA, None), "groups": (DATA, None),
-    })  # fmt: skip
-    TABLES.setdefault(re.Match, {
-        **entries(re.Match, "group groups groupdict start end span expand", PLAIN),
-        **{n: (DATA, None) for n in "string pos endpos lastindex lastgroup re".split()},
-    })  # fmt: skip
-    members = _native(re, "compile search match fullmatch findall sub subn split escape")
-    members["finditer"] = Builtin("re.finditer", finditer)
-    for flag in "IGNORECASE I MULTILINE M DOTALL S VERBOSE X ASCII A UNICODE U".split():
-        members[flag] = getattr(re, flag)
-    members["error"] = TypeValue("error", lambda m, *a: re.error(*a), re.error)
     return members
 
 
@@ -468,7 +445,8 @@ _BUILDERS = {
     "itertools": _itertools,
     "collections": _collections,
     "string": _string,
-    "re": _re,
+    "re": re_members,
+    **STDLIB_EXTRA,
 }
 
 

@@ -21,6 +21,7 @@ from .classes import DECORATORS, HONOURED
 from .facades import FACADE_NAMES, PROCESS_ONLY
 from .formatting import parse_format
 from .limits import Limits, limit_error
+from .stdlib_extra import INSTEAD
 
 __all__ = ["parse", "validate"]
 
@@ -242,6 +243,8 @@ class _Checker:
             hint = f"Modules available: {', '.join(sorted(allowed))}."
             if name in PROCESS_ONLY:
                 hint = f"{name!r} is only available with Interpreter(isolation='process'). " + hint
+            elif name in INSTEAD:
+                hint = f"Instead of {name!r}, use {INSTEAD[name]}. " + hint
             raise self.refuse(f"import of {name!r}", node, hint)
 
 
