@@ -76,6 +76,8 @@ BOMBS = {
     "format_results": ("x = 2 ** 49_000\na = []\nwhile True:\n    a.append(format(x, 'b'))", SMALL_MEMORY, {"memory_mb", "max_operations", "timeout_s"}),
     "float_precision_results": ("a = []\nwhile True:\n    a.append(format(1.5, '.9000000f'))", SMALL_MEMORY, {"memory_mb", "max_operations", "timeout_s"}),
     "repr_results": ("xs = ['y' * 10000] * 1000\na = []\nwhile True:\n    a.append(repr(xs))", SMALL_MEMORY, {"memory_mb", "max_operations", "max_sequence_length", "timeout_s"}),
+    "fstring_results": ("xs = ['y' * 1000] * 1000\na = []\nwhile True:\n    a.append(f'{xs!r}')", SMALL_MEMORY, {"memory_mb", "max_operations"}),
+    "format_method_results": ("xs = ['y' * 1000] * 1000\na = []\nwhile True:\n    a.append('{!r}'.format(xs))", SMALL_MEMORY, {"memory_mb", "max_operations"}),
     "encode_results": ("s = 'é' * 4_000_000\na = []\nwhile True:\n    a.append(s.encode('utf-32'))", SMALL_MEMORY, {"memory_mb", "max_operations", "timeout_s"}),
     "split_pieces": ("s = 'ab ' * 3_000_000\na = []\nwhile True:\n    a.append(s.split())", SMALL_MEMORY, {"memory_mb", "max_operations", "timeout_s"}),
     "int_sub_results": ("x = 1 << 999_000\na = []\nwhile True:\n    a.append(x - 1)", DEFAULT, {"memory_mb", "max_operations"}),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 
+from .iteration import charge_result
 from .limits import check_format_spec, check_strftime, limit_error
 from .reprs import safe_repr, safe_str
 from .values import DATES, SCALARS, type_name
@@ -92,5 +93,5 @@ def format_constant(m, parts: list, args: tuple, kwargs: dict) -> str:
         if total > m.limits.max_sequence_length:
             raise limit_error("max_sequence_length", f"a formatted text of {total} characters", m.line)
         out.append(text)
-    return "".join(out)
+    return charge_result(m, "".join(out))
 

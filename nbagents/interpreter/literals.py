@@ -7,7 +7,7 @@ import ast
 
 from ..errors import RefusedConstructError
 from .formatting import convert, safe_format
-from .iteration import materialize
+from .iteration import charge_result, materialize
 from .limits import limit_error
 from .reprs import safe_str
 
@@ -90,7 +90,7 @@ class LiteralCompiler:
             text = "".join([part(f) for part in parts])
             if len(text) > m.limits.max_sequence_length:
                 raise limit_error("max_sequence_length", f"an f-string of {len(text)} characters", m.line)
-            return text
+            return charge_result(m, text)
 
         return fstring
 
