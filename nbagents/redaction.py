@@ -8,7 +8,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["register_secret", "redact", "REDACTED"]
+__all__ = ["register_secret", "redact", "REDACTED", "Secret"]
 
 REDACTED = "[REDACTED]"
 _secrets: set[str] = set()
@@ -49,3 +49,40 @@ def redact(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(redact(v) for v in value)
     return value
+
+
+class Secret:
+    """A credential given to an agent as an input, which its program may pass to tools but never read.
+
+    ``agent.run("...", token=Secret(os.environ["API_TOKEN"]))``: the program sees an opaque
+    handle (``<secret handle #1>``) that it can hand to tools, but not print, format or look
+    into; the value is registered with :func:`register_secret`, so it is redacted from Runs,
+    history, logs and error messages; its ``repr``/``str`` are ``Secret('[REDACTED]')`` and
+    ``[REDACTED]`` everywhere, so a tool that turns its argument into text sends no credential.
+    A tool that needs the value asks for it explicitly: ``token.reveal()``. Without the
+    wrapper, anything a program can read (an input's text, or a dict holding a key) it can
+    also pass to any tool as an argument, in both isolation modes.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: Any) -> None:
+        self._value = value.reveal() if isinstance(value, Secret) else value
+        if isinstance(self._value, str):
+            register_secret(self._value)
+
+    def reveal(self) -> Any:
+        """The wrapped value (for the tool that needs it)."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({REDACTED!r})"
+
+    def __str__(self) -> str:
+        return REDACTED
+
+    def __format__(self, spec: str) -> str:
+        return format(REDACTED, spec)
+
+    def __reduce__(self):
+        raise TypeError("A Secret cannot be pickled (it would write the value out).")

@@ -25,7 +25,20 @@ Differences from CPython that programs may notice:
   run at once); values of host types other than plain data are opaque handles;
 * the deadline is read at the next evaluated node after a 20 ms watchdog tick (or every
   4096 operations), so a single native operation is bounded by its size pre-check, not by the
-  clock (in process isolation the child is killed at the deadline).
+  clock (in process isolation the child is killed at the deadline);
+* a run makes at most ``max_tool_calls`` tool calls and lasts at most ``wall_timeout_s`` of
+  wall-clock time, tool time included; a value nested more than ``max_nesting`` deep ends the
+  run (``LimitExceededError``) where it crosses: the result, a tool's argument or result, an
+  input, the process boundary, printed text.
+
+What crosses: tool arguments are plain data at any depth (exact builtin scalars, bytes, dates,
+ranges, lists, tuples, dicts, sets, the ``collections`` types) and handles; a function, an
+iterator, a module or an exception anywhere inside one is refused, naming the argument and the
+path. Inputs are copied: at the start of every run the plain containers of the state are copied
+(sharing between variables kept), in both isolations, so a program never changes an object its
+caller holds; the state then holds the copies. Other objects are opaque handles, never copied.
+Anything a program can read it can pass to a tool; mark a credential given as an input with
+:class:`nbagents.Secret`, which the program holds as a handle it cannot read.
 """
 
 from .limits import Execution, Limits

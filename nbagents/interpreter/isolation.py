@@ -238,13 +238,13 @@ class ChildProcess:
             now = time.monotonic() - start
             return min(budget - (now - tool_time[0]), wall_budget - now)
 
-        def wall_error() -> LimitExceededError:
+        def wall_error(line: int | None = None) -> LimitExceededError:
             self.close()
             return limit_error(
                 "wall_timeout_s",
                 f"{self.limits.wall_timeout_s} s of wall-clock time, {tool_time[0]:.1f} s of it in tools; "
                 "the isolated child was killed",
-                None,
+                line,
             )
 
         try:
@@ -272,7 +272,8 @@ class ChildProcess:
                     finally:
                         tool_time[0] += time.monotonic() - began  # the hook's time included
                     if time.monotonic() - start > self.limits.wall_timeout_s:
-                        raise wall_error()  # the tool ran past the wall deadline
+                        line = message.get("line")  # the tool ran past the wall deadline
+                        raise wall_error(line if type(line) is int else None)
                     self._send(reply)
                 elif op == "done":
                     execution = relay.finish(message, state)

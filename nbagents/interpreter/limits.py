@@ -52,8 +52,10 @@ class Limits:
         Wall-clock time per run, tool time included: checked before each tool call, after it
         returns and while the interpreter runs (in process isolation the kernel also kills the
         child at this deadline). A tool that is running is not interrupted: the run ends when it
-        returns. The default 60 s fits a task's few tool calls on a CPU (a local model's
-        caption or transcription takes seconds); slow tools (image generation on CPU) need more.
+        returns. The default 300 s leaves room for the slowest default tools on a CPU (the first
+        call of a local model loads it; Stable Diffusion takes minutes per image there) while
+        a loop over slow tools still ends within minutes; ``max_tool_calls`` stops loops of
+        fast ones long before.
     """
 
     max_operations: int = 5_000_000
@@ -67,7 +69,7 @@ class Limits:
     max_nesting: int = 100
     memory_mb: int = 1024
     max_tool_calls: int = 100
-    wall_timeout_s: float = 60.0
+    wall_timeout_s: float = 300.0
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,9 @@ class Interpreter:
     -----
     A real ``KeyboardInterrupt`` (Jupyter's interrupt) stops the run and is reported as an
     :class:`~nbagents.errors.InterpreterError` ("interrupted"); in process mode the child is
-    killed. In process mode the state crosses the boundary as JSON data: sandbox functions
+    killed. In both modes the plain containers of ``state`` are copied at the start of a run
+    (the caller's objects are never changed; ``state`` holds the copies afterwards). In process
+    mode the state crosses the boundary as JSON data: sandbox functions
     defined by a program are dropped from the state after the run (define them again),
     facade modules and handles are kept, containers come back as new objects (shared
     references between variables are not preserved), and values that cannot be encoded stay
@@ -147,6 +149,9 @@ class Interpreter:
         ------
         ToolExecutionError
             The tool raised.
+        LimitExceededError
+            The arguments or the result nest more than ``max_nesting`` deep, or the result has
+            more than ``max_sequence_length`` elements counted as printed.
         NbAgentsError
             Whatever ``before_tool_call`` raised to refuse the call (the tool did not run).
         """
@@ -157,6 +162,8 @@ class Interpreter:
         call = run_tool(name, tool, host_args, host_kwargs, before=self.before_tool_call)
         if call.error is not None:
             raise call.error
+        measure(call.value, what=f"the result of the tool {name!r}", max_depth=self.limits.max_nesting,
+                max_size=self.limits.max_sequence_length)
         return call
 
     def close(self) -> None:
