@@ -143,6 +143,7 @@ class Machine:
         self._on_print: Callable[[str], None] | None = None
         self.tool_calls: list = []
         self.tools_called = 0  # tool calls asked for this run (refused and failed ones too)
+        self.kept: dict = {}  # the state as the last run left it (its values are not inputs)
         self.last_value = None
         self.interrupted = False
         self.refusal: BaseException | None = None  # what the approval hook raised, this run

@@ -37,6 +37,7 @@ __all__ = ["Interpreter", "run", "execute", "enter_state", "call_tool"]
 _ISOLATIONS = ("none", "process")
 
 
+
 class Interpreter:
     """Runs agent programs with a restricted, resource-limited interpreter.
 
@@ -204,16 +205,23 @@ def execute(m: Machine, code: str, tools: Mapping, state: dict, on_print, *, too
         return _execute(m, tree, tools, state, on_print, tool_caller, process, raw_value)
 
 
-def enter_state(state: dict, handles: HandleRegistry, limits: Limits) -> None:
-    """The state as a run sees it, in place: plain containers copied (one memo, so variables
-    sharing a list still share the copy), then converted to sandbox values (handles for what
-    is not plain data). Raises ``LimitExceededError`` (``max_nesting``) for a variable nested
-    too deeply, :class:`InterpreterError` for one that cannot be converted."""
+def enter_state(state: dict, handles: HandleRegistry, limits: Limits, *, kept: Mapping | None) -> None:
+    """The state as a run sees it, in place: the plain containers of every input (a value
+    that is not the very object ``kept`` holds under its name: what the last run left; with
+    ``kept=None`` nothing is an input: the child's state is decoded afresh for each run) copied,
+    with one memo, so inputs sharing a list still share the copy; then everything converted
+    to sandbox values (handles for what is not plain data). Raises ``LimitExceededError``
+    (``max_nesting``) for a variable nested too deeply, :class:`InterpreterError` for one
+    that cannot be converted."""
     memo: dict = {}
     for key, value in list(state.items()):
-        value = copy_plain(value, memo, what=f"the variable {key!r}", max_depth=limits.max_nesting)
+        what = f"the variable {key!r}"
+        if kept is not None and kept.get(key, state) is not value:
+            value = copy_plain(value, memo, what=what, max_depth=limits.max_nesting)
         try:
             converted = to_sandbox(value, handles, trusted=True)
+        except RecursionError:
+            error = limit_error("max_nesting", f"{what} is nested too deeply")
         except Exception as exc:  # noqa: BLE001 - a broken host object in the state
             error = InterpreterError(f"The state value {key!r} could not be converted: {type(exc).__name__}.")
         else:
@@ -227,7 +235,7 @@ def _execute(m: Machine, tree, tools: Mapping, state: dict, on_print, tool_calle
     for key, value in list(state.items()):
         if type(value) is Facade and value.name in PROCESS_ONLY and not process:
             del state[key]  # e.g. ``re`` imported in process isolation: not in the kernel
-    enter_state(state, m.handles, m.limits)
+    enter_state(state, m.handles, m.limits, kept=None if process else m.kept)
     m.tools = {name: ToolRef(name, fn) for name, fn in tools.items() if type(name) is str}
     m.tool_caller = tool_caller or call_tool
     program = Compiler(m).module(tree)
@@ -240,6 +248,7 @@ def _execute(m: Machine, tree, tools: Mapping, state: dict, on_print, tool_calle
     finally:
         duration = m.elapsed()
         m.stop()
+        m.kept = dict(state)  # the next run copies only what is new
     if m.refusal is not None:  # a refused tool call ends the run, even when the program went on
         error = m.refusal
     if error is None and not raw_value:

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import RefusedConstructError, ToolExecutionError
 from .limits import limit_error
-from .values import COLLECTIONS, CONTAINERS, DATES, SCALARS, Handle, type_name
+from .values import COLLECTIONS, CONTAINERS, DATES, SCALARS, Handle, flat_size, type_name
 
 __all__ = [
     "ToolRequest", "ToolCall", "BeforeToolCall", "run_tool", "check_arguments", "clean", "capped", "MESSAGE_CAP",
@@ -145,7 +145,7 @@ def check_arguments(args, kwargs, *, max_depth: int, line: int | None = None, to
 
 def _check_argument(value, where: str, max_depth: int, line: int | None) -> None:
     t = type(value)
-    if t in _LEAVES:
+    if t in _LEAVES or flat_size(value) is not None:  # scalars, or a container of scalars only
         return
     if t not in _WALKED:
         raise _refused(value, where, (), line)
