@@ -107,6 +107,10 @@ def test_a_dict_input_is_copied_not_mutated(mode, interpreters, shell):
     assert state["d"] is not given
     # the state holds the copy, and the next run continues from it
     assert interpreters[mode].run("d['b'] + len(d['a'])", tools, state).value == 3
+    # the caller's object given again is an input again: copied again
+    again = {"d": given}
+    interpreters[mode].run("d['a'].append(9)", tools, again)
+    assert given == {"a": [1], "c": {"n": (1, [2])}} and again["d"]["a"] == [1, 9]
 
 
 def test_variables_sharing_a_list_still_share_its_copy_in_the_kernel(interpreters):

@@ -246,3 +246,13 @@ def test_one_slow_tool_call_past_the_deadline_ends_the_run(mode, shell):
         assert not any(args == ("after",) for args, _ in received(tools))  # nothing ran after it
     finally:
         interpreter.close()
+
+
+def test_call_tool_outside_a_program_refuses_a_deep_result(shell):
+    """The path of plan tasks: the tool's result goes straight into the Run."""
+    tools = tools_from("module", shell)
+    interpreter = Interpreter()
+    with pytest.raises(LimitExceededError) as caught:
+        interpreter.call_tool("deep", tools["deep"], {"n": 100000})
+    _assert_clean_limit(caught.value, "max_nesting")
+    assert interpreter.call_tool("deep", tools["deep"], {"n": 3}).value == [[[[]]]]

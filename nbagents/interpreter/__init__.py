@@ -34,9 +34,10 @@ Differences from CPython that programs may notice:
 What crosses: tool arguments are plain data at any depth (exact builtin scalars, bytes, dates,
 ranges, lists, tuples, dicts, sets, the ``collections`` types) and handles; a function, an
 iterator, a module or an exception anywhere inside one is refused, naming the argument and the
-path. Inputs are copied: at the start of every run the plain containers of the state are copied
-(sharing between variables kept), in both isolations, so a program never changes an object its
-caller holds; the state then holds the copies. Other objects are opaque handles, never copied.
+path. Inputs are copied: at the start of a run the plain containers of every value new to the
+state (not what the last run left there) are copied, sharing between them kept, in both
+isolations, so a program never changes an object its caller holds; the state then holds the
+copies. Other objects are opaque handles, never copied.
 Anything a program can read it can pass to a tool; mark a credential given as an input with
 :class:`nbagents.Secret`, which the program holds as a handle it cannot read.
 """

@@ -65,8 +65,9 @@ class Interpreter:
     -----
     A real ``KeyboardInterrupt`` (Jupyter's interrupt) stops the run and is reported as an
     :class:`~nbagents.errors.InterpreterError` ("interrupted"); in process mode the child is
-    killed. In both modes the plain containers of ``state`` are copied at the start of a run
-    (the caller's objects are never changed; ``state`` holds the copies afterwards). In process
+    killed. In both modes the plain containers of the values new to ``state`` (inputs; not what
+    the last run left there) are copied at the start of a run: the caller's objects are never
+    changed, and ``state`` holds the copies afterwards. In process
     mode the state crosses the boundary as JSON data: sandbox functions
     defined by a program are dropped from the state after the run (define them again),
     facade modules and handles are kept, containers come back as new objects (shared
