@@ -84,9 +84,11 @@ class RunRelay:
         name = message.get("name")
         fn = tools.get(name)
         try:
-            args = self.decode(message.get("args"))
-            kwargs = self.decode(message.get("kwargs"))
-        except (ValueError, TypeError, KeyError, RecursionError):
+            with stack_room(self.limits):
+                args = self.decode(message.get("args"))
+                kwargs = self.decode(message.get("kwargs"))
+            self._measure([args, kwargs], "the arguments")  # the child checked them: a lie is a crash
+        except (ValueError, TypeError, KeyError, RecursionError, LimitExceededError):
             raise ChildCrash from None
         if fn is None or type(args) is not list or type(kwargs) is not dict:
             raise ChildCrash
