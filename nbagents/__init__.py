@@ -24,6 +24,7 @@ from .errors import (
     PromptTooLongError,
     ToolError,
 )
+from .lazy import lazy_exports
 from .prompts import PromptTemplate
 from .results import AgentAudio, AgentImage, AgentText
 from .runs import Run
@@ -51,6 +52,7 @@ __all__ = [
     "Run",
     "Sampling",
     "ScriptedEngine",
+    "Secret",
     "Tool",
     "ToolError",
     "Toolbox",
@@ -63,6 +65,9 @@ __all__ = [
     "tool",
     "unload_ipython_extension",
 ]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, {"Secret": "redaction"}, globals())
 
 
 def load_tool(*args, **kwargs):

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 __all__ = ["register_secret", "redact", "REDACTED", "HTTP_LOGGERS", "RedactingFilter",
-           "redact_log_text", "redacted_http_logs"]
+           "redact_log_text", "redacted_http_logs", "Secret"]
 
 REDACTED = "[REDACTED]"
 _secrets: set[str] = set()
@@ -194,3 +194,40 @@ def redacted_http_logs() -> Iterator[None]:
                 for filterer in _filtered:
                     filterer.removeFilter(_log_filter)
                 _filtered.clear()
+
+
+class Secret:
+    """A credential given to an agent as an input, which its program may pass to tools but never read.
+
+    ``agent.run("...", token=Secret(os.environ["API_TOKEN"]))``: the program sees an opaque
+    handle (``<secret handle #1>``) that it can hand to tools, but not print, format or look
+    into; the value is registered with :func:`register_secret`, so it is redacted from Runs,
+    history, logs and error messages; its ``repr``/``str`` are ``Secret('[REDACTED]')`` and
+    ``[REDACTED]`` everywhere, so a tool that turns its argument into text sends no credential.
+    A tool that needs the value asks for it explicitly: ``token.reveal()``. Without the
+    wrapper, anything a program can read (an input's text, or a dict holding a key) it can
+    also pass to any tool as an argument, in both isolation modes.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: Any) -> None:
+        self._value = value.reveal() if isinstance(value, Secret) else value
+        if isinstance(self._value, str):
+            register_secret(self._value)
+
+    def reveal(self) -> Any:
+        """The wrapped value (for the tool that needs it)."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({REDACTED!r})"
+
+    def __str__(self) -> str:
+        return REDACTED
+
+    def __format__(self, spec: str) -> str:
+        return format(REDACTED, spec)
+
+    def __reduce__(self):
+        raise TypeError("A Secret cannot be pickled (it would write the value out).")

@@ -13,7 +13,58 @@ from .errors import NbAgentsError
 from .kinds import kind_of
 from .redaction import redact
 
-__all__ = ["Run", "ErrorInfo", "Step", "describe_value"]
+__all__ = ["Run", "ErrorInfo", "Step", "describe_value", "short_repr"]
+
+_BRACKETS = {list: ("[", "]"), tuple: ("(", ")"), set: ("{", "}"), frozenset: ("frozenset({", "})")}
+
+
+def short_repr(value: Any, cap: int = 500) -> str:
+    """``repr(value)`` cut at ``cap`` characters (``…`` marks the cut), never failing and never
+    building much more than ``cap`` characters: plain containers are walked here without
+    recursion (a deep, shared or cyclic structure costs ``cap`` steps), an integer too big to
+    print is described by its size, a ``repr`` that raises by the object's type."""
+    out: list[str] = []
+    size = 0
+    todo: list[tuple[bool, Any]] = [(False, value)]  # (is literal text, item), last first
+    while todo and size <= cap:
+        literal, item = todo.pop()
+        t = type(item)
+        if literal:
+            text = item
+        elif t in _BRACKETS or t is dict:
+            if not item:
+                text = "{}" if t is dict else f"{t.__name__}()" if t in (set, frozenset) else _BRACKETS[t][0] + _BRACKETS[t][1]
+            else:
+                left, right = ("{", "}") if t is dict else _BRACKETS[t]
+                parts: list[tuple[bool, Any]] = []
+                for i, element in enumerate(list(item.items()) if t is dict else list(item)):
+                    if i:
+                        parts.append((True, ", "))
+                    if len(parts) > cap:
+                        parts.append((True, "..."))
+                        break
+                    if t is dict:
+                        parts += [(False, element[0]), (True, ": "), (False, element[1])]
+                    else:
+                        parts.append((False, element))
+                if t is tuple and len(item) == 1:
+                    parts.append((True, ","))
+                todo.append((True, right))
+                todo.extend(reversed(parts))
+                text = left
+        elif t is int and item.bit_length() > 10_000:
+            text = f"<int of {item.bit_length()} bits>"
+        elif t in (str, bytes) and len(item) > cap:
+            text = repr(item[: cap + 1])
+        else:
+            try:
+                text = repr(item)
+            except Exception:  # noqa: BLE001 - a description must never fail
+                text = f"<{t.__name__} object>"
+        out.append(text)
+        size += len(text)
+    text = "".join(out)
+    return text if len(text) <= cap and not todo else text[:cap] + "…"
 
 
 def describe_value(value: Any) -> str:
@@ -109,7 +160,7 @@ class Run:
     raw_output: str = ""
     explanation: str = ""
     code: str = ""
-    result: Any = None
+    result: Any = field(default=None, repr=False)  # summarised by result_summary()
     prints: str = ""
     error: ErrorInfo | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
@@ -139,8 +190,7 @@ class Run:
             return ""
         if isinstance(self.result, AgentType):
             return self.result.summary()
-        text = repr(self.result)
-        return text if len(text) <= 500 else text[:500] + "…"
+        return short_repr(self.result)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict, with secrets redacted and the result summarised."""

@@ -49,7 +49,21 @@ Differences from CPython that programs may notice:
 * ``time.sleep`` counts as interpreter time and is refused at once when it would pass the
   deadline; ``re`` matches with the ``regex`` package under a timeout of the remaining time, so
   catastrophic backtracking ends with the ``timeout_s`` error in the kernel too (``\\w`` also
-  matches combining marks; patterns have no ``flags``/``groupindex``; see :mod:`.regexes`).
+  matches combining marks; patterns have no ``flags``/``groupindex``; see :mod:`.regexes`);
+* a run makes at most ``max_tool_calls`` tool calls and lasts at most ``wall_timeout_s`` of
+  wall-clock time, tool time included; a value nested more than ``max_nesting`` deep ends the
+  run (``LimitExceededError``) where it crosses: the result, a tool's argument or result, an
+  input, the process boundary, printed text.
+
+What crosses: tool arguments are plain data at any depth (exact builtin scalars, bytes, dates,
+ranges, lists, tuples, dicts, sets, the ``collections`` types) and handles; a function, an
+iterator, a module or an exception anywhere inside one is refused, naming the argument and the
+path. Inputs are copied: at the start of a run the plain containers of every value new to the
+state (not what the last run left there) are copied, sharing between them kept, in both
+isolations, so a program never changes an object its caller holds; the state then holds the
+copies. Other objects are opaque handles, never copied.
+Anything a program can read it can pass to a tool; mark a credential given as an input with
+:class:`nbagents.Secret`, which the program holds as a handle it cannot read.
 """
 
 from .limits import Execution, Limits

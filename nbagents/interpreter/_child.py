@@ -14,13 +14,14 @@ import sys
 from ..errors import InterpreterError, NbAgentsError, ToolExecutionError
 from .builtins import BUILTINS
 from .codec import Unencodable, decode, encode
-from .conversion import to_host, to_result
+from .conversion import to_result
 from .facades import make_facade
 from .limits import Limits
 from .reprs import safe_text
-from .runtime import Machine, watchdog
+from .runtime import Machine, stack_room, watchdog
 from .sandbox import execute
-from .values import Handle, HandleRegistry
+from .toolcall import check_arguments
+from .values import Handle, HandleRegistry, measure
 
 __all__ = ["main"]
 
@@ -86,6 +87,32 @@ def error_fields(error: NbAgentsError) -> dict:
     return fields
 
 
+def _done(result, state: dict, limits: Limits) -> dict:
+    """The ``done`` message: the value and the state, checked to cross (``max_nesting``,
+    ``max_sequence_length``: a ``LimitExceededError`` names the value) and encoded."""
+    with stack_room(limits):
+        measure(result.value, what="the result", max_depth=limits.max_nesting, max_size=limits.max_sequence_length)
+        try:
+            value = encode(to_result(result.value, keep_handles=True))
+        except Unencodable:
+            value = safe_text(result.value)
+        encoded_state = {}
+        for key, item in state.items():
+            measure(item, what=f"the variable {key!r}", max_depth=limits.max_nesting, max_size=limits.max_sequence_length)
+            try:
+                encoded_state[key] = encode(item)
+            except Unencodable:
+                pass
+    return {
+        "op": "done",
+        "value": value,
+        "prints": result.prints,
+        "operations": result.operations,
+        "duration_s": result.duration_s,
+        "state": encoded_state,
+    }
+
+
 def main() -> None:
     memory_mb = int(sys.argv[1])
     channel = _Channel()
@@ -106,8 +133,8 @@ def main() -> None:
         return decode(data, handle, lambda name: make_facade(machine, name), BUILTINS.__getitem__)
 
     def call_tool(m, ref, args, kwargs):
-        for value in (*args, *kwargs.values()):
-            to_host(value)  # refuses what the kernel's call refuses (sandbox functions, modules...)
+        m.before_tool_call(ref.name)  # max_tool_calls and wall_timeout_s, as in the kernel
+        check_arguments(args, kwargs, max_depth=m.limits.max_nesting, line=m.line, tool=ref.name)
         try:
             message = {"op": "tool", "name": ref.name, "args": encode(list(args)), "kwargs": encode(dict(kwargs))}
         except Unencodable as exc:
@@ -121,6 +148,7 @@ def main() -> None:
             reply = channel.receive()
         finally:
             m.resume()
+        m.check_wall()
         if reply.get("op") == "result":
             return restore(reply["value"])
         if reply.get("op") == "tool_error":
@@ -144,32 +172,11 @@ def main() -> None:
                 machine, request["code"], dict.fromkeys(request["tools"]), state, stream,
                 tool_caller=call_tool, process=True, raw_value=True,
             )  # fmt: skip
+            channel.send(_done(result, state, limits))
         except NbAgentsError as error:
             channel.send({"op": "error", "error": error_fields(error)})
-            continue
-        except BaseException as exc:  # noqa: BLE001
-            channel.send({"op": "error", "error": {"class": "IsolationError", "message": f"{type(exc).__name__}: {exc}"[:2000]}})
-            continue
-        try:
-            value = encode(to_result(result.value, keep_handles=True))
-        except Unencodable:
-            value = safe_text(result.value)
-        encoded_state = {}
-        for key, item in state.items():
-            try:
-                encoded_state[key] = encode(item)
-            except Unencodable:
-                pass
-        channel.send(
-            {
-                "op": "done",
-                "value": value,
-                "prints": result.prints,
-                "operations": result.operations,
-                "duration_s": result.duration_s,
-                "state": encoded_state,
-            }
-        )
+        except BaseException as exc:  # noqa: BLE001 - a message, never a traceback
+            channel.send({"op": "error", "error": {"class": "IsolationError", "message": f"{type(exc).__name__}: {safe_text(exc)}"[:2000]}})
         handles.clear()
 
 

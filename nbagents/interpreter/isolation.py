@@ -10,8 +10,10 @@ inherited descriptors, its own session, and rlimits set before it reads a progra
 
 Tools run here, in the kernel: the child sends JSON lines (never pickle) naming the tool and
 its plain-data arguments; non-JSON results stay here and cross as handle numbers. The kernel
-keeps a wall-clock deadline (interpreter time plus a grace period, tool time excluded) and
-SIGKILLs the child when it passes, the only way to stop a native loop. One warm child serves
+keeps two deadlines, interpreter time (``timeout_s`` plus a grace period, tool time excluded)
+and wall-clock time (``wall_timeout_s`` plus the grace, tool time included), and SIGKILLs the
+child when one passes, the only way to stop a native loop; a tool that returns after the
+wall deadline ends the run the same way, and the relay holds ``max_tool_calls`` too. One warm child serves
 the runs of an :class:`Interpreter`; a killed or crashed child is replaced at the next run.
 
 This module owns the child's lifecycle, the pipes and the message loop of a run; the data of
@@ -23,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -196,8 +199,9 @@ class ChildProcess:
                 detail = f" (signal {-code})"
         elif code:
             detail = f" (exit status {code})"
-        tail = self._stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-        memory = "MemoryError" in " ".join(tail) or code in (-signal.SIGKILL, -signal.SIGSEGV)
+        tail = [line.strip() for line in self._stderr.decode("utf-8", "replace").strip().splitlines()]
+        memory = "MemoryError" in " ".join(tail[-3:]) or code in (-signal.SIGKILL, -signal.SIGSEGV)
+        tail = [_without_paths(line) for line in tail if _is_error_line(line)][-1:]  # no traceback
         hint = "The child is restarted at the next run."
         if memory:
             hint = f"It may have exceeded memory_mb={self.limits.memory_mb}; raise Limits(memory_mb=...) if the program is right. " + hint
@@ -228,9 +232,20 @@ class ChildProcess:
         tool_time = [0.0]
         start = time.monotonic()
         budget = self.limits.timeout_s + _grace(self.limits)
+        wall_budget = self.limits.wall_timeout_s + _grace(self.limits)
 
         def remaining() -> float:
-            return budget - (time.monotonic() - start - tool_time[0])
+            now = time.monotonic() - start
+            return min(budget - (now - tool_time[0]), wall_budget - now)
+
+        def wall_error(line: int | None = None) -> LimitExceededError:
+            self.close()
+            return limit_error(
+                "wall_timeout_s",
+                f"{self.limits.wall_timeout_s} s of wall-clock time, {tool_time[0]:.1f} s of it in tools; "
+                "the isolated child was killed",
+                line,
+            )
 
         try:
             if not self._alive():
@@ -256,6 +271,9 @@ class ChildProcess:
                         reply = {"op": "stop"}  # the child's run stops (uncatchable there)
                     finally:
                         tool_time[0] += time.monotonic() - began  # the hook's time included
+                    if time.monotonic() - start > self.limits.wall_timeout_s:
+                        line = message.get("line")  # the tool ran past the wall deadline
+                        raise wall_error(line if type(line) is int else None)
                     self._send(reply)
                 elif op == "done":
                     execution = relay.finish(message, state)
@@ -267,6 +285,8 @@ class ChildProcess:
                         raise clean(refusal)
                     raise _rebuild(message.get("error") or {})
         except _Timeout:
+            if time.monotonic() - start >= wall_budget:
+                raise wall_error() from None
             self.close()
             raise limit_error("timeout_s", f"{self.limits.timeout_s} s; the isolated child was killed", None) from None
         except ChildCrash:
@@ -276,6 +296,18 @@ class ChildProcess:
         except KeyboardInterrupt:
             self.close()
             raise InterpreterError("The run was interrupted (KeyboardInterrupt); the isolated child was stopped.") from None
+
+
+def _is_error_line(line: str) -> bool:
+    """A line naming an exception (``MemoryError``, ``RecursionError: ...``), not a traceback's
+    frame, source line or caret line."""
+    head = line.split(":", 1)[0]
+    name = head.rsplit(".", 1)[-1]
+    return head.replace(".", "_").isidentifier() and name[:1].isupper() and head != "Traceback"
+
+
+def _without_paths(line: str) -> str:
+    return re.sub(r"""(?<![\w.])(?:[A-Za-z]:)?[\\/][^\s'"]+""", "<path>", line)
 
 
 def _text(value) -> str | None:

@@ -28,7 +28,8 @@ class Limits:
         and callbacks from the interpreter's own higher-order builtins; elements consumed by
         builtins (``sum``, ``sorted``, ``list``...) count one operation each.
     timeout_s:
-        Interpreter time per run; time spent inside tools does not count.
+        Interpreter time per run; time spent inside tools does not count (see
+        ``wall_timeout_s``).
     max_call_depth:
         Nested calls of sandbox functions.
     max_int_bits:
@@ -44,6 +45,20 @@ class Limits:
         Address-space limit (``RLIMIT_AS``) of the child in process isolation; in the kernel,
         the budget of what the interpreter builds natively in one run (conversions, encodings,
         formatted texts, itertools tuples, accumulated values...), counted as it is built.
+    max_tool_calls:
+        Tool calls per run, counted before each call (a failed call counts), so a loop of tool
+        calls, ``sorted(xs, key=tool)`` or ``list(map(tool, xs))`` stops at the budget. The
+        default 100 is ten times what a task's program needs (one call per step of a task, a
+        few steps) and leaves room for a loop over a short list; a program over more items
+        raises it.
+    wall_timeout_s:
+        Wall-clock time per run, tool time included: checked before each tool call, after it
+        returns and while the interpreter runs (in process isolation the kernel also kills the
+        child at this deadline). A tool that is running is not interrupted: the run ends when it
+        returns. The default 300 s leaves room for the slowest default tools on a CPU (the first
+        call of a local model loads it; Stable Diffusion takes minutes per image there) while
+        a loop over slow tools still ends within minutes; ``max_tool_calls`` stops loops of
+        fast ones long before.
     """
 
     max_operations: int = 5_000_000
@@ -56,6 +71,8 @@ class Limits:
     max_nodes: int = 10_000
     max_nesting: int = 100
     memory_mb: int = 1024
+    max_tool_calls: int = 100
+    wall_timeout_s: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -83,8 +100,10 @@ _HINTS = {
     "max_sequence_length": "The string, bytes or list would be enormous.",
     "max_source_chars": "The program is too long.",
     "max_nodes": "The program is too long.",
-    "max_nesting": "The program (or a value it prints) is nested too deeply.",
+    "max_nesting": "The program, or a value it builds (lists in lists...), is nested too deeply.",
     "memory_mb": "The program used too much memory.",
+    "max_tool_calls": "The program called tools too many times (a loop over tool calls?).",
+    "wall_timeout_s": "The run took too long, time inside tools included (slow tools, or too many calls).",
 }
 
 

@@ -10,15 +10,15 @@ The pipes and the child's lifecycle are in :mod:`.isolation`.
 
 from __future__ import annotations
 
-from ..errors import RefusedConstructError
+from ..errors import LimitExceededError, RefusedConstructError
 from .builtins import BUILTINS
 from .codec import Unencodable, decode, encode
 from .conversion import to_host, to_result, to_sandbox
 from .facades import make_facade
-from .limits import Execution
-from .runtime import Machine
+from .limits import Execution, limit_error
+from .runtime import Machine, stack_room
 from .toolcall import BeforeToolCall, run_tool
-from .values import CONTAINERS, Handle, HandleRegistry
+from .values import CONTAINERS, Handle, HandleRegistry, measure
 
 __all__ = ["ChildCrash", "ToolRefused", "RunRelay"]
 
@@ -44,21 +44,30 @@ class RunRelay:
     def __init__(self, handles: HandleRegistry, facades: Machine) -> None:
         self.handles = handles
         self.facades = facades
+        self.limits = facades.limits
         self.allowed: dict[int, Handle] = {}
         self.tool_calls: list[tuple[str, float]] = []
 
     def encode_state(self, state: dict) -> dict:
-        """The state as sent to the child; ``state`` is converted to sandbox values in place."""
+        """The state as sent to the child; ``state`` is converted to sandbox values in place
+        (the caller's objects are never changed: the child gets copies). A variable nested
+        more than ``max_nesting`` deep, or too large to encode, raises ``LimitExceededError``."""
         sent = {}
         for key, value in list(state.items()):
-            value = to_sandbox(value, self.handles, trusted=True)
+            self._measure(value, f"the variable {key!r}")
+            with stack_room(self.limits):
+                value = to_sandbox(value, self.handles, trusted=True)
             state[key] = value
             _collect_handles(value, self.allowed)
             try:
-                sent[key] = encode(value)
+                with stack_room(self.limits):
+                    sent[key] = encode(value)
             except Unencodable:
                 pass  # stays in the state, unseen by the program
         return sent
+
+    def _measure(self, value, what: str) -> None:
+        measure(value, what=what, max_depth=self.limits.max_nesting, max_size=self.limits.max_sequence_length)
 
     def decode(self, data):
         """A value the child sent (handles only those of ``allowed``)."""
@@ -75,9 +84,11 @@ class RunRelay:
         name = message.get("name")
         fn = tools.get(name)
         try:
-            args = self.decode(message.get("args"))
-            kwargs = self.decode(message.get("kwargs"))
-        except (ValueError, TypeError, KeyError, RecursionError):
+            with stack_room(self.limits):
+                args = self.decode(message.get("args"))
+                kwargs = self.decode(message.get("kwargs"))
+            self._measure([args, kwargs], "the arguments")  # the child checked them: a lie is a crash
+        except (ValueError, TypeError, KeyError, RecursionError, LimitExceededError):
             raise ChildCrash from None
         if fn is None or type(args) is not list or type(kwargs) is not dict:
             raise ChildCrash
@@ -87,6 +98,8 @@ class RunRelay:
         except RefusedConstructError:
             raise ChildCrash from None
         line = message.get("line") if type(message.get("line")) is int else None
+        if len(self.tool_calls) >= self.limits.max_tool_calls:  # the child counts first; this holds
+            raise ToolRefused(limit_error("max_tool_calls", f"{self.limits.max_tool_calls} tool calls", line))
         try:
             call = run_tool(str(name), fn, host_args, host_kwargs, line=line, before=before)
         except KeyboardInterrupt:
@@ -97,28 +110,36 @@ class RunRelay:
         if call.error is not None:
             return {"op": "tool_error", "detail": call.error.detail}
         result = call.value
-        value = to_sandbox(result, self.handles)
-        try:
-            encoded = encode(value)
-        except Unencodable:
-            value = self.handles.wrap(result)
-            encoded = encode(value)
+        try:  # a result too deep or too large to cross ends the run, as in the kernel
+            self._measure(result, f"the result of the tool {call.name!r}")
+        except LimitExceededError as exc:
+            raise ToolRefused(limit_error(exc.limit, exc.value, line)) from None
+        with stack_room(self.limits):
+            value = to_sandbox(result, self.handles)
+            try:
+                encoded = encode(value)
+            except Unencodable:
+                value = self.handles.wrap(result)
+                encoded = encode(value)
         _collect_handles(value, self.allowed)
         return {"op": "result", "value": encoded}
 
     def finish(self, message: dict, state: dict) -> Execution:
         """The execution from the child's ``done`` message; ``state`` is updated in place."""
         try:
-            value = self.decode(message.get("value"))
-            new_state = {str(k): self.decode(v) for k, v in (message.get("state") or {}).items()}
-        except (ValueError, TypeError, KeyError, RecursionError, AttributeError):
+            with stack_room(self.limits):
+                value = self.decode(message.get("value"))
+                new_state = {str(k): self.decode(v) for k, v in (message.get("state") or {}).items()}
+                self._measure(value, "the result")  # the child measured it: a lie is a crash
+                value = to_result(value)
+        except (ValueError, TypeError, KeyError, RecursionError, AttributeError, LimitExceededError):
             raise ChildCrash from None
         unseen = {k: v for k, v in state.items() if _unencodable(v)}
         state.clear()
         state.update(unseen)
         state.update(new_state)
         return Execution(
-            value=to_result(value),
+            value=value,
             prints=str(message.get("prints", "")),
             operations=int(message.get("operations", 0)),
             duration_s=float(message.get("duration_s", 0.0)),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from .classes import instance_text
-from .limits import limit_error
+from .limits import Limits, limit_error
 from .values import (
     COLLECTIONS,
     CONTAINERS,
@@ -28,6 +28,16 @@ from .values import (
 __all__ = ["safe_repr", "safe_str", "safe_text"]
 
 _ReprCap = 2_000
+_DEFAULT_NESTING = Limits().max_nesting  # outside a run
+
+
+def _too_deep(m) -> Exception:
+    bound = m.limits.max_nesting if m is not None else _DEFAULT_NESTING
+    return limit_error("max_nesting", f"the text of a value nested more than {bound} deep")
+
+
+def _nesting(m) -> int:
+    return m.limits.max_nesting if m is not None else _DEFAULT_NESTING
 
 
 def safe_text(obj: object) -> str:
@@ -102,13 +112,13 @@ def _repr(m, obj, out, room, active, depth) -> None:
         _put(f(obj), out, room)
         return
     if t not in CONTAINERS:
-        _put(_other_repr(m, obj), out, room)
+        _put(_other_repr(m, obj, depth), out, room)
         return
     if id(obj) in active:
         _put(_RECURSIVE.get(t, "..."), out, room)
         return
-    if depth > 200:
-        raise RecursionError("maximum recursion depth exceeded while getting the repr of an object")
+    if depth >= _nesting(m):
+        raise _too_deep(m)
     if m is not None:
         m.charge(len(obj) + 1)
     active.add(id(obj))
@@ -143,7 +153,7 @@ def _repr(m, obj, out, room, active, depth) -> None:
         active.discard(id(obj))
 
 
-def _other_repr(m, obj) -> str:
+def _other_repr(m, obj, depth: int) -> str:
     t = type(obj)
     if t is Instance:
         return instance_text(m, obj, "__repr__")
@@ -151,11 +161,16 @@ def _other_repr(m, obj) -> str:
         return repr(obj)
     if isinstance(obj, BaseException):
         args = obj.args
-        if len(args) == 1:
-            inner = safe_repr(m, args[0], _ReprCap)
+        if depth + 1 >= _nesting(m):
+            raise _too_deep(m)
+        out: list[str] = []
+        try:
+            _repr(m, args[0] if len(args) == 1 else args, out, [_ReprCap], set(), depth + 1)
+        except _Full:
+            inner = "".join(out)[:_ReprCap] + "..."
         else:
-            inner = safe_repr(m, args, _ReprCap)[1:-1]
-        return f"{t.__name__}({inner})"
+            inner = "".join(out)
+        return f"{t.__name__}({inner if len(args) == 1 else inner[1:-1]})"
     if t in COLLECTIONS or t in VIEWS:
         _walk(m, obj, 0)
         return repr(obj)
@@ -164,8 +179,8 @@ def _other_repr(m, obj) -> str:
 
 def _walk(m, obj, depth) -> None:
     """Charge one operation per element of a nested structure (before a native repr)."""
-    if depth > 200:
-        raise RecursionError("maximum recursion depth exceeded while getting the repr of an object")
+    if depth >= _nesting(m):
+        raise _too_deep(m)
     if type(obj) in SCALARS:
         return
     try:
@@ -184,20 +199,23 @@ def safe_str(m, obj: object, cap: int | None = None) -> str:
     t = type(obj)
     if t is str:
         return obj
-    if t is int:
-        return _int_repr(obj)
-    if t is float or t is bool or t is NoneType:
-        return str(obj)
-    if isinstance(obj, BaseException) and t not in SANDBOX_OBJECTS:
+    depth = 0
+    while isinstance(obj, BaseException) and t not in SANDBOX_OBJECTS:  # str(e) is str(e.args[0])
         args = obj.args
         if not args:
             return ""
-        if len(args) == 1:
-            if isinstance(obj, KeyError):
-                return safe_repr(m, args[0], cap)
-            return safe_str(m, args[0], cap)
-        return safe_repr(m, args, cap)
-    if t in DATES:
+        if len(args) != 1 or isinstance(obj, KeyError):
+            return safe_repr(m, args[0] if len(args) == 1 else args, cap)
+        depth += 1
+        if depth >= _nesting(m):
+            raise _too_deep(m)
+        obj = args[0]
+        t = type(obj)
+        if t is str:
+            return obj
+    if t is int:
+        return _int_repr(obj)
+    if t is float or t is bool or t is NoneType or t in DATES:
         return str(obj)
     if t is Instance:
         return instance_text(m, obj, "__str__")

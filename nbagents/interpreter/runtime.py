@@ -10,15 +10,17 @@ operations. Budgets, buffers and deadlines live here, never in the sandbox names
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from ..errors import InterpreterError
 from .active import activate
 from .limits import Limits, limit_error
 
-__all__ = ["Machine", "Frame", "BREAK", "CONTINUE", "RETURN", "tick"]
+__all__ = ["Machine", "Frame", "BREAK", "CONTINUE", "RETURN", "tick", "stack_room"]
 
 _POLL = 4096  # operations between clock reads when no poke arrives
 _TRUNCATED = "\n[... output truncated: the program printed more than {} characters]\n"
@@ -36,6 +38,30 @@ def tick(m, line: int, c: int) -> None:
     m.ops += c
     if m.ops > m.next_check:
         m.checkpoint()
+
+
+@contextmanager
+def stack_room(limits: Limits) -> Iterator[None]:
+    """Raise Python's recursion limit (for this block) so that ``max_call_depth`` nested sandbox
+    calls and values ``max_nesting`` deep (which the recursive conversions walk) fit."""
+    old = sys.getrecursionlimit()
+    wanted = _stack_depth() + 20 * limits.max_call_depth + 10 * limits.max_nesting + 500
+    if wanted > old:
+        sys.setrecursionlimit(min(wanted, 50_000))
+    try:
+        yield
+    finally:
+        if sys.getrecursionlimit() != old:
+            sys.setrecursionlimit(old)
+
+
+def _stack_depth() -> int:
+    depth = 0
+    frame = sys._getframe()
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back
+    return depth
 
 
 class Frame:
@@ -116,6 +142,8 @@ class Machine:
         self._truncated = False
         self._on_print: Callable[[str], None] | None = None
         self.tool_calls: list = []
+        self.tools_called = 0  # tool calls asked for this run (refused and failed ones too)
+        self.kept: dict = {}  # the state as the last run left it (its values are not inputs)
         self.last_value = None
         self.interrupted = False
         self.refusal: BaseException | None = None  # what the approval hook raised, this run
@@ -139,6 +167,7 @@ class Machine:
         self._truncated = False
         self._on_print = on_print
         self.tool_calls = []
+        self.tools_called = 0
         self.last_value = None
         self.interrupted = False
         self.refusal = None
@@ -158,6 +187,10 @@ class Machine:
 
     # --- budget and clock -------------------------------------------------------------------
 
+    def wall(self) -> float:
+        """Wall-clock time of the current run, tool time included."""
+        return time.monotonic() - self._t0
+
     def elapsed(self) -> float:
         """Interpreter time of the current run (time inside tools excluded)."""
         now = self._paused_at if self._paused_at is not None else time.monotonic()
@@ -172,7 +205,26 @@ class Machine:
             raise limit_error("max_operations", f"{self.max_ops} operations", self.line)
         if self.elapsed() > self.limits.timeout_s:
             raise limit_error("timeout_s", f"{self.limits.timeout_s} s", self.line)
+        self.check_wall()
         self.next_check = min(self.max_ops, self.ops + _POLL)
+
+    def check_wall(self) -> None:
+        """Enforce ``wall_timeout_s`` (the run's wall clock, tool time included)."""
+        if self.wall() > self.limits.wall_timeout_s:
+            raise limit_error(
+                "wall_timeout_s",
+                f"{self.limits.wall_timeout_s} s of wall-clock time, {self._paused:.1f} s of it in tools",
+                self.line,
+            )
+
+    def before_tool_call(self, name: str) -> None:
+        """Count one tool call against ``max_tool_calls`` and check the wall clock first."""
+        if self.tools_called >= self.limits.max_tool_calls:
+            raise limit_error(
+                "max_tool_calls", f"{self.limits.max_tool_calls} tool calls; the next was {name!r}", self.line
+            )
+        self.check_wall()
+        self.tools_called += 1
 
     def charge(self, n: int) -> None:
         """Count ``n`` operations of native work (elements consumed, characters built...)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from ..errors import (
     ConfigurationError,
     InterpreterError,
+    LimitExceededError,
     NbAgentsError,
     SandboxRuntimeError,
 )
@@ -19,14 +19,23 @@ from .evaluator import Compiler
 from .facades import PROCESS_ONLY
 from .limits import Execution, Limits, limit_error
 from .reprs import safe_str
-from .runtime import Frame, Machine
-from .toolcall import MESSAGE_CAP, BeforeToolCall, ToolCall, capped, clean, run_tool
+from .runtime import Frame, Machine, stack_room
+from .toolcall import (
+    MESSAGE_CAP,
+    BeforeToolCall,
+    ToolCall,
+    capped,
+    check_arguments,
+    clean,
+    run_tool,
+)
 from .validate import parse, validate
-from .values import Facade, HandleRegistry, ToolRef
+from .values import Facade, HandleRegistry, ToolRef, copy_plain, measure
 
-__all__ = ["Interpreter", "run", "execute", "call_tool"]
+__all__ = ["Interpreter", "run", "execute", "enter_state", "call_tool"]
 
 _ISOLATIONS = ("none", "process")
+
 
 
 class Interpreter:
@@ -56,7 +65,10 @@ class Interpreter:
     -----
     A real ``KeyboardInterrupt`` (Jupyter's interrupt) stops the run and is reported as an
     :class:`~nbagents.errors.InterpreterError` ("interrupted"); in process mode the child is
-    killed. In process mode the state crosses the boundary as JSON data: sandbox functions
+    killed. In both modes the plain containers of the values new to ``state`` (inputs; not what
+    the last run left there) are copied at the start of a run: the caller's objects are never
+    changed, and ``state`` holds the copies afterwards. In process
+    mode the state crosses the boundary as JSON data: sandbox functions
     defined by a program are dropped from the state after the run (define them again),
     facade modules and handles are kept, containers come back as new objects (shared
     references between variables are not preserved), and values that cannot be encoded stay
@@ -139,14 +151,21 @@ class Interpreter:
         ------
         ToolExecutionError
             The tool raised.
+        LimitExceededError
+            The arguments or the result nest more than ``max_nesting`` deep, or the result has
+            more than ``max_sequence_length`` elements counted as printed.
         NbAgentsError
             Whatever ``before_tool_call`` raised to refuse the call (the tool did not run).
         """
-        host_args = tuple(host_value(a) for a in args)
-        host_kwargs = {k: host_value(v) for k, v in (kwargs or {}).items()}
+        measure([args, kwargs], what=f"the arguments of the tool {name!r}", max_depth=self.limits.max_nesting + 2)
+        with stack_room(self.limits):
+            host_args = tuple(host_value(a) for a in args)
+            host_kwargs = {k: host_value(v) for k, v in (kwargs or {}).items()}
         call = run_tool(name, tool, host_args, host_kwargs, before=self.before_tool_call)
         if call.error is not None:
             raise call.error
+        measure(call.value, what=f"the result of the tool {name!r}", max_depth=self.limits.max_nesting,
+                max_size=self.limits.max_sequence_length)
         return call
 
     def close(self) -> None:
@@ -178,32 +197,50 @@ def execute(m: Machine, code: str, tools: Mapping, state: dict, on_print, *, too
     """Run ``code`` on machine ``m``; used in the kernel and in the isolated child.
 
     ``tool_caller(m, ref, args, kwargs)`` runs the program's tool calls (default
-    :func:`call_tool`, without an approval hook).
+    :func:`call_tool`, without an approval hook). The plain containers of ``state`` are copied
+    first (:func:`enter_state`), so a run never changes an object its caller holds.
     """
     tree = parse(code, m.limits)
     validate(tree, tuple(tools), m.limits, process=process)
+    with stack_room(m.limits):
+        return _execute(m, tree, tools, state, on_print, tool_caller, process, raw_value)
+
+
+def enter_state(state: dict, handles: HandleRegistry, limits: Limits, *, kept: Mapping | None) -> None:
+    """The state as a run sees it, in place: the plain containers of every input (a value
+    that is not the very object ``kept`` holds under its name: what the last run left; with
+    ``kept=None`` nothing is an input: the child's state is decoded afresh for each run) copied,
+    with one memo, so inputs sharing a list still share the copy; then everything converted
+    to sandbox values (handles for what is not plain data). Raises ``LimitExceededError``
+    (``max_nesting``) for a variable nested too deeply, :class:`InterpreterError` for one
+    that cannot be converted."""
+    memo: dict = {}
     for key, value in list(state.items()):
-        if type(value) is Facade and value.name in PROCESS_ONLY and not process:
-            del state[key]  # e.g. ``re`` imported in process isolation: not in the kernel
-            continue
+        what = f"the variable {key!r}"
+        if kept is not None and kept.get(key, state) is not value:
+            value = copy_plain(value, memo, what=what, max_depth=limits.max_nesting)
         try:
-            converted = to_sandbox(value, m.handles, trusted=True)
+            converted = to_sandbox(value, handles, trusted=True)
+        except RecursionError:
+            error = limit_error("max_nesting", f"{what} is nested too deeply")
         except Exception as exc:  # noqa: BLE001 - a broken host object in the state
             error = InterpreterError(f"The state value {key!r} could not be converted: {type(exc).__name__}.")
         else:
             error = None
-            if converted is not value:
-                state[key] = converted
+            state[key] = converted
         if error is not None:
             raise error
+
+
+def _execute(m: Machine, tree, tools: Mapping, state: dict, on_print, tool_caller, process, raw_value):
+    for key, value in list(state.items()):
+        if type(value) is Facade and value.name in PROCESS_ONLY and not process:
+            del state[key]  # e.g. ``re`` imported in process isolation: not in the kernel
+    enter_state(state, m.handles, m.limits, kept=None if process else m.kept)
     m.tools = {name: ToolRef(name, fn) for name, fn in tools.items() if type(name) is str}
     m.tool_caller = tool_caller or call_tool
     program = Compiler(m).module(tree)
     error = None
-    old_limit = sys.getrecursionlimit()
-    wanted = _stack_depth() + 20 * m.limits.max_call_depth + 10 * m.limits.max_nesting + 500
-    if wanted > old_limit:
-        sys.setrecursionlimit(min(wanted, 50_000))
     m.start(on_print)
     try:
         program(Frame(state, None, state))
@@ -212,10 +249,15 @@ def execute(m: Machine, code: str, tools: Mapping, state: dict, on_print, *, too
     finally:
         duration = m.elapsed()
         m.stop()
-        if sys.getrecursionlimit() != old_limit:
-            sys.setrecursionlimit(old_limit)
+        m.kept = dict(state)  # the next run copies only what is new
     if m.refusal is not None:  # a refused tool call ends the run, even when the program went on
         error = m.refusal
+    if error is None and not raw_value:
+        try:
+            measure(m.last_value, what="the result", max_depth=m.limits.max_nesting,
+                    max_size=m.limits.max_sequence_length)
+        except LimitExceededError as exc:
+            error = exc
     if error is not None:
         raise clean(error)
     return Execution(
@@ -225,15 +267,6 @@ def execute(m: Machine, code: str, tools: Mapping, state: dict, on_print, *, too
         duration_s=duration,
         tool_calls=tuple(m.tool_calls),
     )
-
-
-def _stack_depth() -> int:
-    depth = 0
-    frame = sys._getframe()
-    while frame is not None:
-        depth += 1
-        frame = frame.f_back
-    return depth
 
 
 def exception_message(exc: BaseException) -> str:
@@ -254,16 +287,20 @@ def convert_error(m: Machine, exc: BaseException) -> NbAgentsError:
 
 
 def call_tool(m: Machine, ref: ToolRef, args: tuple, kwargs: dict, *, before: BeforeToolCall | None = None):
-    """Call a tool in this process: handles unwrapped, clock paused, errors message-only.
+    """Call a tool in this process: arguments checked to be plain data, handles unwrapped,
+    the budget (``max_tool_calls``) and the wall clock (``wall_timeout_s``, checked before and
+    after) enforced, the interpreter clock paused, errors message-only.
 
     ``before`` is the approval hook: when it raises, the run stops with that error (kept in
     ``m.refusal``; raised here as an :class:`InterpreterError`, which ``except`` cannot catch),
     and every later tool call of the run is refused too.
     """
-    host_args = [to_host(a) for a in args]
-    host_kwargs = {k: to_host(v) for k, v in kwargs.items()}
     if m.refusal is not None:
         raise InterpreterError(f"The call of the tool {ref.name!r} was refused.", line=m.line)
+    m.before_tool_call(ref.name)
+    check_arguments(args, kwargs, max_depth=m.limits.max_nesting, line=m.line, tool=ref.name)
+    host_args = [to_host(a) for a in args]
+    host_kwargs = {k: to_host(v) for k, v in kwargs.items()}
     m.pause()
     try:
         call = run_tool(ref.name, ref.fn, host_args, host_kwargs, line=m.line, before=before)
@@ -275,6 +312,8 @@ def call_tool(m: Machine, ref: ToolRef, args: tuple, kwargs: dict, *, before: Be
     finally:
         m.resume()
     m.tool_calls.append((ref.name, call.duration_s))
+    m.check_wall()
     if call.error is not None:
         raise call.error
+    measure(call.value, what=f"the result of the tool {ref.name!r}", max_depth=m.limits.max_nesting)
     return to_sandbox(call.value, m.handles)

@@ -17,9 +17,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ToolExecutionError
+from ..errors import RefusedConstructError, ToolExecutionError
+from .limits import limit_error
+from .values import COLLECTIONS, CONTAINERS, DATES, SCALARS, Handle, flat_size, type_name
 
-__all__ = ["ToolRequest", "ToolCall", "BeforeToolCall", "run_tool", "clean", "capped", "MESSAGE_CAP"]
+__all__ = [
+    "ToolRequest", "ToolCall", "BeforeToolCall", "run_tool", "check_arguments", "clean", "capped", "MESSAGE_CAP",
+]
 
 MESSAGE_CAP = 2_000
 
@@ -111,3 +115,103 @@ def _message(exc: BaseException) -> str:
         return capped(str(exc))
     except Exception:  # noqa: BLE001 - a message must never fail
         return "(no message)"
+
+
+# --- what may cross to a tool -----------------------------------------------------------------
+
+_LEAVES = SCALARS | DATES | {range, Handle}
+_WALKED = CONTAINERS | COLLECTIONS
+_ARGUMENT_HINT = (
+    "Tools take plain data (numbers, strings, bytes, dates, lists, tuples, dicts, sets) and "
+    "handles, at any depth: call a function and pass its result, pass list(...) of an iterator, "
+    "pass str(e) for an exception."
+)
+
+
+def check_arguments(args, kwargs, *, max_depth: int, line: int | None = None, tool: str = "") -> None:
+    """Refuse tool arguments that are not plain data, recursively: anything but plain data of
+    exact builtin types, dates, ranges and handles anywhere inside an argument (a sandbox
+    function, an iterator, a module, an exception and what its arguments hold...) raises a
+    :class:`RefusedConstructError` naming the argument and the path inside it; a value that
+    contains itself is refused too, and one nested more than ``max_depth`` deep raises a
+    ``LimitExceededError`` naming ``max_nesting``. Iterative and linear in the distinct
+    containers (a shared sub-list is checked once)."""
+    of = f" of the tool {tool!r}" if tool else ""
+    named = [(f"argument {i + 1}{of}", a) for i, a in enumerate(args)]
+    named += [(f"argument {k!r}{of}", v) for k, v in kwargs.items()]
+    for where, value in named:
+        _check_argument(value, where, max_depth, line)
+
+
+def _check_argument(value, where: str, max_depth: int, line: int | None) -> None:
+    t = type(value)
+    if t in _LEAVES or flat_size(value) is not None:  # scalars, or a container of scalars only
+        return
+    if t not in _WALKED:
+        raise _refused(value, where, (), line)
+    checked = set()
+    active = {id(value)}
+    keep = [value]
+    # each entry: container, iterator over (step, element), path of steps to it
+    stack = [(value, _steps(value), ())]
+    while stack:
+        obj, steps, path = stack[-1]
+        for step, child in steps:
+            t = type(child)
+            if t in _LEAVES:
+                continue
+            if t not in _WALKED:
+                raise _refused(child, where, (*path, step), line)
+            key = id(child)
+            if key in active:
+                raise RefusedConstructError(
+                    f"passing a value that contains itself ({where}{_path((*path, step))})",
+                    line=line, hint=_ARGUMENT_HINT,
+                )
+            if key in checked:
+                continue
+            if len(stack) >= max_depth:
+                raise limit_error("max_nesting", f"{where} is nested more than {max_depth} deep", line)
+            keep.append(child)
+            active.add(key)
+            stack.append((child, _steps(child), (*path, step)))
+            break
+        else:
+            stack.pop()
+            active.discard(id(obj))
+            checked.add(id(obj))
+
+
+def _steps(obj):
+    """(step, element) pairs: ``[i]`` of sequences, ``[key]`` and ``key`` of mappings."""
+    if isinstance(obj, dict):
+        for k, v in list(dict.items(obj)):
+            yield ("key", k), k
+            yield ("item", k), v
+    elif type(obj) in (set, frozenset):
+        for v in list(obj):
+            yield ("member", None), v
+    else:
+        for i, v in enumerate(list(obj)):
+            yield ("item", i), v
+
+
+def _path(path) -> str:
+    if not path:
+        return ""
+    text = ""
+    for kind, where in path:
+        shown = repr(where) if type(where) in (int, str) and len(repr(where)) <= 40 else "..."
+        if kind == "item":
+            text += f"[{shown}]"
+        elif kind == "key":
+            text += f" (the key {shown})"
+        else:
+            text += " (an element of a set)"
+    return ", at " + text.lstrip()
+
+
+def _refused(obj, where: str, path, line: int | None) -> RefusedConstructError:
+    return RefusedConstructError(
+        f"passing a {type_name(obj)} ({where}{_path(path)})", line=line, hint=_ARGUMENT_HINT
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import datetime
+import itertools
 import weakref
 
 from ..errors import InterpreterError
@@ -31,6 +32,10 @@ __all__ = [
     "type_name",
     "host_value",
     "value_kind",
+    "elements",
+    "flat_size",
+    "measure",
+    "copy_plain",
 ]
 
 NoneType = type(None)
@@ -425,3 +430,221 @@ def type_name(obj: object) -> str:
     return t.__name__
 
 
+
+
+# --- walking values without recursion ---------------------------------------------------------
+
+# Every type the interpreter's conversions walk into, and how to list its elements without
+# calling a method a subclass may override (dict subclasses: Counter, OrderedDict, defaultdict).
+_ELEMENTS = (
+    (dict, lambda d: itertools.chain.from_iterable(dict.items(d))),
+    (list, list.__iter__),
+    (tuple, tuple.__iter__),
+    (set, set.__iter__),
+    (frozenset, frozenset.__iter__),
+    (collections.deque, collections.deque.__iter__),
+)
+_EXACT_ELEMENTS = {
+    dict: _ELEMENTS[0][1], list: list.__iter__, tuple: tuple.__iter__, set: set.__iter__,
+    frozenset: frozenset.__iter__,
+}
+
+
+def elements(obj: object):
+    """An iterator over the elements (keys and values of a mapping) of a container the
+    conversions walk into, else ``None`` (scalars, handles, anything opaque)."""
+    t = type(obj)
+    each = _EXACT_ELEMENTS.get(t)
+    if each is not None:
+        return each(obj)
+    if t in SCALARS:
+        return None
+    mro = t.__mro__  # the real type, never the object's own __class__
+    for base, each in _ELEMENTS:
+        if base in mro:
+            return each(obj)
+    return None
+
+
+def flat_size(obj: object) -> int | None:
+    """``len + 1`` (a mapping's keys and values counted) of an exact list/tuple/dict/set that
+    holds only scalars, else ``None``."""
+    t = type(obj)
+    if t is dict:
+        if any(type(v) not in SCALARS for v in dict.values(obj)) or any(type(k) not in SCALARS for k in obj):
+            return None
+        return 2 * len(obj) + 1
+    if t is list or t is tuple or t is set or t is frozenset:
+        if any(type(v) not in SCALARS for v in obj):
+            return None
+        return len(obj) + 1
+    return None
+
+
+def measure(value: object, *, what: str, max_depth: int, max_size: int | None = None) -> None:
+    """Refuse a value nested more than ``max_depth`` containers deep, or (with ``max_size``)
+    with more than ``max_size`` elements counted as a printed or encoded copy would count
+    them (a shared sub-list once per appearance), before a recursive walk or a native
+    ``repr``/JSON encoding sees it. Iterative, linear in the distinct containers; a cycle
+    stops its own path. Raises ``LimitExceededError`` naming ``max_nesting`` (or
+    ``max_sequence_length``), with ``what`` (``"the result"``) in its message."""
+    from .limits import limit_error
+
+    items = elements(value)
+    if items is None:
+        return
+
+    def too_big(size: int) -> None:
+        if max_size is not None and size > max_size:
+            raise limit_error("max_sequence_length", f"{what} would have more than {max_size} elements")
+
+    flat = flat_size(value)
+    if flat is not None:  # the common case: a list or dict of scalars
+        too_big(flat)
+        return
+    done: dict[int, tuple[int, int]] = {}  # id -> (height, expanded size)
+    keep = [value]  # the ids in ``done`` and ``active`` stay valid while this runs
+    active = {id(value)}
+    stack = [[value, items, 0, 1]]  # container, its elements, tallest child, size
+
+    while stack:
+        top = stack[-1]
+        for child in top[1]:
+            if type(child) in SCALARS:
+                top[3] += 1
+                continue
+            key = id(child)
+            seen = done.get(key)
+            if seen is None:
+                if key in active:
+                    top[3] += 1  # a cycle: not walked again
+                    continue
+                flat = flat_size(child)
+                if flat is not None:  # only scalars inside: no need to walk it as a node
+                    if len(stack) >= max_depth:
+                        raise limit_error("max_nesting", f"{what} is nested more than {max_depth} deep")
+                    top[2] = max(top[2], 1)
+                    top[3] += flat
+                    continue
+                inner = elements(child)
+                if inner is None:
+                    top[3] += 1
+                    if max_size is not None and top[3] > max_size:
+                        too_big(top[3])
+                    continue
+                if len(stack) >= max_depth:
+                    raise limit_error("max_nesting", f"{what} is nested more than {max_depth} deep")
+                keep.append(child)
+                active.add(key)
+                stack.append([child, inner, 0, 1])
+                break
+            if len(stack) + seen[0] > max_depth:
+                raise limit_error("max_nesting", f"{what} is nested more than {max_depth} deep")
+            top[2] = max(top[2], seen[0])
+            top[3] += seen[1]
+            too_big(top[3])
+        else:
+            stack.pop()
+            active.discard(id(top[0]))
+            height, size = top[2] + 1, top[3]
+            done[id(top[0])] = (height, size)
+            too_big(size)
+            if stack:
+                parent = stack[-1]
+                parent[2] = max(parent[2], height)
+                parent[3] += size
+                too_big(parent[3])
+
+
+def _shell(obj: object):
+    t = type(obj)
+    if t is collections.deque:
+        return collections.deque(maxlen=obj.maxlen)
+    if t is collections.defaultdict:
+        return collections.defaultdict(obj.default_factory)
+    return t()
+
+
+_MUTABLE = frozenset({list, dict, set, collections.deque} | COLLECTIONS)
+_COPIED = CONTAINERS | COLLECTIONS
+
+
+def _flat_copy(obj: object):
+    """A copy of an exact list/dict/set holding only scalars (a tuple or frozenset of scalars
+    is itself: nothing in it can change), else ``None``."""
+    if flat_size(obj) is None:
+        return None
+    t = type(obj)
+    return obj if t is tuple or t is frozenset else t.copy(obj)
+
+
+def copy_plain(value: object, memo: dict, *, what: str, max_depth: int) -> object:
+    """A deep copy of the plain containers in ``value`` (exact ``list``/``dict``/``set``/
+    ``tuple``/``frozenset`` and the ``collections`` types), every other object kept as it is
+    (it becomes a handle, or stays the interpreter's own object). ``memo`` (one per state)
+    keeps shared references shared and cycles cyclic. Iterative; a value nested more than
+    ``max_depth`` deep raises ``LimitExceededError`` naming ``max_nesting``, with ``what``."""
+    from .limits import limit_error
+
+    if type(value) not in _COPIED:
+        return value
+    if id(value) in memo:
+        return memo[id(value)]
+    flat = _flat_copy(value)
+    if flat is not None:
+        memo[id(value)] = flat
+        return flat
+
+    def open_(obj):
+        if type(obj) in _MUTABLE:
+            memo[id(obj)] = _shell(obj)
+        return [obj, elements(obj), []]
+
+    keep = [value]
+    active = {id(value)}
+    stack = [open_(value)]
+    while stack:
+        top = stack[-1]
+        for child in top[1]:
+            if type(child) not in _COPIED:
+                top[2].append(child)
+                continue
+            key = id(child)
+            if key in memo:
+                top[2].append(memo[key])
+                continue
+            if key in active:  # a cycle through a tuple: that tuple stays itself
+                top[2].append(child)
+                continue
+            flat = _flat_copy(child)
+            if flat is not None:  # only scalars inside: copied natively
+                if len(stack) >= max_depth:
+                    raise limit_error("max_nesting", f"{what} is nested more than {max_depth} deep")
+                keep.append(child)
+                memo[key] = flat
+                top[2].append(flat)
+                continue
+            if len(stack) >= max_depth:
+                raise limit_error("max_nesting", f"{what} is nested more than {max_depth} deep")
+            keep.append(child)
+            active.add(key)
+            stack.append(open_(child))
+            break
+        else:
+            stack.pop()
+            obj, _, items = top
+            active.discard(id(obj))
+            t = type(obj)
+            if t in _MUTABLE:
+                copy = memo[id(obj)]
+                if isinstance(copy, dict):
+                    dict.update(copy, zip(items[::2], items[1::2]))
+                elif t is set:
+                    copy.update(items)
+                else:
+                    copy.extend(items)
+            else:
+                copy = memo[id(obj)] = t(items)
+            if stack:
+                stack[-1][2].append(copy)
+    return memo[id(value)]
