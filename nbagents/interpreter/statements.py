@@ -17,7 +17,7 @@ from .classes import WRAPPERS, check_bases, make_class
 from .facades import make_facade
 from .limits import limit_error
 from .runtime import RETURN, Frame, tick
-from .scopes import Scope, bound_names, cost
+from .scopes import Scope, bound_names, cost, declarations
 
 __all__ = ["StatementCompiler"]
 
@@ -142,7 +142,7 @@ class StatementCompiler:
         a frame holding ``__class__`` (for ``super()``), whose parent is the defining frame."""
         m, line, name = self.m, node.lineno, node.name
         bases = [self.expr(b) for b in node.bases]
-        body = self.child(Scope("classbody", self.scope, bound_names(node.body)))
+        body = self.child(Scope("classbody", self.scope, bound_names(node.body), None, *declarations(node.body)))
         cell = self.child(Scope("classcell", self.scope, ("__class__",)))
         steps = []
         for stmt in node.body:

@@ -29,7 +29,7 @@ _ALLOWED = frozenset(
         ast.Module, ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.While,
         ast.If, ast.Break, ast.Continue, ast.Pass, ast.Return, ast.FunctionDef, ast.Import,
         ast.ImportFrom, ast.Try, ast.Raise, ast.Assert, ast.Delete, ast.ClassDef, ast.With,
-        ast.withitem,
+        ast.withitem, ast.Global, ast.Nonlocal,
         ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Lambda, ast.IfExp, ast.Dict, ast.Set,
         ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Compare, ast.Call,
         ast.FormattedValue, ast.JoinedStr, ast.Constant, ast.Attribute, ast.Subscript,
@@ -45,8 +45,6 @@ _REFUSED = {
     "Await": "await",
     "Yield": "yield (generator functions)",
     "YieldFrom": "yield from (generator functions)",
-    "Global": "global statements",
-    "Nonlocal": "nonlocal statements",
     "Match": "match statements",
     "TryStar": "except* clauses",
     "TypeAlias": "type aliases",
@@ -129,6 +127,12 @@ class _Checker:
 
     def check_Name(self, node: ast.Name) -> None:
         self.name(node.id, node, type(node.ctx) is not ast.Load)
+
+    def check_Global(self, node) -> None:
+        for name in node.names:
+            self.name(name, node, True)
+
+    check_Nonlocal = check_Global
 
     def check_arg(self, node: ast.arg) -> None:
         self.name(node.arg, node, True)
