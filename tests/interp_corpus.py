@@ -947,6 +947,43 @@ def load(config):
 
 load({"id": 1})
 """,
+    "dataclass_records": """
+from dataclasses import dataclass, field, asdict
+
+@dataclass
+class Order:
+    customer: str
+    amount: float
+    items: list = field(default_factory=list)
+    status: str = "open"
+
+    def add(self, item, price):
+        self.items.append(item)
+        self.amount += price
+
+orders = [Order("ann", 0.0), Order("bob", 5.0, ["pen"]), Order("ann", 2.5, status="paid")]
+orders[0].add("book", 12.0)
+by_customer = {}
+for o in orders:
+    by_customer.setdefault(o.customer, []).append(o.amount)
+(by_customer, [asdict(o) for o in orders if o.status == "open"], repr(orders[2]), orders[1] == Order("bob", 5.0, ["pen"]))
+""",
+    "frozen_dataclass_sorted": """
+from dataclasses import dataclass, replace
+
+@dataclass(frozen=True, order=True)
+class Version:
+    major: int
+    minor: int = 0
+    patch: int = 0
+
+    def bump(self):
+        return replace(self, patch=self.patch + 1)
+
+versions = [Version(1, 2), Version(0, 9, 3), Version(1, 2, 1), Version(1)]
+newest = max(versions)
+([repr(v) for v in sorted(versions)], repr(newest.bump()), Version(1, 2) < Version(1, 10))
+""",
 }
 
 # Legitimate programs where nbagents differs from CPython today, each with why: the test checks

@@ -391,3 +391,105 @@ def test_global_writes_land_in_the_state_and_errors_match():
     with pytest.raises(SandboxRuntimeError) as info:
         interpreter.run("x = 1\ndef f():\n    x = 2\n    global x\n", {})
     assert info.value.exc_type == "SyntaxError"
+
+
+# --- dataclasses ------------------------------------------------------------------------------------
+
+DATACLASS_ESCAPES = {
+    "decorator_is_a_tool": "@search\nclass A:\n    x: int = 1",
+    "decorator_rebound": "from dataclasses import dataclass\ndataclass = search\n@dataclass\nclass A:\n    x: int = 1",
+    "decorator_not_imported": "@dataclass\nclass A:\n    x: int = 1",
+    "decorator_computed_option": "from dataclasses import dataclass\nflag = True\n@dataclass(frozen=flag)\nclass A:\n    x: int = 1",
+    "decorator_unknown_option": "from dataclasses import dataclass\n@dataclass(slots=True)\nclass A:\n    x: int = 1",
+    "two_decorators": "from dataclasses import dataclass\n@dataclass\n@dataclass\nclass A:\n    x: int = 1",
+    "dataclass_called": "from dataclasses import dataclass\nclass A:\n    x: int = 1\ndataclass(A)",
+    "post_init_hook": "from dataclasses import dataclass\n@dataclass\nclass A:\n    x: int = 1\n    def __post_init__(self):\n        pass",
+    "fields_dunder": "from dataclasses import dataclass\n@dataclass\nclass A:\n    x: int = 1\nA.__dataclass_fields__",
+    "setattr_guard_write": "from dataclasses import dataclass\n@dataclass\nclass A:\n    x: int = 1\nA.__setattr__ = False",
+    "frozen_write": "from dataclasses import dataclass\n@dataclass(frozen=True)\nclass A:\n    x: int = 1\nA().x = search",
+    "field_to_tool": "from dataclasses import field\nsearch(field(default_factory=lambda: 1))",
+    "record_to_tool": "from dataclasses import dataclass\n@dataclass\nclass A:\n    x: int = 1\nsearch(A())",
+    "asdict_of_tool": "from dataclasses import asdict\nasdict(search)",
+    "factory_loops": "from dataclasses import dataclass, field\ndef forever():\n    while True:\n        pass\n@dataclass\nclass A:\n    x: list = field(default_factory=forever)\nA()",
+    "import_real_module": "import dataclasses\ndataclasses.sys",
+}
+
+
+@pytest.mark.parametrize("source", ["module", "ipython"])
+@pytest.mark.parametrize("mode", ["kernel", "process"])
+@pytest.mark.parametrize("payload", sorted(DATACLASS_ESCAPES))
+def test_dataclass_escape_is_refused(payload, mode, source, interpreters, shell):  # noqa: F811
+    tools = _tools(source, shell)
+    codes = {name: (fn.__code__, fn.__defaults__, dict(fn.__dict__)) for name, fn in tools.items()}
+    with pytest.raises(NbAgentsError) as info:
+        interpreters[mode].run(DATACLASS_ESCAPES[payload], tools, {})
+    assert not isinstance(info.value, IsolationError)
+    assert {name: (fn.__code__, fn.__defaults__, dict(fn.__dict__)) for name, fn in tools.items()} == codes
+    assert interpreters[mode].run("search('ok', 1)", tools, {}).value == ["ok 0"]
+
+
+DATACLASS_PROGRAM = """
+from dataclasses import dataclass, field, asdict, replace, is_dataclass, FrozenInstanceError
+
+@dataclass
+class Item:
+    name: str
+    price: float = 0.0
+    tags: list = field(default_factory=list)
+
+    def total(self, n):
+        return self.price * n
+
+@dataclass(frozen=True, order=True)
+class Point:
+    x: int
+    y: int = 0
+
+@dataclass
+class Stock(Item):
+    qty: int = 1
+
+out = []
+a = Item("pen", 1.5)
+a.tags.append("blue")
+out.append((repr(a), a == Item("pen", 1.5, ["blue"]), a != Item("pen"), a.total(2), str(a)))
+out.append((asdict(Stock("cup", qty=3)), repr(replace(Point(1, 2), y=9))))
+try:
+    Point(1).x = 5
+except FrozenInstanceError as e:
+    out.append(("frozen", str(e)))
+try:
+    Item()
+except TypeError as e:
+    out.append(str(e))
+try:
+    Item("a", 1, [], 4)
+except TypeError as e:
+    out.append("too many")
+out.append([repr(p) for p in sorted([Point(2), Point(1, 5), Point(1)])])
+out.append((Point(1, 2) < Point(1, 3), is_dataclass(a), is_dataclass(3), Item.price))
+out
+"""
+
+
+@pytest.mark.parametrize("mode", ["kernel", "process"])
+def test_dataclasses_behave_like_python(mode, interpreters):  # noqa: F811
+    namespace: dict = {}
+    exec(DATACLASS_PROGRAM, namespace)
+    assert interpreters[mode].run(DATACLASS_PROGRAM, {}, {}).value == namespace["out"]
+
+
+def test_dataclass_definition_errors_match_python():
+    interpreter = Interpreter()
+    for code in (
+        "from dataclasses import dataclass\n@dataclass\nclass A:\n    x: int = 1\n    y: int",
+        "from dataclasses import dataclass\n@dataclass\nclass A:\n    x: list = []",
+        "from dataclasses import dataclass, field\nfield(default=1, default_factory=list)",
+    ):
+        try:
+            exec(code, {})
+        except Exception as exc:  # noqa: BLE001
+            expected = type(exc).__name__
+        with pytest.raises(SandboxRuntimeError) as info:
+            interpreter.run(code, {})
+        assert info.value.exc_type == expected, code

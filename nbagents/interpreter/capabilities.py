@@ -15,10 +15,12 @@ from __future__ import annotations
 import collections
 import datetime
 import json
+from dataclasses import FrozenInstanceError
 
 from ..errors import RefusedConstructError
 from .active import current_line
 from .classes import (
+    FROZEN,
     HONOURED,
     MISSING,
     ClassMethod,
@@ -457,8 +459,11 @@ def set_attribute(m, obj: object, name: str, value) -> None:
     t = type(obj)
     if type(name) is not str or name[:1] == "_" or name in BLOCKED_ATTRIBUTES or (t is not Instance and t is not SandboxClass):
         raise _refused_write(obj, name, "assigning")
-    if t is Instance and type(find(obj.cls, name)) is Property:
-        raise AttributeError(f"property '{name}' of '{obj.cls.name}' object has no setter")
+    if t is Instance:
+        if type(find(obj.cls, name)) is Property:
+            raise AttributeError(f"property '{name}' of '{obj.cls.name}' object has no setter")
+        if find(obj.cls, FROZEN) is True:
+            raise FrozenInstanceError(f"cannot assign to field '{name}'")
     obj.attrs[name] = value
 
 
@@ -467,6 +472,8 @@ def delete_attribute(m, obj: object, name: str) -> None:
     t = type(obj)
     if type(name) is not str or name[:1] == "_" or name in BLOCKED_ATTRIBUTES or (t is not Instance and t is not SandboxClass):
         raise _refused_write(obj, name, "deleting")
+    if t is Instance and find(obj.cls, FROZEN) is True:
+        raise FrozenInstanceError(f"cannot delete field '{name}'")
     if obj.attrs.pop(name, MISSING) is MISSING:
         raise AttributeError(
             f"'{obj.cls.name}' object has no attribute '{name}'" if t is Instance

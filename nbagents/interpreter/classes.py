@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from ..errors import RefusedConstructError
 from .active import active_machine
-from .values import Instance, SandboxClass, SandboxFunction, TypeValue, type_name
+from .values import Builtin, Instance, SandboxClass, SandboxFunction, TypeValue, type_name
 
 ERROR_BASES = (
     Exception, ArithmeticError, AssertionError, AttributeError, IndexError, KeyError,
@@ -67,6 +67,7 @@ __all__ = [
     "context_methods",
     "is_instance",
     "MISSING",
+    "FROZEN",
     "ERROR_BASES",
     "CARRIERS",
     "CARRIER_TYPES",
@@ -92,6 +93,9 @@ DECORATORS = frozenset({"staticmethod", "classmethod", "property"})
 """The decorators a method may have (one, directly on a ``def`` in a class body)."""
 
 MISSING = object()
+FROZEN = "__setattr__"
+"""Where ``@dataclass(frozen=True)`` marks a class (``True``): attribute writes on its
+instances raise ``FrozenInstanceError``. A program can never define or reach this name."""
 
 
 @dataclass(frozen=True)
@@ -206,7 +210,10 @@ def find(cls: SandboxClass, name: str):
 
 
 def call_function(m, fn, args: tuple, kwargs: dict):
-    """Call a sandbox function from the interpreter (hooks, property getters)."""
+    """Call a sandbox function from the interpreter (hooks, property getters), or a hook the
+    interpreter made (a :class:`~.values.Builtin`, e.g. a dataclass's ``__init__``)."""
+    if type(fn) is Builtin:
+        return fn.fn(m, *args, **kwargs)
     if type(fn) is not SandboxFunction:
         raise TypeError(f"'{type_name(fn)}' object is not callable")
     code = fn.code if fn.m is m else fn.template.code_for(fn, m)

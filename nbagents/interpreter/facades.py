@@ -17,6 +17,7 @@ import random
 import string
 
 from ..errors import RefusedConstructError
+from . import records
 from .builtins import source
 from .capabilities import CHECKED, DATA, PLAIN, TABLES, entries
 from .iteration import materialize
@@ -28,7 +29,7 @@ from .values import Builtin, ChargedIter, Facade, NativeFunction, TypeValue
 __all__ = ["FACADE_NAMES", "PROCESS_ONLY", "make_facade"]
 
 FACADE_NAMES = frozenset(
-    {"math", "json", "datetime", "statistics", "random", "itertools", "collections", "string", "re"}
+    {"math", "json", "datetime", "statistics", "random", "itertools", "collections", "string", "re", "dataclasses"}
 )
 PROCESS_ONLY = frozenset({"re"})
 
@@ -383,6 +384,7 @@ def _re(m) -> dict:
 
 
 _BUILDERS = {
+    "dataclasses": records.members,
     "math": _math,
     "json": _json,
     "datetime": _datetime,

@@ -21,6 +21,7 @@ from .classes import DECORATORS, HONOURED
 from .facades import FACADE_NAMES, PROCESS_ONLY
 from .formatting import parse_format
 from .limits import Limits, limit_error
+from .records import OPTIONS
 
 __all__ = ["parse", "validate"]
 
@@ -153,8 +154,10 @@ class _Checker:
         self.name(node.name, node, True)
 
     def check_ClassDef(self, node: ast.ClassDef) -> None:
-        if node.decorator_list:
-            raise self.refuse("class decorators", node, "Define the class without a decorator (no @dataclass).")
+        if node.decorator_list and not (len(node.decorator_list) == 1 and _is_dataclass(node.decorator_list[0])):
+            raise self.refuse(
+                "this class decorator", node, "A class may have one decorator: @dataclass or @dataclass(frozen=True, order=True...)."
+            )
         if node.keywords:
             raise self.refuse("class keyword arguments (metaclass=...)", node)
         if getattr(node, "type_params", None):
@@ -261,6 +264,17 @@ def _direct_calls(body: list):
         if t is ast.Call:
             yield n
         stack.extend(ast.iter_child_nodes(n))
+
+
+def _is_dataclass(node: ast.expr) -> bool:
+    """``dataclass``/``dataclasses.dataclass``, maybe called with constant keyword options."""
+    if type(node) is ast.Call:
+        if node.args or not all(k.arg in OPTIONS and type(k.value) is ast.Constant for k in node.keywords):
+            return False
+        node = node.func
+    if type(node) is ast.Attribute:
+        return node.attr == "dataclass" and type(node.value) is ast.Name
+    return type(node) is ast.Name and node.id == "dataclass"
 
 
 def _is_super(node: ast.expr) -> bool:

@@ -1,0 +1,218 @@
+"""``@dataclass`` on the class model (and the ``dataclasses`` facade: dataclass, field, asdict,
+replace, is_dataclass, FrozenInstanceError).
+
+A dataclass is an ordinary :class:`~.values.SandboxClass` to which the decorator adds the
+methods Python's ``dataclasses`` would generate (``__init__``, ``__repr__``, ``__eq__``, with
+``order=True`` the comparisons, with ``frozen=True`` a guard against attribute writes), made
+here as :class:`~.values.Builtin` hooks: interpreter code, never a Python class, so nothing in
+Python's machinery runs them. The field list comes from the class body's annotated names, in
+order, after the fields of dataclass bases. Its bookkeeping lives in the class namespace under
+``__`` names, which no program can read or write.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass as _record
+
+from ..errors import RefusedConstructError
+from .capabilities import call_value
+from .classes import FROZEN, MISSING, construct, find
+from .reprs import safe_repr
+from .values import Builtin, Instance, SandboxClass, TypeValue
+
+__all__ = ["Field", "DATACLASS", "OPTIONS", "make_dataclass", "members"]
+
+FIELDS = "__dataclass_fields__"
+OPTIONS = frozenset({"init", "repr", "eq", "order", "frozen"})
+"""The keyword arguments ``@dataclass(...)`` takes (constants)."""
+
+
+@_record(frozen=True)
+class Field:
+    """What ``field(default=..., default_factory=...)`` gives in a class body."""
+
+    default: object = MISSING
+    default_factory: object = MISSING
+
+    def __repr__(self) -> str:
+        return "Field()"
+
+
+def _field(m, *, default=MISSING, default_factory=MISSING, **options):
+    if options:
+        raise TypeError(f"field() got an unexpected keyword argument '{next(iter(options))}'")
+    if default is not MISSING and default_factory is not MISSING:
+        raise ValueError("cannot specify both default and default_factory")
+    return Field(default, default_factory)
+
+
+def _dataclass_value(m, *args, **kwargs):
+    raise RefusedConstructError(
+        "calling dataclass() other than as a class decorator",
+        line=m.line,
+        hint="Write @dataclass (or @dataclass(frozen=True)) directly above a class statement.",
+    )
+
+
+DATACLASS = Builtin("dataclass", _dataclass_value)
+"""The ``dataclass`` value: only the ``class`` statement applies it (:func:`make_dataclass`)."""
+
+
+def _specs(cls: SandboxClass) -> tuple:
+    specs = find(cls, FIELDS)
+    return () if specs is MISSING else specs
+
+
+def make_dataclass(m, cls: SandboxClass, annotated: list, options: dict) -> SandboxClass:
+    """Turn ``cls`` into a dataclass: ``annotated`` are the body's annotated names in order."""
+    unknown = set(options) - OPTIONS
+    if unknown:
+        raise TypeError(f"dataclass() got an unexpected keyword argument '{sorted(unknown)[0]}'")
+    ns = cls.attrs
+    inherited: dict = {}
+    for base in reversed(cls.mro[1:]):
+        for spec in base.attrs.get(FIELDS, ()):
+            inherited[spec[0]] = spec
+    for name in annotated:
+        value = ns.get(name, MISSING)
+        default, factory = value, MISSING
+        if type(value) is Field:
+            default, factory = value.default, value.default_factory
+            if default is MISSING:
+                del ns[name]
+            else:
+                ns[name] = default
+        if type(default) in (list, dict, set):
+            raise ValueError(f"mutable default {type(default)!r} for field {name} is not allowed: use default_factory")
+        inherited.pop(name, None)
+        inherited[name] = (name, default, factory)
+    specs = tuple(inherited.values())
+    seen_default = None
+    for name, default, factory in specs:
+        if default is MISSING and factory is MISSING and seen_default is not None:
+            raise TypeError(f"non-default argument '{name}' follows default argument '{seen_default}'")
+        if default is not MISSING or factory is not MISSING:
+            seen_default = name
+    ns[FIELDS] = specs
+    names = tuple(s[0] for s in specs)
+    frozen = bool(options.get("frozen", False))
+    if options.get("init", True) and "__init__" not in ns:
+        ns["__init__"] = Builtin(f"{cls.name}.__init__", _init(cls.name, specs))
+    if options.get("repr", True) and "__repr__" not in ns:
+        ns["__repr__"] = Builtin(f"{cls.name}.__repr__", lambda m, obj: _repr(m, obj, names))
+    if options.get("eq", True) and "__eq__" not in ns:
+        ns["__eq__"] = Builtin(f"{cls.name}.__eq__", _compare(names, lambda a, b: a == b))
+    if options.get("order", False):
+        if not options.get("eq", True):
+            raise ValueError("eq must be true if order is true")
+        for hook, op in (("__lt__", "lt"), ("__le__", "le"), ("__gt__", "gt"), ("__ge__", "ge")):
+            ns[hook] = Builtin(f"{cls.name}.{hook}", _compare(names, getattr(_ORDER, op)))
+    if frozen:
+        ns[FROZEN] = True
+    elif any(base.attrs.get(FROZEN) for base in cls.mro[1:]):
+        raise TypeError("cannot inherit non-frozen dataclass from a frozen one")
+    return cls
+
+
+class _ORDER:
+    lt = staticmethod(lambda a, b: a < b)
+    le = staticmethod(lambda a, b: a <= b)
+    gt = staticmethod(lambda a, b: a > b)
+    ge = staticmethod(lambda a, b: a >= b)
+
+
+def _init(name: str, specs: tuple):
+    names = [s[0] for s in specs]
+
+    def init(m, obj, *args, **kwargs):
+        if len(args) > len(specs):
+            raise TypeError(f"{name}.__init__() takes {len(specs) + 1} positional arguments but {len(args) + 1} were given")
+        values = dict(zip(names, args))
+        for key, value in kwargs.items():
+            if key not in names:
+                raise TypeError(f"{name}.__init__() got an unexpected keyword argument '{key}'")
+            if key in values:
+                raise TypeError(f"{name}.__init__() got multiple values for argument '{key}'")
+            values[key] = value
+        missing = [n for n, default, factory in specs if n not in values and default is MISSING and factory is MISSING]
+        if missing:
+            shown = " and ".join(f"'{n}'" for n in missing) if len(missing) <= 2 else ", ".join(f"'{n}'" for n in missing)
+            word = "argument" if len(missing) == 1 else "arguments"
+            raise TypeError(f"{name}.__init__() missing {len(missing)} required positional {word}: {shown}")
+        for n, default, factory in specs:
+            if n in values:
+                obj.attrs[n] = values[n]
+            elif factory is not MISSING:
+                obj.attrs[n] = call_value(m, factory, (), {})
+            else:
+                obj.attrs[n] = default
+        return None
+
+    return init
+
+
+def _repr(m, obj, names) -> str:
+    parts = [f"{n}={safe_repr(m, obj.attrs.get(n))}" for n in names]
+    return f"{obj.cls.name}({', '.join(parts)})"
+
+
+def _compare(names, op):
+    def compare(m, obj, other):
+        if type(other) is not Instance or other.cls is not obj.cls:
+            return NotImplemented
+        return op(tuple(obj.attrs.get(n) for n in names), tuple(other.attrs.get(n) for n in names))
+
+    return compare
+
+
+def _need_instance(obj, what: str) -> None:
+    if type(obj) is not Instance or not _specs(obj.cls):
+        raise TypeError(f"{what}() should be called on dataclass instances")
+
+
+def _asdict(m, obj):
+    _need_instance(obj, "asdict")
+    return _as_plain(m, obj, 0)
+
+
+def _as_plain(m, value, depth: int):
+    if depth > 100:
+        raise RecursionError("maximum recursion depth exceeded in asdict()")
+    m.charge(1)
+    t = type(value)
+    if t is Instance and _specs(value.cls):
+        return {s[0]: _as_plain(m, value.attrs.get(s[0]), depth + 1) for s in _specs(value.cls)}
+    if t is list or t is tuple:
+        return t(_as_plain(m, v, depth + 1) for v in value)
+    if t is dict:
+        return {_as_plain(m, k, depth + 1): _as_plain(m, v, depth + 1) for k, v in value.items()}
+    return value
+
+
+def _replace(m, obj, /, **changes):
+    _need_instance(obj, "replace")
+    current = {s[0]: obj.attrs.get(s[0]) for s in _specs(obj.cls)}
+    for key in changes:
+        if key not in current:
+            raise TypeError(f"{obj.cls.name}.__init__() got an unexpected keyword argument '{key}'")
+    return construct(m, obj.cls, (), {**current, **changes})
+
+
+def _is_dataclass(m, obj):
+    cls = obj.cls if type(obj) is Instance else obj
+    return type(cls) is SandboxClass and bool(_specs(cls))
+
+
+def members(m) -> dict:
+    """The members of the ``dataclasses`` facade."""
+    return {
+        "dataclass": DATACLASS,
+        "field": Builtin("field", _field),
+        "asdict": Builtin("asdict", _asdict),
+        "replace": Builtin("replace", _replace),
+        "is_dataclass": Builtin("is_dataclass", _is_dataclass),
+        "FrozenInstanceError": TypeValue(
+            "FrozenInstanceError", lambda m, *a: dataclasses.FrozenInstanceError(*a), dataclasses.FrozenInstanceError
+        ),
+    }
