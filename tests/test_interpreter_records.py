@@ -412,6 +412,24 @@ DATACLASS_ESCAPES = {
     "asdict_of_tool": "from dataclasses import asdict\nasdict(search)",
     "factory_loops": "from dataclasses import dataclass, field\ndef forever():\n    while True:\n        pass\n@dataclass\nclass A:\n    x: list = field(default_factory=forever)\nA()",
     "import_real_module": "import dataclasses\ndataclasses.sys",
+    # namedtuple: a record class, nothing of Python's class machinery
+    "namedtuple_private_method": "from collections import namedtuple\nP = namedtuple('P', 'x y')\nP(1, 2)._replace(x=3)",
+    "namedtuple_private_field": "from collections import namedtuple\nP = namedtuple('P', ['_x'])",
+    "namedtuple_dunder_typename": "from collections import namedtuple\nP = namedtuple('__class__', ['x'])\nP(1).__class__",
+    "namedtuple_code_in_names": "from collections import namedtuple\nP = namedtuple('P', 'x, y=__import__(\"os\")')",
+    "namedtuple_fields": "from collections import namedtuple\nP = namedtuple('P', 'x')\nP._fields",
+    "namedtuple_write": "from collections import namedtuple\nP = namedtuple('P', 'x')\np = P(1)\np.x = search",
+    "namedtuple_to_tool": "from collections import namedtuple\nP = namedtuple('P', 'x')\nsearch(P('q'))",
+    "namedtuple_as_base": "from collections import namedtuple\nclass Q(namedtuple('P', 'x')):\n    pass",
+    # hash() never shows an address
+    "hash_of_tool": "hash(search)",
+    "hash_of_function": "def f():\n    pass\nhash(f)",
+    "hash_of_instance": "class A:\n    pass\nhash(A())",
+    "hash_of_handle": "hash(make_image())",
+    "hash_of_class": "class A:\n    pass\nhash(A)",
+    "hash_of_builtin": "hash(len)",
+    "hash_of_instance_in_tuple": "class A:\n    pass\nhash((1, A()))",
+    "hash_of_exception": "class E(Exception):\n    pass\nhash(E())",
 }
 
 
@@ -493,3 +511,59 @@ def test_dataclass_definition_errors_match_python():
         with pytest.raises(SandboxRuntimeError) as info:
             interpreter.run(code, {})
         assert info.value.exc_type == expected, code
+
+
+NAMEDTUPLE_PROGRAM = """
+import collections
+from collections import namedtuple
+
+Point = collections.namedtuple("Point", "x y")
+Row = namedtuple("Row", ["name", "score", "tags"], defaults=[0, ()])
+p = Point(1, 2)
+x, y = p
+r = Row("ann")
+out = [repr(p), p.x, p[1], p[-1], p[:1], p == (1, 2), p == Point(1, 2), p != Point(2, 1), len(p), list(p)]
+out.append((x + y, 2 in p, repr(r), r.score, Row("bob", 3).score))
+out.append(sorted([Point(2, 1), Point(1, 5)]) == [(1, 5), (2, 1)])
+out.append(({p: "a"}[Point(1, 2)], hash(p) == hash((1, 2)), max(Point(1, 9), Point(2, 0)).x))
+out.append([f"{a}-{b}" for a, b in [Point(3, 4), Point(5, 6)]])
+out.append((hash(1), hash("a") == hash("a"), hash((1, "x", (2.5, None))) == hash((1, "x", (2.5, None)))))
+for bad in ([1], {"a": 1}, (1, [2])):
+    try:
+        hash(bad)
+    except TypeError as e:
+        out.append(str(e))
+try:
+    Point(1)
+except TypeError:
+    out.append("missing y")
+try:
+    p.x = 3
+except AttributeError:
+    out.append("read-only")
+try:
+    namedtuple("Bad", "x x")
+except ValueError:
+    out.append("duplicate")
+out
+"""
+
+
+@pytest.mark.parametrize("mode", ["kernel", "process"])
+def test_namedtuple_and_hash_behave_like_python(mode, interpreters):  # noqa: F811
+    namespace: dict = {}
+    exec(NAMEDTUPLE_PROGRAM, namespace)
+    assert interpreters[mode].run(NAMEDTUPLE_PROGRAM, {}, {}).value == namespace["out"]
+
+
+def test_hash_of_frozen_dataclasses_and_dict_keys():
+    program = (
+        "from dataclasses import dataclass\n"
+        "@dataclass(frozen=True)\n"
+        "class Key:\n"
+        "    a: int\n"
+        "    b: str = 'x'\n"
+        "seen = {Key(1): 'one', Key(2, 'y'): 'two'}\n"
+        "(seen[Key(1)], Key(2, 'y') in seen, hash(Key(1)) == hash(Key(1)), len({Key(1), Key(1)}))"
+    )
+    assert Interpreter().run(program, {}).value == ("one", True, True, 1)

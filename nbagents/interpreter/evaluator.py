@@ -32,6 +32,7 @@ from .comprehensions import ComprehensionCompiler
 from .control import ControlFlowCompiler
 from .literals import LiteralCompiler
 from .operations import OperatorCompiler
+from .records import plain_hash
 from .scopes import (
     FunctionTemplate,
     Scope,
@@ -237,7 +238,7 @@ def _isinstance(m, obj, classinfo) -> bool:
     return isinstance(obj, exception_types(classinfo, what="isinstance() arg 2"))
 
 
-CLASS_AWARE = {"isinstance": Builtin("isinstance", _isinstance)}
+CLASS_AWARE = {"isinstance": Builtin("isinstance", _isinstance), "hash": Builtin("hash", plain_hash)}
 """Builtins that also know sandbox classes (they take precedence over :data:`.builtins.BUILTINS`)."""
 
 

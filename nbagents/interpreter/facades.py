@@ -16,7 +16,6 @@ import math
 import random
 import string
 
-from ..errors import RefusedConstructError
 from . import records
 from .builtins import source
 from .capabilities import CHECKED, DATA, PLAIN, TABLES, entries
@@ -324,10 +323,6 @@ def _mapping_or_items(m, args):
     return args
 
 
-def _namedtuple(m, *args, **kwargs):
-    raise RefusedConstructError("collections.namedtuple (it defines a class)", line=m.line, hint="Use a dict or a tuple.")
-
-
 def _collections(m) -> dict:
     c = collections
     return {
@@ -343,7 +338,7 @@ def _collections(m) -> dict:
         "deque": TypeValue(
             "deque", lambda m, i=(), maxlen=None: c.deque(materialize(m, i), maxlen), c.deque
         ),
-        "namedtuple": Builtin("collections.namedtuple", _namedtuple),
+        "namedtuple": Builtin("collections.namedtuple", records.namedtuple),
     }
 
 

@@ -1,27 +1,30 @@
-"""``@dataclass`` on the class model (and the ``dataclasses`` facade: dataclass, field, asdict,
-replace, is_dataclass, FrozenInstanceError).
+"""``@dataclass`` and ``collections.namedtuple`` on the class model (and the ``dataclasses``
+facade: dataclass, field, asdict, replace, is_dataclass, FrozenInstanceError).
 
 A dataclass is an ordinary :class:`~.values.SandboxClass` to which the decorator adds the
 methods Python's ``dataclasses`` would generate (``__init__``, ``__repr__``, ``__eq__``, with
 ``order=True`` the comparisons, with ``frozen=True`` a guard against attribute writes), made
 here as :class:`~.values.Builtin` hooks: interpreter code, never a Python class, so nothing in
 Python's machinery runs them. The field list comes from the class body's annotated names, in
-order, after the fields of dataclass bases. Its bookkeeping lives in the class namespace under
+order, after the fields of dataclass bases. A namedtuple is a frozen record class whose
+instances also index, unpack, iterate and compare as tuples (``_replace``/``_asdict`` are ``_``
+names, out of reach: use ``dataclasses.replace`` or a dict). Their bookkeeping lives in the class namespace under
 ``__`` names, which no program can read or write.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import keyword
 from dataclasses import dataclass as _record
 
 from ..errors import RefusedConstructError
 from .capabilities import call_value
-from .classes import FROZEN, MISSING, construct, find
+from .classes import FROZEN, MISSING, construct, find, make_class
 from .reprs import safe_repr
-from .values import Builtin, Instance, SandboxClass, TypeValue
+from .values import DATES, Builtin, Instance, SandboxClass, TypeValue, type_name
 
-__all__ = ["Field", "DATACLASS", "OPTIONS", "make_dataclass", "members"]
+__all__ = ["Field", "DATACLASS", "OPTIONS", "make_dataclass", "members", "plain_hash", "namedtuple"]
 
 FIELDS = "__dataclass_fields__"
 OPTIONS = frozenset({"init", "repr", "eq", "order", "frozen"})
@@ -64,7 +67,7 @@ def _specs(cls: SandboxClass) -> tuple:
     return () if specs is MISSING else specs
 
 
-def make_dataclass(m, cls: SandboxClass, annotated: list, options: dict) -> SandboxClass:
+def make_dataclass(m, cls: SandboxClass, annotated: list, options: dict, *, check_defaults: bool = True) -> SandboxClass:
     """Turn ``cls`` into a dataclass: ``annotated`` are the body's annotated names in order."""
     unknown = set(options) - OPTIONS
     if unknown:
@@ -83,7 +86,7 @@ def make_dataclass(m, cls: SandboxClass, annotated: list, options: dict) -> Sand
                 del ns[name]
             else:
                 ns[name] = default
-        if type(default) in (list, dict, set):
+        if check_defaults and type(default) in (list, dict, set):
             raise ValueError(f"mutable default {type(default)!r} for field {name} is not allowed: use default_factory")
         inherited.pop(name, None)
         inherited[name] = (name, default, factory)
@@ -110,6 +113,8 @@ def make_dataclass(m, cls: SandboxClass, annotated: list, options: dict) -> Sand
             ns[hook] = Builtin(f"{cls.name}.{hook}", _compare(names, getattr(_ORDER, op)))
     if frozen:
         ns[FROZEN] = True
+        if options.get("eq", True) and "__hash__" not in ns:
+            ns["__hash__"] = Builtin(f"{cls.name}.__hash__", lambda m, obj: hash(tuple(obj.attrs.get(n) for n in names)))
     elif any(base.attrs.get(FROZEN) for base in cls.mro[1:]):
         raise TypeError("cannot inherit non-frozen dataclass from a frozen one")
     return cls
@@ -216,3 +221,91 @@ def members(m) -> dict:
             "FrozenInstanceError", lambda m, *a: dataclasses.FrozenInstanceError(*a), dataclasses.FrozenInstanceError
         ),
     }
+
+
+_HASHABLE = frozenset({type(None), bool, int, float, complex, str, bytes, range})
+
+
+def plain_hash(m, value):
+    """``hash(value)`` for plain immutable data (numbers, text, bytes, dates, ranges, and tuples
+    and frozensets of them) and frozen dataclass instances; anything hashed by identity is a
+    ``TypeError`` (its hash would be its address)."""
+    _check_hashable(m, value, 0)
+    return hash(value)
+
+
+def _check_hashable(m, value, depth: int) -> None:
+    t = type(value)
+    if t in _HASHABLE or t in DATES:
+        return
+    if depth > 100:
+        raise RecursionError("maximum recursion depth exceeded in hash()")
+    if t is tuple or t is frozenset:
+        m.charge(len(value) + 1)
+        for item in value:
+            _check_hashable(m, item, depth + 1)
+        return
+    if t is Instance and type(find(value.cls, "__hash__")) is Builtin:
+        for spec in _specs(value.cls):
+            _check_hashable(m, value.attrs.get(spec[0]), depth + 1)
+        return
+    raise TypeError(f"unhashable type: '{type_name(value)}'")
+
+
+# --- collections.namedtuple -------------------------------------------------------------------------
+
+
+def namedtuple(m, typename, field_names, *, rename=False, defaults=None, module=None):
+    """``collections.namedtuple``: a frozen record class on the class model whose instances
+    index, unpack, iterate, measure and compare (also with tuples) as tuples do."""
+    if type(field_names) is str:
+        field_names = field_names.replace(",", " ").split()
+    names = [n for n in (field_names if type(field_names) in (list, tuple) else list(field_names))]
+    for name in [typename, *names]:
+        if type(name) is not str or not name.isidentifier() or keyword.iskeyword(name):
+            raise ValueError(f"Type names and field names must be valid identifiers: {name!r}")
+    for name in names:
+        if name[:1] == "_":
+            raise ValueError(f"Field names cannot start with an underscore: {name!r}")
+    if len(set(names)) != len(names):
+        raise ValueError("Encountered duplicate field name")
+    defaults = tuple(defaults) if defaults is not None else ()
+    if len(defaults) > len(names):
+        raise TypeError("Got more default values than field names")
+    m.charge(len(names) + 2)
+    namespace: dict = dict(zip(names[len(names) - len(defaults):], defaults))
+    cls = make_class(m, typename, [], namespace)
+    make_dataclass(m, cls, names, {"frozen": True, "eq": False}, check_defaults=False)
+    values = _values(names)
+    hooks = {
+        "__iter__": lambda m, obj: iter(values(obj)),
+        "__len__": lambda m, obj: len(names),
+        "__getitem__": lambda m, obj, key: values(obj)[key],
+        "__hash__": lambda m, obj: hash(values(obj)),
+        "__eq__": _as_tuple(values, lambda a, b: a == b),
+        "__lt__": _as_tuple(values, lambda a, b: a < b),
+        "__le__": _as_tuple(values, lambda a, b: a <= b),
+        "__gt__": _as_tuple(values, lambda a, b: a > b),
+        "__ge__": _as_tuple(values, lambda a, b: a >= b),
+    }
+    for hook, fn in hooks.items():
+        namespace[hook] = Builtin(f"{typename}.{hook}", fn)
+    return cls
+
+
+def _values(names):
+    def values(obj) -> tuple:
+        return tuple(obj.attrs.get(n) for n in names)
+
+    return values
+
+
+def _as_tuple(values, op):
+    def compare(m, obj, other):
+        if type(other) is Instance and type(find(other.cls, "__iter__")) is Builtin and _specs(other.cls):
+            return op(values(obj), tuple(other.attrs.get(s[0]) for s in _specs(other.cls)))
+        if type(other) is tuple:
+            return op(values(obj), other)
+        return NotImplemented
+
+    return compare

@@ -344,7 +344,9 @@ class Instance:
     def __repr__(self) -> str:
         return f"<{self.cls.name} object>"
 
-    __hash__ = object.__hash__
+    def __hash__(self):
+        """Its identity, or (a frozen dataclass, during a run) the hash of its fields."""
+        return self.cls.hook(self, "__hash__", (), None) or object.__hash__(self)
 
     def __eq__(self, other):
         return self.cls.hook(self, "__eq__", (other,), NotImplemented)
