@@ -984,6 +984,40 @@ versions = [Version(1, 2), Version(0, 9, 3), Version(1, 2, 1), Version(1)]
 newest = max(versions)
 ([repr(v) for v in sorted(versions)], repr(newest.bump()), Version(1, 2) < Version(1, 10))
 """,
+    "seeded_random_generators": """
+import random
+rng = random.Random(7)
+rolls = [rng.randint(1, 6) for _ in range(8)]
+again = random.Random(7)
+deck = list(range(10))
+again.shuffle(deck)
+(rolls, [again.randint(1, 6) for _ in range(3)], deck, random.Random("seed").choice("abcdef"))
+""",
+    "namedtuple_rows": """
+from collections import namedtuple
+Row = namedtuple("Row", "name dept salary")
+rows = [Row("ann", "eng", 120), Row("bob", "ops", 90), Row("cy", "eng", 100)]
+by_dept = {}
+for name, dept, salary in rows:
+    by_dept.setdefault(dept, []).append(salary)
+top = max(rows, key=lambda r: r.salary)
+(by_dept, repr(top), top.name, rows[1][2], sorted(rows)[0] == ("ann", "eng", 120), len(rows[0]))
+""",
+    "hash_for_dedup_keys": """
+records = [("a", 1), ("b", 2), ("a", 1), ("c", (3, 4))]
+seen, unique = set(), []
+for rec in records:
+    key = hash(rec)
+    if key not in seen:
+        seen.add(key)
+        unique.append(rec)
+errors = []
+try:
+    hash(["not", "hashable"])
+except TypeError as e:
+    errors.append(str(e))
+(unique, hash(("x", 1)) == hash(("x", 1)), errors)
+""",
 }
 
 # Legitimate programs where nbagents differs from CPython today, each with why: the test checks
@@ -993,11 +1027,6 @@ DIFFERENCES: dict[str, tuple[str, str]] = {
 template = "{} scored {}"
 template.format("Ann", 42)
 """, "documented: str.format only on a literal format string"),
-    "random_instance": ("""
-import random
-rng = random.Random(7)
-rng.randint(1, 6)
-""", "finding: random.Random (a seeded generator of one's own) is refused"),
 }
 
 # What issue 17 adds to the interpreter (kept apart: these fail until that work lands).

@@ -421,6 +421,12 @@ DATACLASS_ESCAPES = {
     "namedtuple_write": "from collections import namedtuple\nP = namedtuple('P', 'x')\np = P(1)\np.x = search",
     "namedtuple_to_tool": "from collections import namedtuple\nP = namedtuple('P', 'x')\nsearch(P('q'))",
     "namedtuple_as_base": "from collections import namedtuple\nclass Q(namedtuple('P', 'x')):\n    pass",
+    # random.Random: the facade's functions on a generator of its own, nothing more
+    "random_private": "import random\nrandom.Random(1)._randbelow(3)",
+    "random_bad_seed": "import random\nclass A:\n    pass\nrandom.Random(A())",
+    "random_generator_to_tool": "import random\nsearch(random.Random(1))",
+    "random_method_to_tool": "import random\nsearch(random.Random(1).randint)",
+    "random_state_internals": "import random\nrandom.Random(1).__dict__",
     # hash() never shows an address
     "hash_of_tool": "hash(search)",
     "hash_of_function": "def f():\n    pass\nhash(f)",

@@ -204,13 +204,14 @@ def _statistics(m) -> dict:
 # --- random ----------------------------------------------------------------------------------------
 
 
-def _random(m) -> dict:
-    rng = random.Random()
+def _random(m, rng=None) -> dict:
+    members = {} if rng is not None else {"Random": records.generator_class(m, _random)}
+    rng = rng if rng is not None else random.Random()
     names = (
         "random uniform randint randrange choice gauss normalvariate lognormvariate expovariate "
         "vonmisesvariate gammavariate betavariate paretovariate weibullvariate triangular seed"
     )
-    members = {n: NativeFunction(f"random.{n}", getattr(rng, n)) for n in names.split()}
+    members.update({n: NativeFunction(f"random.{n}", getattr(rng, n)) for n in names.split()})
 
     def choices(m, population, weights=None, *, cum_weights=None, k=1):
         if type(k) is int:

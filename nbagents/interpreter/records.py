@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import keyword
+import random
 from dataclasses import dataclass as _record
 
 from ..errors import RefusedConstructError
@@ -24,7 +25,7 @@ from .classes import FROZEN, MISSING, construct, find, make_class
 from .reprs import safe_repr
 from .values import DATES, Builtin, Instance, SandboxClass, TypeValue, type_name
 
-__all__ = ["Field", "DATACLASS", "OPTIONS", "make_dataclass", "members", "plain_hash", "namedtuple"]
+__all__ = ["Field", "DATACLASS", "OPTIONS", "make_dataclass", "members", "plain_hash", "namedtuple", "generator_class"]
 
 FIELDS = "__dataclass_fields__"
 OPTIONS = frozenset({"init", "repr", "eq", "order", "frozen"})
@@ -309,3 +310,20 @@ def _as_tuple(values, op):
         return NotImplemented
 
     return compare
+
+
+# --- random.Random ----------------------------------------------------------------------------------
+
+
+def generator_class(m, members_for) -> SandboxClass:
+    """``random.Random``: a class on the class model whose instances carry the ``random``
+    facade's functions bound to a generator of their own (``members_for(m, rng)``), seeded
+    with ``None``, a number, a text or bytes."""
+
+    def init(m, obj, seed=None):
+        if type(seed) not in (type(None), int, float, str, bytes):
+            raise TypeError("The only supported seed types are: None, int, float, str, bytes, and bytearray.")
+        m.charge(24)
+        obj.attrs.update(members_for(m, random.Random(seed)))
+
+    return make_class(m, "Random", [], {"__init__": Builtin("Random.__init__", init)})
