@@ -102,7 +102,7 @@ ESCAPES = {
     "bound_self": "class A:\n    def f(self):\n        pass\nA().f.__self__",
     "bound_func": "class A:\n    def f(self):\n        pass\nA().f.__func__",
     "vars_instance": "class A:\n    pass\nvars(A())",
-    "getattr_instance": "class A:\n    x = 1\ngetattr(A(), 'x')",
+    "getattr_instance": "class A:\n    x = 1\nname = 'x'\ngetattr(A(), name)",
     "dir_instance": "class A:\n    pass\ndir(A())",
     "private_attribute_write": "class A:\n    pass\na = A()\na._x = 1",
     "private_attribute_init": "class A:\n    def __init__(self):\n        self._items = []\nA()",

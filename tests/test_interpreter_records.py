@@ -65,8 +65,18 @@ ESCAPES = {
     "catch_module_member": "import math\ntry:\n    math.sys\nexcept AttributeError:\n    pass",
     "catch_function_globals": "def f():\n    pass\ntry:\n    f.func_globals\nexcept AttributeError:\n    pass",
     "catch_exception_attribute": "try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    try:\n        e.with_traceback\n    except AttributeError:\n        pass",
-    "hasattr_builtin": "hasattr([], 'append')",
-    "getattr_builtin": "getattr([], 'append')",
+    "getattr_computed": "getattr(search, '__glo' + 'bals__')",
+    "getattr_variable": "n = 'description'\ngetattr(search, n)",
+    "getattr_alias": "g = getattr\ng(search, 'x')",
+    "getattr_mapped": "list(map(getattr, [search], ['__globals__']))",
+    "getattr_keyword": "getattr(search, name='x')",
+    "getattr_dunder": "getattr([], '__class__', None)",
+    "getattr_blocked": "g = (i for i in [1])\ngetattr(g, 'gi_frame', None)",
+    "getattr_format": "getattr('{0.__globals__}', 'format')(search)",
+    "getattr_tool_attribute": "getattr(search, 'description', None)",
+    "hasattr_tool_attribute": "hasattr(search, 'fn')",
+    "hasattr_module_internal": "import random\nhasattr(random, 'sys')",
+    "hasattr_handle": "hasattr(make_image(), 'path')",
     # global and nonlocal
     "global_tool": "def f():\n    global search\n    search = print\nf()",
     "global_private": "def f():\n    global _hidden\n    _hidden = 1\nf()",
@@ -573,3 +583,26 @@ def test_hash_of_frozen_dataclasses_and_dict_keys():
         "(seen[Key(1)], Key(2, 'y') in seen, hash(Key(1)) == hash(Key(1)), len({Key(1), Key(1)}))"
     )
     assert Interpreter().run(program, {}).value == ("one", True, True, 1)
+
+
+def test_getattr_and_hasattr_with_literal_names():
+    program = """
+class Config:
+    debug = False
+    def __init__(self):
+        self.level = 3
+c = Config()
+out = [getattr(c, "level"), getattr(c, "verbose", "n/a"), hasattr(c, "debug"), hasattr(c, "missing")]
+out += [hasattr([], "append"), hasattr([], "push"), getattr("x", "upper")(), getattr({}, "nope", None)]
+try:
+    getattr(c, "absent")
+except AttributeError as e:
+    out.append(str(e))
+out
+"""
+    namespace: dict = {}
+    exec(program, namespace)
+    assert Interpreter().run(program, {}).value == namespace["out"]
+    with pytest.raises(RefusedConstructError) as info:
+        Interpreter().check("name = 'x'\ngetattr(object_, name)")
+    assert "string literal" in info.value.hint

@@ -27,6 +27,7 @@ from ..errors import RefusedConstructError, UndefinedNameError, UnknownToolError
 from .assignments import AssignmentCompiler
 from .builtins import BUILTINS, FORBIDDEN_BUILTINS, exception_types
 from .calls import CallCompiler
+from .capabilities import get_attribute
 from .classes import instance_of
 from .comprehensions import ComprehensionCompiler
 from .control import ControlFlowCompiler
@@ -238,8 +239,31 @@ def _isinstance(m, obj, classinfo) -> bool:
     return isinstance(obj, exception_types(classinfo, what="isinstance() arg 2"))
 
 
-CLASS_AWARE = {"isinstance": Builtin("isinstance", _isinstance), "hash": Builtin("hash", plain_hash)}
-"""Builtins that also know sandbox classes (they take precedence over :data:`.builtins.BUILTINS`)."""
+def _getattr(m, obj, name, *default):
+    try:
+        return get_attribute(m, obj, name)  # the one attribute check; refusals are not caught
+    except AttributeError:
+        if default:
+            return default[0]
+        raise
+
+
+def _hasattr(m, obj, name) -> bool:
+    try:
+        get_attribute(m, obj, name)
+    except AttributeError:
+        return False
+    return True
+
+
+CLASS_AWARE = {
+    "isinstance": Builtin("isinstance", _isinstance),
+    "hash": Builtin("hash", plain_hash),
+    "getattr": Builtin("getattr", _getattr),
+    "hasattr": Builtin("hasattr", _hasattr),
+}
+"""Builtins that also know sandbox classes (they take precedence over :data:`.builtins.BUILTINS`);
+``getattr``/``hasattr`` only ever get a literal attribute name (the validator sees to it)."""
 
 
 def _defined(m, f) -> list:

@@ -84,6 +84,7 @@ class _Checker:
         self.formats: set[int] = set()
         self.methods: set[int] = set()  # ids of the FunctionDef nodes directly in a class body
         self.supers: set[int] = set()  # ids of the super() calls directly in such a method
+        self.lookups: set[int] = set()  # ids of the getattr/hasattr names called with a literal name
 
     def refuse(self, construct: str, node: ast.AST, hint: str | None = None):
         return RefusedConstructError(construct, line=getattr(node, "lineno", None), hint=hint)
@@ -128,6 +129,12 @@ class _Checker:
 
     def check_Name(self, node: ast.Name) -> None:
         self.name(node.id, node, type(node.ctx) is not ast.Load)
+        if node.id in _NAMED_LOOKUPS and id(node) not in self.lookups:
+            raise self.refuse(
+                f"{node.id} used other than in a call with a constant attribute name",
+                node,
+                f"Write {node.id}(obj, 'name'{', default' if node.id == 'getattr' else ''}) with the name as a string literal, or obj.name.",
+            )
 
     def check_Global(self, node) -> None:
         for name in node.names:
@@ -213,6 +220,8 @@ class _Checker:
 
     def check_Call(self, node: ast.Call) -> None:
         func = node.func
+        if type(func) is ast.Name and func.id in _NAMED_LOOKUPS:
+            self.named_lookup(node)
         if type(func) is ast.Name and func.id == "super" and id(node) not in self.supers:
             raise self.refuse(
                 "super() with arguments" if node.args or node.keywords else "super() outside a method",
@@ -227,6 +236,23 @@ class _Checker:
             and parse_format(func.value.value) is not None
         ):
             self.formats.add(id(func))
+
+    def named_lookup(self, node: ast.Call) -> None:
+        """``getattr(obj, 'name'[, default])``/``hasattr(obj, 'name')``: the name must be a
+        string literal that passes the attribute checks (never computed)."""
+        func, args = node.func, node.args
+        most = 3 if func.id == "getattr" else 2
+        name = args[1] if len(args) >= 2 else None
+        if node.keywords or not 2 <= len(args) <= most or type(name) is not ast.Constant or type(name.value) is not str:
+            raise self.refuse(
+                f"{func.id} with a computed attribute name",
+                node,
+                f"Write {func.id}(obj, 'name'{', default' if func.id == 'getattr' else ''}) with the name as a string literal.",
+            )
+        attr = name.value
+        if attr[:1] == "_" or attr in BLOCKED_ATTRIBUTES or attr in ("format", "format_map"):
+            raise self.refuse(f"attribute {attr!r}", node, "Attributes starting with '_' are never available.")
+        self.lookups.add(id(func))
 
     def check_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -287,6 +313,8 @@ def _is_super(node: ast.expr) -> bool:
         and not node.keywords
     )
 
+
+_NAMED_LOOKUPS = frozenset({"getattr", "hasattr"})
 
 _SKIPPED_FIELDS = frozenset(
     "ctx op ops id attr arg asname module level kind type_comment conversion is_async name names simple".split()
