@@ -6,7 +6,9 @@ attribute names are refused on the AST (so Unicode spellings are normalised firs
 cannot be rebound, only facade modules can be imported, and ``str.format`` is accepted only on
 a constant format string whose fields are plain names or indices. A method (a ``def`` directly
 in a class body) may define only the hooks that run inside a run (:data:`.classes.HONOURED`)
-and carry one of ``@staticmethod``, ``@classmethod``, ``@property``; classes take no decorators or keywords (no ``metaclass=``);
+and carry one of ``@staticmethod``, ``@classmethod``, ``@property``; classes take no decorator but
+``@dataclass`` (with constant options) and no keywords (no ``metaclass=``); ``getattr``/``hasattr``
+only in a call with a string-literal name;
 ``super().__init__`` and the other honoured hooks are the only dunder attributes, on ``super()``
 alone. No regex over source text.
 """
