@@ -583,6 +583,8 @@ def test_hash_of_frozen_dataclasses_and_dict_keys():
         "(seen[Key(1)], Key(2, 'y') in seen, hash(Key(1)) == hash(Key(1)), len({Key(1), Key(1)}))"
     )
     assert Interpreter().run(program, {}).value == ("one", True, True, 1)
+    zero = "from collections import namedtuple\nP = namedtuple('P', 'x')\nhash(P(0)) == hash((0,)) and hash(P(-1)) == hash((-1,))"
+    assert Interpreter().run(zero, {}).value is True
 
 
 def test_getattr_and_hasattr_with_literal_names():

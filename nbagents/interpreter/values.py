@@ -346,7 +346,8 @@ class Instance:
 
     def __hash__(self):
         """Its identity, or (a frozen dataclass, during a run) the hash of its fields."""
-        return self.cls.hook(self, "__hash__", (), None) or object.__hash__(self)
+        value = self.cls.hook(self, "__hash__", (), None)
+        return object.__hash__(self) if value is None else value
 
     def __eq__(self, other):
         return self.cls.hook(self, "__eq__", (other,), NotImplemented)
