@@ -836,6 +836,188 @@ items = ["a", 1]
 print(len(items))
 "-".join(items)
 """,
+    # --- exception classes, AttributeError, global/nonlocal ----------------------------------
+    "json_decode_error_attributes": """
+import json
+try:
+    json.loads("{bad")
+except json.JSONDecodeError as e:
+    where = (e.msg, e.pos, e.lineno, e.colno)
+where
+""",
+    "misspelt_method_is_an_attribute_error": """
+value = [1, 2, 3]
+try:
+    value.push(4)
+except AttributeError:
+    value.append(4)
+has_fallback = []
+for obj in ["text", 3, {"a": 1}]:
+    try:
+        obj.size
+    except AttributeError as e:
+        has_fallback.append(str(e))
+(value, has_fallback)
+""",
+    "custom_exception_hierarchy": """
+class AppError(Exception):
+    pass
+
+class NotFound(AppError):
+    def __init__(self, key):
+        super().__init__(f"no such key: {key}")
+        self.key = key
+
+class Invalid(AppError, ValueError):
+    pass
+
+def lookup(table, key):
+    if not isinstance(key, str):
+        raise Invalid("keys are strings", key)
+    if key not in table:
+        raise NotFound(key)
+    return table[key]
+
+results = []
+for key in ["a", "zz", 3]:
+    try:
+        results.append(lookup({"a": 1}, key))
+    except NotFound as e:
+        results.append(("missing", e.key, str(e)))
+    except ValueError as e:
+        results.append(("invalid", e.args, isinstance(e, AppError)))
+results
+""",
+    "custom_exception_retry_loop": """
+class TransientError(RuntimeError):
+    pass
+
+attempts = []
+def flaky(n):
+    attempts.append(n)
+    if n < 3:
+        raise TransientError(f"attempt {n} failed")
+    return "ok"
+
+result = None
+for n in range(1, 6):
+    try:
+        result = flaky(n)
+        break
+    except TransientError as err:
+        last_error = str(err)
+(result, attempts, last_error, repr(TransientError("x")))
+""",
+    "global_counter_and_cache": """
+calls = 0
+cache = {}
+
+def fib(n):
+    global calls
+    calls += 1
+    if n in cache:
+        return cache[n]
+    value = n if n < 2 else fib(n - 1) + fib(n - 2)
+    cache[n] = value
+    return value
+
+(fib(30), calls, len(cache))
+""",
+    "nonlocal_closure_counter": """
+def make_counter(start=0):
+    count = start
+    def step(by=1):
+        nonlocal count
+        count += by
+        return count
+    return step
+
+a, b = make_counter(), make_counter(10)
+a(); a(); b(5)
+(a(), b(), a(0))
+""",
+    "error_program_custom_exception_escapes": """
+class ConfigError(ValueError):
+    pass
+
+def load(config):
+    if "name" not in config:
+        raise ConfigError("missing 'name'")
+    return config["name"]
+
+load({"id": 1})
+""",
+    "dataclass_records": """
+from dataclasses import dataclass, field, asdict
+
+@dataclass
+class Order:
+    customer: str
+    amount: float
+    items: list = field(default_factory=list)
+    status: str = "open"
+
+    def add(self, item, price):
+        self.items.append(item)
+        self.amount += price
+
+orders = [Order("ann", 0.0), Order("bob", 5.0, ["pen"]), Order("ann", 2.5, status="paid")]
+orders[0].add("book", 12.0)
+by_customer = {}
+for o in orders:
+    by_customer.setdefault(o.customer, []).append(o.amount)
+(by_customer, [asdict(o) for o in orders if o.status == "open"], repr(orders[2]), orders[1] == Order("bob", 5.0, ["pen"]))
+""",
+    "frozen_dataclass_sorted": """
+from dataclasses import dataclass, replace
+
+@dataclass(frozen=True, order=True)
+class Version:
+    major: int
+    minor: int = 0
+    patch: int = 0
+
+    def bump(self):
+        return replace(self, patch=self.patch + 1)
+
+versions = [Version(1, 2), Version(0, 9, 3), Version(1, 2, 1), Version(1)]
+newest = max(versions)
+([repr(v) for v in sorted(versions)], repr(newest.bump()), Version(1, 2) < Version(1, 10))
+""",
+    "seeded_random_generators": """
+import random
+rng = random.Random(7)
+rolls = [rng.randint(1, 6) for _ in range(8)]
+again = random.Random(7)
+deck = list(range(10))
+again.shuffle(deck)
+(rolls, [again.randint(1, 6) for _ in range(3)], deck, random.Random("seed").choice("abcdef"))
+""",
+    "namedtuple_rows": """
+from collections import namedtuple
+Row = namedtuple("Row", "name dept salary")
+rows = [Row("ann", "eng", 120), Row("bob", "ops", 90), Row("cy", "eng", 100)]
+by_dept = {}
+for name, dept, salary in rows:
+    by_dept.setdefault(dept, []).append(salary)
+top = max(rows, key=lambda r: r.salary)
+(by_dept, repr(top), top.name, rows[1][2], sorted(rows)[0] == ("ann", "eng", 120), len(rows[0]))
+""",
+    "hash_for_dedup_keys": """
+records = [("a", 1), ("b", 2), ("a", 1), ("c", (3, 4))]
+seen, unique = set(), []
+for rec in records:
+    key = hash(rec)
+    if key not in seen:
+        seen.add(key)
+        unique.append(rec)
+errors = []
+try:
+    hash(["not", "hashable"])
+except TypeError as e:
+    errors.append(str(e))
+(unique, hash(("x", 1)) == hash(("x", 1)), errors)
+""",
 }
 
 # Legitimate programs where nbagents differs from CPython today, each with why: the test checks
@@ -845,28 +1027,6 @@ DIFFERENCES: dict[str, tuple[str, str]] = {
 template = "{} scored {}"
 template.format("Ann", 42)
 """, "documented: str.format only on a literal format string"),
-    "json_decode_error_attributes": ("""
-import json
-try:
-    json.loads("{bad")
-except json.JSONDecodeError as e:
-    where = (e.msg, e.pos, e.lineno)
-where
-""", "finding: the attributes of a caught JSONDecodeError (msg, pos, lineno, colno) are refused"),
-    "random_instance": ("""
-import random
-rng = random.Random(7)
-rng.randint(1, 6)
-""", "finding: random.Random (a seeded generator of one's own) is refused"),
-    "unknown_attribute_is_refused_not_attribute_error": ("""
-value = [1, 2, 3]
-try:
-    value.push(4)
-except AttributeError:
-    value.append(4)
-value
-""", "finding: a misspelt method of a plain value is a RefusedConstructError ('not allowed'), "
-     "which except cannot catch, where CPython raises AttributeError"),
 }
 
 # What issue 17 adds to the interpreter (kept apart: these fail until that work lands).

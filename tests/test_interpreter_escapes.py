@@ -35,7 +35,7 @@ PAYLOADS = {
     "datetime_sys": ("re-export", "import datetime\ndatetime.sys"),
     "collections_abc": ("re-export", "import collections\ncollections.abc"),
     "S6_queue_threading": ("re-export", "import queue\nqueue.threading._sys.modules['os']"),
-    "random_class": ("re-export", "import random\nrandom.Random"),
+    "random_class": ("re-export", "import random\nrandom.Random(1).__class__.__mro__"),  # a class-model value, not random.Random
     "facade_function_self": ("re-export", "import random\nrandom.random.__self__"),
     # higher-order builtins (S8, CVE-2025-5120)
     "S8_map_getattr": ("higher-order", "import random\nfns = list(map(getattr, [random], ['_os']))\nfns[0].system('touch {canary}')"),
@@ -131,7 +131,7 @@ PAYLOADS = {
     "metaclass": ("class", "class A(metaclass=type):\n    pass"),
     "decorator": ("class", "@search\ndef f():\n    pass"),
     "type_del_hook": ("class", "H = type('H', (), {'__del__': lambda s: 0})"),
-    "namedtuple": ("class", "import collections\ncollections.namedtuple('P', 'x y')"),
+    "namedtuple": ("class", "import collections\ncollections.namedtuple('P', 'x, y=__import__(\"os\")')"),  # no exec of field names
     # BaseException escapes
     "system_exit": ("base-exception", "raise SystemExit(0)"),
     "keyboard_interrupt": ("base-exception", "raise KeyboardInterrupt"),

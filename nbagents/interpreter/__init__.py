@@ -14,13 +14,23 @@ comparisons, boolean logic, f-strings, literals, slicing, ``if``/``for``/``while
 ``assert``, ``del``, ``def`` (no decorators; annotations are not evaluated) and ``lambda``,
 ``return``, the walrus, annotated assignments (``x: int = 42``; not evaluated either),
 ``import`` of the facade modules (math, json, datetime, statistics, random, itertools,
-collections, string, re, time, unicodedata, stat, heapq, bisect; ``queue`` is refused: use
-``collections.deque``), ``print``; ``class`` definitions
+collections, string, re, time, unicodedata, stat, heapq, bisect, dataclasses; ``queue`` is
+refused: use ``collections.deque``), ``print``, ``global`` and
+``nonlocal`` (not for ``_`` names or tool names), ``hash()`` of plain immutable data,
+``getattr(obj, 'name'[, default])``/``hasattr(obj, 'name')`` with a string-literal name;
+``class`` definitions
 (:mod:`.classes`: methods, class attributes, inheritance among the program's own classes,
 ``super()`` without arguments in a method, ``@staticmethod``/``@classmethod``/``@property``
 getters, ``isinstance``), attribute assignment and ``del`` on their instances and classes, and
 ``with`` on instances whose class defines ``__enter__``/``__exit__`` (``__exit__`` gets the
-exception's class, the exception and ``None``; a true result suppresses it).
+exception's class, the exception and ``None``; a true result suppresses it); exception classes
+deriving from ``Exception`` or one builtin subclass of it (:data:`.classes.ERROR_BASES`), raised
+and caught as in Python (``e.args``, ``str(e)``, their own attributes); ``@dataclass`` (and
+``@dataclass(frozen=..., order=..., eq=..., init=..., repr=...)``), ``field(default=...,
+default_factory=...)``, ``asdict``, ``replace``; ``collections.namedtuple``;
+``random.Random(seed)`` (:mod:`.records`). A missing ordinary attribute of plain data, of a
+caught exception or of an instance is an ``AttributeError`` (catchable, ``hasattr`` is False);
+``_`` names and host attributes not on the allow-list stay refusals.
 
 Differences from CPython that programs may notice:
 
@@ -29,7 +39,8 @@ Differences from CPython that programs may notice:
 * an undefined name, a refused construct or a hit limit ends the run (``except`` cannot catch
   these), while ordinary exceptions and tool failures can be caught;
 * a class is the interpreter's own value, not a Python class: it cannot derive from builtin or
-  host classes (no ``class E(Exception)``), takes no decorator or ``metaclass=``, and may define
+  host classes other than the ``Exception`` classes, takes no decorator but ``@dataclass`` and no
+  ``metaclass=``, and may define
   only ``__init__``, ``__repr__``, ``__str__``, ``__enter__``, ``__exit__``, ``__eq__``,
   ``__lt__``/``__le__``/``__gt__``/``__ge__``, ``__len__``, ``__bool__``, ``__iter__``,
   ``__contains__`` and ``__getitem__`` among the dunder methods; they run only during a run, the
@@ -37,6 +48,13 @@ Differences from CPython that programs may notice:
   only; tools cannot receive instances, classes or bound methods); ``%``-formatting shows
   ``<Name object>``; instances hash by identity even with ``__eq__``; in process isolation
   classes and instances, like functions, do not stay in the state;
+* an uncaught exception of the program's own class is reported with the text of its ``args``
+  (its ``__str__`` is not run); ``e.__traceback__``/``type(e)`` are refused; a namedtuple is not
+  a ``tuple`` (``isinstance(p, tuple)`` is False, ``json.dumps`` refuses it, ``_replace``/
+  ``_asdict``/``_fields`` are ``_`` names: use ``dataclasses.replace``); a non-frozen dataclass
+  hashes by identity but ``hash()`` refuses every identity hash (no addresses);
+  ``getattr``/``hasattr`` take only literal names and are no values (``map(getattr, ...)`` is
+  refused);
 * generator expressions are lazy over their first loop only (the inner loops of one element
   run at once); values of host types other than plain data are opaque handles;
 * native work whose cost is not linear in its input (three-argument ``pow``, big-int ``//``,

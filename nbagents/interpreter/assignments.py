@@ -65,7 +65,7 @@ class AssignmentCompiler:
         value, m, line = self.expr(node.value), self.m, node.lineno
         c = 1 + cost(node.value) + sum(cost(t) for t in node.targets)
         target = node.targets[0]
-        if len(node.targets) == 1 and type(target) is ast.Name and not capture:
+        if len(node.targets) == 1 and type(target) is ast.Name and not capture and not self.scope.declares(target.id):
             name = target.id
 
             def assign_name(f):
@@ -168,11 +168,16 @@ class AssignmentCompiler:
         t = type(node)
         if t is ast.Name:
             name = node.id
-            local = self.scope.kind != "module"
+            local = self.scope.kind != "module" and name not in self.scope.globals
+            depth = self.scope.resolve(name) if name in self.scope.nonlocals else 0
+            up = name in self.scope.globals
 
             def delete_name(f):
+                target = f.g if up else f
+                for _ in range(depth):
+                    target = target.parent
                 try:
-                    del f.vars[name]
+                    del (target if up else target.vars)[name]
                 except KeyError:
                     if local:
                         raise UnboundLocalError(unbound_message(name)) from None

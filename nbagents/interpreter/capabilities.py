@@ -14,23 +14,27 @@ from __future__ import annotations
 
 import collections
 import datetime
+import json
+from dataclasses import FrozenInstanceError
 
 from ..errors import RefusedConstructError
 from .active import current_line
 from .classes import (
+    FROZEN,
     HONOURED,
     MISSING,
     ClassMethod,
     Property,
     StaticMethod,
     Super,
+    error_text,
     find,
     instance_text,
 )
 from .iteration import charge_result, materialize
 from .limits import check_codec, check_strftime, limit_error
 from .operators import search_ops
-from .reprs import safe_text
+from .reprs import error_part, safe_text
 from .values import (
     CONTAINERS,
     SANDBOX_OBJECTS,
@@ -380,9 +384,34 @@ def lookup(obj: object, name: str) -> tuple:
             return VALUE, value
     elif t is Instance or t is SandboxClass or t is Super:
         return _member(obj, t, name)
-    elif name == "args" and isinstance(obj, BaseException) and t not in SANDBOX_OBJECTS:
-        return DATA, None
-    raise refused(obj, name)
+    elif isinstance(obj, BaseException) and t not in SANDBOX_OBJECTS:
+        if name == "args" or name in _ERROR_FIELDS.get(t, ()):
+            return DATA, None
+    raise _unknown(obj, t, table, name)
+
+
+_ERROR_FIELDS = {json.JSONDecodeError: frozenset({"msg", "pos", "lineno", "colno"})}
+"""Data attributes of caught exceptions besides ``args`` (plain values set by the library)."""
+
+
+def _unknown(obj, t, table, name: str) -> Exception:
+    """The error for an ordinary name that is not allowed on ``obj``: an ``AttributeError``
+    (which ``except``/``hasattr`` see) when ``obj``'s class has no such attribute at all (a
+    misspelt method of plain data, ``[].push``), else the refusal (an attribute that exists on
+    the host class but is not on the allow-list stays out of reach, and uncatchable)."""
+    if table is not None:
+        cls = t
+    elif t is TypeValue and type(obj.type) is type:
+        if not hasattr(obj.type, name):
+            return AttributeError(f"type object '{obj.name}' has no attribute '{name}'")
+        return refused(obj, name)
+    elif isinstance(obj, BaseException) and t not in SANDBOX_OBJECTS and type(t) is type:
+        cls = t
+    else:
+        return refused(obj, name)
+    if hasattr(cls, name):
+        return refused(obj, name)
+    return AttributeError(f"'{type_name(obj)}' object has no attribute '{name}'")
 
 
 def _member(obj, t, name: str) -> tuple:
@@ -438,11 +467,21 @@ def _object_init(m, *args, **kwargs):
 _OBJECT_HOOKS = {"__init__": Builtin("object.__init__", _object_init), "__repr__": None, "__str__": None}
 
 
+def _error_init(owner: Instance, args: tuple, kwargs: dict) -> None:
+    if kwargs:
+        raise TypeError(f"{owner.cls.name}() takes no keyword arguments")
+    owner.attrs["args"] = args
+
+
 def _object_hook(owner: Instance, name: str) -> Builtin:
     """``object.__init__``/``__repr__``/``__str__`` bound to an instance (what ``super()`` finds
     when no sandbox base defines the hook)."""
+    if name == "__init__" and owner.cls.error is not None:
+        return Builtin("BaseException.__init__", lambda m, *args, **kwargs: _error_init(owner, args, kwargs))
     if name == "__init__":
         return _OBJECT_HOOKS[name]
+    if owner.cls.error is not None:  # BaseException's own text, from the args
+        return Builtin(f"BaseException.{name}", lambda m: error_text(m, owner, name, error_part))
     if name == "__repr__":
         return Builtin("object.__repr__", lambda m: repr(owner))
     return Builtin("object.__str__", lambda m: instance_text(m, owner, "__repr__"))
@@ -453,8 +492,11 @@ def set_attribute(m, obj: object, name: str, value) -> None:
     t = type(obj)
     if type(name) is not str or name[:1] == "_" or name in BLOCKED_ATTRIBUTES or (t is not Instance and t is not SandboxClass):
         raise _refused_write(obj, name, "assigning")
-    if t is Instance and type(find(obj.cls, name)) is Property:
-        raise AttributeError(f"property '{name}' of '{obj.cls.name}' object has no setter")
+    if t is Instance:
+        if type(find(obj.cls, name)) is Property:
+            raise AttributeError(f"property '{name}' of '{obj.cls.name}' object has no setter")
+        if find(obj.cls, FROZEN) is True:
+            raise FrozenInstanceError(f"cannot assign to field '{name}'")
     obj.attrs[name] = value
 
 
@@ -463,6 +505,8 @@ def delete_attribute(m, obj: object, name: str) -> None:
     t = type(obj)
     if type(name) is not str or name[:1] == "_" or name in BLOCKED_ATTRIBUTES or (t is not Instance and t is not SandboxClass):
         raise _refused_write(obj, name, "deleting")
+    if t is Instance and find(obj.cls, FROZEN) is True:
+        raise FrozenInstanceError(f"cannot delete field '{name}'")
     if obj.attrs.pop(name, MISSING) is MISSING:
         raise AttributeError(
             f"'{obj.cls.name}' object has no attribute '{name}'" if t is Instance

@@ -7,12 +7,20 @@ from __future__ import annotations
 import ast
 import sys
 
-from ..errors import InterpreterError
-from .builtins import BUILTINS, exception_types
-from .classes import call_function, context_methods
+from ..errors import InterpreterError, RefusedConstructError
+from .builtins import BUILTINS
+from .classes import (
+    call_function,
+    caught,
+    construct,
+    context_methods,
+    exception_class,
+    matches,
+    raised,
+)
 from .runtime import BREAK, CONTINUE, RETURN, tick
 from .scopes import cost
-from .values import Handle, TypeValue
+from .values import Handle, Instance, SandboxClass, TypeValue
 
 __all__ = ["ControlFlowCompiler", "UNCATCHABLE"]
 
@@ -71,7 +79,7 @@ class ControlFlowCompiler:
         orelse = self.block(node.orelse) if node.orelse else None
         c_start, c_step = 1 + cost(node.iter), 1 + cost(node.target)
         target = node.target
-        simple = type(target) is ast.Name
+        simple = type(target) is ast.Name and not self.scope.declares(target.id)
         store = None if simple else self.target(target)
         name = target.id if simple else None
 
@@ -101,6 +109,13 @@ class ControlFlowCompiler:
 
     # --- jumps -------------------------------------------------------------------------------
 
+    def s_Global(self, node, capture=False):
+        """``global``/``nonlocal``: declarations, used when the function compiles (scopes)."""
+        m, line = self.m, node.lineno
+        return lambda f: tick(m, line, 1)
+
+    s_Nonlocal = s_Global
+
     def s_Break(self, node, capture=False):
         m, line = self.m, node.lineno
         return lambda f: tick(m, line, 1) or BREAK
@@ -129,6 +144,8 @@ class ControlFlowCompiler:
         m, line = self.m, node.lineno
         body = self.block(node.body)
         handlers = [(self.expr(h.type) if h.type else None, h.name, self.block(h.body)) for h in node.handlers]
+        if any(h.name and self.scope.declares(h.name) for h in node.handlers):
+            raise RefusedConstructError("except ... as a name declared global or nonlocal", line=line)
         orelse = self.block(node.orelse) if node.orelse else None
         final = self.block(node.finalbody) if node.finalbody else None
 
@@ -139,11 +156,11 @@ class ControlFlowCompiler:
                 if isinstance(exc, UNCATCHABLE):
                     raise
                 for kind, name, handler in handlers:
-                    if kind is not None and not isinstance(exc, exception_types(kind(f))):
+                    if kind is not None and not matches(exc, kind(f)):
                         continue
                     if name is None:
                         return handler(f)
-                    f.vars[name] = exc
+                    f.vars[name] = caught(exc)
                     try:
                         return handler(f)
                     finally:
@@ -200,7 +217,7 @@ class ControlFlowCompiler:
             except Exception as exc:
                 if isinstance(exc, UNCATCHABLE):
                     raise
-                if call_function(m, on_exit, (manager, _exception_class(exc), exc, None), {}):
+                if call_function(m, on_exit, (manager, exception_class(exc, _exception_class), caught(exc), None), {}):
                     return None
                 raise
             call_function(m, on_exit, (manager, None, None, None), {})
@@ -244,6 +261,10 @@ def _exception_class(exc: BaseException):
 
 
 def _exception(m, value):
+    if type(value) is SandboxClass and value.error is not None:
+        value = construct(m, value, (), {})
+    if type(value) is Instance and value.cls.error is not None:
+        return raised(value)
     if type(value) is TypeValue and isinstance(value.type, type) and issubclass(value.type, Exception):
         value = value.fn(m)
     if isinstance(value, Exception) and not isinstance(value, UNCATCHABLE):

@@ -27,11 +27,13 @@ from ..errors import RefusedConstructError, UndefinedNameError, UnknownToolError
 from .assignments import AssignmentCompiler
 from .builtins import BUILTINS, FORBIDDEN_BUILTINS, exception_types
 from .calls import CallCompiler
-from .classes import is_instance
+from .capabilities import get_attribute
+from .classes import instance_of
 from .comprehensions import ComprehensionCompiler
 from .control import ControlFlowCompiler
 from .literals import LiteralCompiler
 from .operations import OperatorCompiler
+from .records import plain_hash
 from .scopes import (
     FunctionTemplate,
     Scope,
@@ -41,7 +43,7 @@ from .scopes import (
     unbound_message,
 )
 from .statements import StatementCompiler
-from .values import Builtin, SandboxClass, SandboxFunction
+from .values import Builtin, Instance, SandboxClass, SandboxFunction
 
 __all__ = ["Compiler"]
 
@@ -171,6 +173,14 @@ class Compiler(
         return missing
 
     def storer(self, name: str, depth: int = 0):
+        if depth == 0 and name in self.scope.globals:
+
+            def store_global(f, value):
+                f.g[name] = value
+
+            return store_global
+        if depth == 0 and name in self.scope.nonlocals:
+            depth = self.scope.resolve(name)
         if depth == 0:
 
             def store(f, value):
@@ -219,15 +229,41 @@ class Compiler(
 
 
 def _isinstance(m, obj, classinfo) -> bool:
-    if type(classinfo) is SandboxClass:
-        return is_instance(obj, classinfo)
-    if type(classinfo) is tuple and any(type(c) is SandboxClass or type(c) is tuple for c in classinfo):
+    answer = instance_of(obj, classinfo)
+    if answer is not None:
+        return answer
+    if type(classinfo) is tuple and (
+        type(obj) is Instance or any(type(c) is SandboxClass or type(c) is tuple for c in classinfo)
+    ):
         return any(_isinstance(m, obj, c) for c in classinfo)
     return isinstance(obj, exception_types(classinfo, what="isinstance() arg 2"))
 
 
-CLASS_AWARE = {"isinstance": Builtin("isinstance", _isinstance)}
-"""Builtins that also know sandbox classes (they take precedence over :data:`.builtins.BUILTINS`)."""
+def _getattr(m, obj, name, *default):
+    try:
+        return get_attribute(m, obj, name)  # the one attribute check; refusals are not caught
+    except AttributeError:
+        if default:
+            return default[0]
+        raise
+
+
+def _hasattr(m, obj, name) -> bool:
+    try:
+        get_attribute(m, obj, name)
+    except AttributeError:
+        return False
+    return True
+
+
+CLASS_AWARE = {
+    "isinstance": Builtin("isinstance", _isinstance),
+    "hash": Builtin("hash", plain_hash),
+    "getattr": Builtin("getattr", _getattr),
+    "hasattr": Builtin("hasattr", _hasattr),
+}
+"""Builtins that also know sandbox classes (they take precedence over :data:`.builtins.BUILTINS`);
+``getattr``/``hasattr`` only ever get a literal attribute name (the validator sees to it)."""
 
 
 def _defined(m, f) -> list:

@@ -17,7 +17,7 @@ import math
 import random
 import string
 
-from ..errors import RefusedConstructError
+from . import records
 from .builtins import source
 from .iteration import charge_result, materialize
 from .limits import limit_error, square_ops
@@ -30,7 +30,7 @@ from .values import Builtin, ChargedIter, Facade, NativeFunction, TypeValue
 __all__ = ["FACADE_NAMES", "PROCESS_ONLY", "make_facade"]
 
 FACADE_NAMES = frozenset(
-    {"math", "json", "datetime", "statistics", "random", "itertools", "collections", "string", "re"}
+    {"math", "json", "datetime", "statistics", "random", "itertools", "collections", "string", "re", "dataclasses"}
     | set(STDLIB_EXTRA)
 )
 PROCESS_ONLY: frozenset = frozenset()  # every facade runs in the kernel too
@@ -244,13 +244,14 @@ def _statistics(m) -> dict:
 # --- random ----------------------------------------------------------------------------------------
 
 
-def _random(m) -> dict:
-    rng = random.Random()
+def _random(m, rng=None) -> dict:
+    members = {} if rng is not None else {"Random": records.generator_class(m, _random)}
+    rng = rng if rng is not None else random.Random()
     names = (
         "random uniform randint randrange choice gauss normalvariate lognormvariate expovariate "
         "vonmisesvariate gammavariate betavariate paretovariate weibullvariate triangular seed"
     )
-    members = {n: NativeFunction(f"random.{n}", getattr(rng, n)) for n in names.split()}
+    members.update({n: NativeFunction(f"random.{n}", getattr(rng, n)) for n in names.split()})
 
     def choices(m, population, weights=None, *, cum_weights=None, k=1):
         if type(k) is int:
@@ -403,10 +404,6 @@ def _mapping_or_items(m, args):
     return args
 
 
-def _namedtuple(m, *args, **kwargs):
-    raise RefusedConstructError("collections.namedtuple (it defines a class)", line=m.line, hint="Use a dict or a tuple.")
-
-
 def _collections(m) -> dict:
     c = collections
     return {
@@ -422,7 +419,7 @@ def _collections(m) -> dict:
         "deque": TypeValue(
             "deque", lambda m, i=(), maxlen=None: c.deque(materialize(m, i), maxlen), c.deque
         ),
-        "namedtuple": Builtin("collections.namedtuple", _namedtuple),
+        "namedtuple": Builtin("collections.namedtuple", records.namedtuple),
     }
 
 
@@ -437,6 +434,7 @@ def _string(m) -> dict:
 
 
 _BUILDERS = {
+    "dataclasses": records.members,
     "math": _math,
     "json": _json,
     "datetime": _datetime,

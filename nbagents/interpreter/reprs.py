@@ -25,7 +25,7 @@ from .values import (
     type_name,
 )
 
-__all__ = ["safe_repr", "safe_str", "safe_text"]
+__all__ = ["safe_repr", "safe_str", "safe_text", "error_part"]
 
 _ReprCap = 2_000
 _DEFAULT_NESTING = Limits().max_nesting  # outside a run
@@ -156,7 +156,7 @@ def _repr(m, obj, out, room, active, depth) -> None:
 def _other_repr(m, obj, depth: int) -> str:
     t = type(obj)
     if t is Instance:
-        return instance_text(m, obj, "__repr__")
+        return instance_text(m, obj, "__repr__", error_part)
     if t in SANDBOX_OBJECTS or t in DATES:
         return repr(obj)
     if isinstance(obj, BaseException):
@@ -218,5 +218,10 @@ def safe_str(m, obj: object, cap: int | None = None) -> str:
     if t is float or t is bool or t is NoneType or t in DATES:
         return str(obj)
     if t is Instance:
-        return instance_text(m, obj, "__str__")
+        return instance_text(m, obj, "__str__", error_part)
     return safe_repr(m, obj, cap)
+
+
+def error_part(m, value, hook: str) -> str:
+    """A part of an exception's text (its ``args``): bounded ``repr`` or ``str``."""
+    return safe_repr(m, value, _ReprCap) if hook == "__repr__" else safe_str(m, value, _ReprCap)

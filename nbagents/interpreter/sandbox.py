@@ -14,6 +14,7 @@ from ..errors import (
     NbAgentsError,
     SandboxRuntimeError,
 )
+from .classes import error_name
 from .conversion import host_value, to_host, to_result, to_sandbox
 from .evaluator import Compiler
 from .facades import PROCESS_ONLY
@@ -283,7 +284,7 @@ def convert_error(m: Machine, exc: BaseException) -> NbAgentsError:
         return InterpreterError("The run was interrupted (KeyboardInterrupt).", line=m.line)
     if isinstance(exc, MemoryError):
         return limit_error("memory_mb", "out of memory", m.line)
-    return SandboxRuntimeError(type(exc).__name__, exception_message(exc), line=m.line)
+    return SandboxRuntimeError(error_name(exc), exception_message(exc), line=m.line)
 
 
 def call_tool(m: Machine, ref: ToolRef, args: tuple, kwargs: dict, *, before: BeforeToolCall | None = None):

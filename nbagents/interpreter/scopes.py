@@ -1,7 +1,8 @@
 """Compile-time scopes (which names are local where), operation costs, function templates.
 
-Python's rules, minus ``global``/``nonlocal``: a name bound anywhere in a function is local to
-it; comprehensions have their own scope for their targets, while a walrus inside one binds in
+Python's rules: a name bound anywhere in a function is local to it, unless the function
+declares it ``global`` (it is then read from and stored into the globals, the run's state) or
+``nonlocal`` (read from and stored into the enclosing function's frame); comprehensions have their own scope for their targets, while a walrus inside one binds in
 the enclosing function; a class body is a scope of its own ('classbody') that its methods do not
 see; the methods' parent is a 'classcell' scope holding only ``__class__`` (what ``super()``
 reads); everything else resolves to the globals (the run's state), then the tools, then the
@@ -14,7 +15,7 @@ import ast
 import sys
 import weakref
 
-__all__ = ["Scope", "function_scope", "comprehension_scope", "cost", "FunctionTemplate"]
+__all__ = ["Scope", "declarations", "function_scope", "comprehension_scope", "cost", "FunctionTemplate"]
 
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 PY311 = sys.version_info >= (3, 11)
@@ -36,12 +37,16 @@ class Scope:
     """A compile-time scope: ``kind`` is 'module', 'function', 'comprehension', 'classbody' or
     'classcell'; ``first`` is a method's first parameter (what ``super()`` binds to)."""
 
-    __slots__ = ("kind", "locals", "parent", "first")
+    __slots__ = ("kind", "locals", "parent", "first", "globals", "nonlocals")
 
-    def __init__(self, kind: str, parent: Scope | None, names=(), first: str | None = None) -> None:
+    def __init__(
+        self, kind: str, parent: Scope | None, names=(), first: str | None = None, globals_=(), nonlocals=()
+    ) -> None:
         self.kind = kind
         self.parent = parent
-        self.locals = frozenset(names)
+        self.globals = frozenset(globals_)
+        self.nonlocals = frozenset(nonlocals)
+        self.locals = frozenset(names) - self.globals - self.nonlocals
         self.first = first
 
     def resolve(self, name: str) -> int | None:
@@ -51,9 +56,15 @@ class Scope:
         while scope.kind != "module":
             if name in scope.locals:
                 return depth
+            if name in scope.globals:
+                return None
             scope = scope.parent
             depth += 1
         return None
+
+    def declares(self, name: str) -> bool:
+        """Whether ``name`` is declared ``global`` or ``nonlocal`` here (stores go elsewhere)."""
+        return name in self.globals or name in self.nonlocals
 
     def binding_scope(self) -> int:
         """Frames up to the nearest non-comprehension scope (where a walrus binds)."""
@@ -121,13 +132,32 @@ def bound_names(body: list) -> set:
     return names
 
 
+def declarations(body: list) -> tuple[set, set]:
+    """The names a scope whose statements are ``body`` declares ``global`` and ``nonlocal``
+    (not those of the functions and classes nested in it)."""
+    globals_: set[str] = set()
+    nonlocals: set[str] = set()
+    stack = list(body)
+    while stack:
+        n = stack.pop()
+        t = type(n)
+        if t is ast.Global:
+            globals_.update(n.names)
+        elif t is ast.Nonlocal:
+            nonlocals.update(n.names)
+        elif t is not ast.FunctionDef and t is not ast.ClassDef and isinstance(n, (ast.stmt, ast.excepthandler)):
+            stack.extend(c for c in ast.iter_child_nodes(n) if isinstance(c, (ast.stmt, ast.excepthandler)))
+    return globals_, nonlocals
+
+
 def function_scope(node, parent: Scope) -> Scope:
     body = [node.body] if type(node) is ast.Lambda else node.body
     first = None
     if parent.kind == "classcell":
         positional = node.args.posonlyargs + node.args.args
         first = positional[0].arg if positional else None
-    return Scope("function", parent, set(_arg_names(node.args)) | bound_names(body), first)
+    globals_, nonlocals = declarations(body) if type(node) is not ast.Lambda else ((), ())
+    return Scope("function", parent, set(_arg_names(node.args)) | bound_names(body), first, globals_, nonlocals)
 
 
 def comprehension_scope(node, parent: Scope) -> Scope:

@@ -16,8 +16,9 @@ from .binding import make_binder
 from .classes import WRAPPERS, check_bases, make_class
 from .facades import make_facade
 from .limits import limit_error
+from .records import DATACLASS, make_dataclass
 from .runtime import RETURN, Frame, tick
-from .scopes import Scope, bound_names, cost
+from .scopes import Scope, bound_names, cost, declarations
 
 __all__ = ["StatementCompiler"]
 
@@ -142,7 +143,7 @@ class StatementCompiler:
         a frame holding ``__class__`` (for ``super()``), whose parent is the defining frame."""
         m, line, name = self.m, node.lineno, node.name
         bases = [self.expr(b) for b in node.bases]
-        body = self.child(Scope("classbody", self.scope, bound_names(node.body)))
+        body = self.child(Scope("classbody", self.scope, bound_names(node.body), None, *declarations(node.body)))
         cell = self.child(Scope("classcell", self.scope, ("__class__",)))
         steps = []
         for stmt in node.body:
@@ -154,6 +155,7 @@ class StatementCompiler:
                 steps.append((None, body.stmt(stmt), None, 0, 0))
         store = self.storer(name)
         c = 1 + sum(cost(b) for b in node.bases)
+        decorate = self.class_decorator(node) if node.decorator_list else None
 
         def define(f):
             tick(m, line, c)
@@ -171,10 +173,31 @@ class StatementCompiler:
                 namespace[method] = fn if wrap is None else wrap(fn)
             m.line = line
             cls = make_class(m, name, base_values, namespace)
+            if decorate is not None:
+                decorate(f, cls)
             cell_frame.vars["__class__"] = cls
             store(f, cls)
 
         return define
+
+    def class_decorator(self, node: ast.ClassDef):
+        """``@dataclass(...)`` (validated): ``decorate(f, cls)`` checks that the name is the
+        ``dataclasses`` facade's ``dataclass`` and makes ``cls`` a dataclass."""
+        m, deco = self.m, node.decorator_list[0]
+        options = {k.arg: k.value.value for k in deco.keywords} if type(deco) is ast.Call else {}
+        value = self.expr(deco.func if type(deco) is ast.Call else deco)
+        annotated = [s.target.id for s in node.body if type(s) is ast.AnnAssign and type(s.target) is ast.Name]
+
+        def decorate(f, cls):
+            if value(f) is not DATACLASS:
+                raise RefusedConstructError(
+                    "a class decorator other than dataclass",
+                    line=node.lineno,
+                    hint="Import it first: from dataclasses import dataclass, field.",
+                )
+            make_dataclass(m, cls, annotated, options)
+
+        return decorate
 
     # --- functions -----------------------------------------------------------------------------
 

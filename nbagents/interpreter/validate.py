@@ -6,7 +6,9 @@ attribute names are refused on the AST (so Unicode spellings are normalised firs
 cannot be rebound, only facade modules can be imported, and ``str.format`` is accepted only on
 a constant format string whose fields are plain names or indices. A method (a ``def`` directly
 in a class body) may define only the hooks that run inside a run (:data:`.classes.HONOURED`)
-and carry one of ``@staticmethod``, ``@classmethod``, ``@property``; classes take no decorators or keywords (no ``metaclass=``);
+and carry one of ``@staticmethod``, ``@classmethod``, ``@property``; classes take no decorator but
+``@dataclass`` (with constant options) and no keywords (no ``metaclass=``); ``getattr``/``hasattr``
+only in a call with a string-literal name;
 ``super().__init__`` and the other honoured hooks are the only dunder attributes, on ``super()``
 alone. No regex over source text.
 """
@@ -21,6 +23,7 @@ from .classes import DECORATORS, HONOURED
 from .facades import FACADE_NAMES, PROCESS_ONLY
 from .formatting import parse_format
 from .limits import Limits, limit_error
+from .records import OPTIONS
 from .stdlib_extra import INSTEAD
 
 __all__ = ["parse", "validate"]
@@ -30,7 +33,7 @@ _ALLOWED = frozenset(
         ast.Module, ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.While,
         ast.If, ast.Break, ast.Continue, ast.Pass, ast.Return, ast.FunctionDef, ast.Import,
         ast.ImportFrom, ast.Try, ast.Raise, ast.Assert, ast.Delete, ast.ClassDef, ast.With,
-        ast.withitem,
+        ast.withitem, ast.Global, ast.Nonlocal,
         ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Lambda, ast.IfExp, ast.Dict, ast.Set,
         ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Compare, ast.Call,
         ast.FormattedValue, ast.JoinedStr, ast.Constant, ast.Attribute, ast.Subscript,
@@ -46,8 +49,6 @@ _REFUSED = {
     "Await": "await",
     "Yield": "yield (generator functions)",
     "YieldFrom": "yield from (generator functions)",
-    "Global": "global statements",
-    "Nonlocal": "nonlocal statements",
     "Match": "match statements",
     "TryStar": "except* clauses",
     "TypeAlias": "type aliases",
@@ -86,6 +87,7 @@ class _Checker:
         self.formats: set[int] = set()
         self.methods: set[int] = set()  # ids of the FunctionDef nodes directly in a class body
         self.supers: set[int] = set()  # ids of the super() calls directly in such a method
+        self.lookups: set[int] = set()  # ids of the getattr/hasattr names called with a literal name
 
     def refuse(self, construct: str, node: ast.AST, hint: str | None = None):
         return RefusedConstructError(construct, line=getattr(node, "lineno", None), hint=hint)
@@ -130,6 +132,18 @@ class _Checker:
 
     def check_Name(self, node: ast.Name) -> None:
         self.name(node.id, node, type(node.ctx) is not ast.Load)
+        if node.id in _NAMED_LOOKUPS and id(node) not in self.lookups:
+            raise self.refuse(
+                f"{node.id} used other than in a call with a constant attribute name",
+                node,
+                f"Write {node.id}(obj, 'name'{', default' if node.id == 'getattr' else ''}) with the name as a string literal, or obj.name.",
+            )
+
+    def check_Global(self, node) -> None:
+        for name in node.names:
+            self.name(name, node, True)
+
+    check_Nonlocal = check_Global
 
     def check_arg(self, node: ast.arg) -> None:
         self.name(node.arg, node, True)
@@ -150,8 +164,10 @@ class _Checker:
         self.name(node.name, node, True)
 
     def check_ClassDef(self, node: ast.ClassDef) -> None:
-        if node.decorator_list:
-            raise self.refuse("class decorators", node, "Define the class without a decorator (no @dataclass).")
+        if node.decorator_list and not (len(node.decorator_list) == 1 and _is_dataclass(node.decorator_list[0])):
+            raise self.refuse(
+                "this class decorator", node, "A class may have one decorator: @dataclass or @dataclass(frozen=True, order=True...)."
+            )
         if node.keywords:
             raise self.refuse("class keyword arguments (metaclass=...)", node)
         if getattr(node, "type_params", None):
@@ -207,6 +223,8 @@ class _Checker:
 
     def check_Call(self, node: ast.Call) -> None:
         func = node.func
+        if type(func) is ast.Name and func.id in _NAMED_LOOKUPS:
+            self.named_lookup(node)
         if type(func) is ast.Name and func.id == "super" and id(node) not in self.supers:
             raise self.refuse(
                 "super() with arguments" if node.args or node.keywords else "super() outside a method",
@@ -221,6 +239,23 @@ class _Checker:
             and parse_format(func.value.value) is not None
         ):
             self.formats.add(id(func))
+
+    def named_lookup(self, node: ast.Call) -> None:
+        """``getattr(obj, 'name'[, default])``/``hasattr(obj, 'name')``: the name must be a
+        string literal that passes the attribute checks (never computed)."""
+        func, args = node.func, node.args
+        most = 3 if func.id == "getattr" else 2
+        name = args[1] if len(args) >= 2 else None
+        if node.keywords or not 2 <= len(args) <= most or type(name) is not ast.Constant or type(name.value) is not str:
+            raise self.refuse(
+                f"{func.id} with a computed attribute name",
+                node,
+                f"Write {func.id}(obj, 'name'{', default' if func.id == 'getattr' else ''}) with the name as a string literal.",
+            )
+        attr = name.value
+        if attr[:1] == "_" or attr in BLOCKED_ATTRIBUTES or attr in ("format", "format_map"):
+            raise self.refuse(f"attribute {attr!r}", node, "Attributes starting with '_' are never available.")
+        self.lookups.add(id(func))
 
     def check_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -262,6 +297,17 @@ def _direct_calls(body: list):
         stack.extend(ast.iter_child_nodes(n))
 
 
+def _is_dataclass(node: ast.expr) -> bool:
+    """``dataclass``/``dataclasses.dataclass``, maybe called with constant keyword options."""
+    if type(node) is ast.Call:
+        if node.args or not all(k.arg in OPTIONS and type(k.value) is ast.Constant for k in node.keywords):
+            return False
+        node = node.func
+    if type(node) is ast.Attribute:
+        return node.attr == "dataclass" and type(node.value) is ast.Name
+    return type(node) is ast.Name and node.id == "dataclass"
+
+
 def _is_super(node: ast.expr) -> bool:
     """``super()`` with no arguments."""
     return (
@@ -272,6 +318,8 @@ def _is_super(node: ast.expr) -> bool:
         and not node.keywords
     )
 
+
+_NAMED_LOOKUPS = frozenset({"getattr", "hasattr"})
 
 _SKIPPED_FIELDS = frozenset(
     "ctx op ops id attr arg asname module level kind type_comment conversion is_async name names simple".split()

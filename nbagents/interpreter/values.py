@@ -299,19 +299,21 @@ class SandboxClass:
     :class:`Instance` through ``new(machine, cls, args, kwargs)``, the class model's
     constructor; ``hook(obj, name, args, default)`` runs a hook the program defined, or gives
     ``default`` when it defined none or no run is going on in this thread (both passed in by
-    :mod:`.classes`, which builds every class). Copying gives the class itself, as for
-    Python's classes.
+    :mod:`.classes`, which builds every class). ``error`` is the builtin exception class an
+    exception class derives from (``None`` for other classes). Copying gives the class itself,
+    as for Python's classes.
     """
 
-    __slots__ = ("name", "bases", "mro", "attrs", "new", "hook", "__weakref__")
+    __slots__ = ("name", "bases", "mro", "attrs", "new", "hook", "error", "__weakref__")
 
-    def __init__(self, name: str, bases: tuple, attrs: dict, new, hook) -> None:
+    def __init__(self, name: str, bases: tuple, attrs: dict, new, hook, error=None) -> None:
         self.name = name
         self.bases = bases
         self.mro = (self,)
         self.attrs = attrs
         self.new = new
         self.hook = hook
+        self.error = error
 
     def __call__(self, *args, **kwargs):
         return self.new(_machine(), self, args, kwargs)
@@ -347,7 +349,10 @@ class Instance:
     def __repr__(self) -> str:
         return f"<{self.cls.name} object>"
 
-    __hash__ = object.__hash__
+    def __hash__(self):
+        """Its identity, or (a frozen dataclass, during a run) the hash of its fields."""
+        value = self.cls.hook(self, "__hash__", (), None)
+        return object.__hash__(self) if value is None else value
 
     def __eq__(self, other):
         return self.cls.hook(self, "__eq__", (other,), NotImplemented)
