@@ -221,7 +221,8 @@ def _built(fn):
 
 def _str(m, *args, **kwargs):
     if len(args) == 1 and not kwargs:
-        return charge_result(m, safe_str(m, args[0]))
+        text = safe_str(m, args[0])
+        return text if len(text) <= 1024 else charge_result(m, text)
     if args and type(args[0]) is bytes:
         check_codec(m, args[0], args[1] if len(args) > 1 else kwargs.get("encoding", "utf-8"))
     return charge_result(m, str(*args, **kwargs))

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import ast
 
-from ..errors import RefusedConstructError
+from ..errors import LimitExceededError, RefusedConstructError
 from .formatting import convert, safe_format
 from .iteration import charge_result, materialize
-from .limits import limit_error
+from .limits import check_format_spec, limit_error
 from .reprs import safe_str
 
 __all__ = ["LiteralCompiler"]
+
+
+def _constant_spec(node) -> str | None:
+    """The text of a format spec made of literal parts only (``:<10``, ``:.2f``), else None."""
+    if type(node) is not ast.JoinedStr:
+        return None
+    parts = node.values
+    if not all(type(p) is ast.Constant and type(p.value) is str for p in parts):
+        return None
+    return "".join(p.value for p in parts)
 
 _CONVERSIONS = {-1: None, 115: "s", 114: "r", 97: "a"}
 
@@ -88,9 +98,11 @@ class LiteralCompiler:
 
         def fstring(f):
             text = "".join([part(f) for part in parts])
-            if len(text) > m.limits.max_sequence_length:
-                raise limit_error("max_sequence_length", f"an f-string of {len(text)} characters", m.line)
-            return charge_result(m, text)
+            if len(text) > 1024:  # shorter texts are not charged (charge_result's threshold)
+                if len(text) > m.limits.max_sequence_length:
+                    raise limit_error("max_sequence_length", f"an f-string of {len(text)} characters", m.line)
+                charge_result(m, text)
+            return text
 
         return fstring
 
@@ -99,6 +111,24 @@ class LiteralCompiler:
         value = self.expr(node.value)
         conversion = _CONVERSIONS.get(node.conversion)
         spec = self.expr(node.format_spec) if node.format_spec is not None else None
+        fixed = _constant_spec(node.format_spec)
+        if fixed is not None:
+            try:
+                check_format_spec(fixed, m.limits)
+            except LimitExceededError:
+                fixed = None  # refused when the line runs, like any other spec
+        if fixed is not None:
+
+            def formatted_fixed(f):  # a literal spec checked once: ``f"{x:>10.2f}"``
+                v = value(f)
+                if conversion is not None:
+                    v = convert(m, v, conversion)
+                t = type(v)
+                if t is float or t is str or t is int and v.bit_length() <= 50_000:
+                    return format(v, fixed)
+                return safe_format(m, v, fixed)
+
+            return formatted_fixed
 
         def formatted(f):
             v = value(f)

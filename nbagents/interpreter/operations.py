@@ -24,6 +24,111 @@ _ORDERINGS = frozenset({ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE})  #
 
 __all__ = ["OperatorCompiler"]
 
+# --- the frequent shapes, specialised: an operand that is a small int literal (``i % 3``,
+# ``n * 2``, ``x - 1``) and a comparison with a scalar literal (``r == 0``). With a small int on
+# the left the result is small too, so none of the size checks of the general path can fire;
+# anything else takes the general path.
+
+_SMALL_CONSTANT = 1 << 62
+_SCALAR_CONSTANTS = frozenset({int, float, str, bool, type(None), bytes})
+
+
+def _small_constant(node: ast.expr) -> int | None:
+    if type(node) is ast.Constant and type(node.value) is int and 0 < abs(node.value) < _SMALL_CONSTANT:
+        return node.value
+    return None
+
+
+def _general(m, op, is_checked: bool):
+    if is_checked:
+        return lambda a, c: op(m, a, c)
+
+    def plain(a, c):
+        r = op(a, c)
+        if type(r) is not int or -SMALL_INT < r < SMALL_INT:
+            return r
+        return counted(m, r)
+
+    return plain
+
+
+def _add_constant(m, left, c, op, is_checked):
+    general = _general(m, op, is_checked)
+
+    def add_constant(f):
+        a = left(f)
+        if type(a) is int and -SMALL_INT < a < SMALL_INT:
+            return a + c
+        return general(a, c)
+
+    return add_constant
+
+
+def _sub_constant(m, left, c, op, is_checked):
+    general = _general(m, op, is_checked)
+
+    def sub_constant(f):
+        a = left(f)
+        if type(a) is int and -SMALL_INT < a < SMALL_INT:
+            return a - c
+        return general(a, c)
+
+    return sub_constant
+
+
+def _mul_constant(m, left, c, op, is_checked):
+    general = _general(m, op, is_checked)
+
+    def mul_constant(f):
+        a = left(f)
+        if type(a) is int and -SMALL_INT < a < SMALL_INT:
+            return a * c
+        return general(a, c)
+
+    return mul_constant
+
+
+def _mod_constant(m, left, c, op, is_checked):
+    general = _general(m, op, is_checked)
+
+    def mod_constant(f):
+        a = left(f)
+        if type(a) is int and -SMALL_INT < a < SMALL_INT:
+            return a % c
+        return general(a, c)
+
+    return mod_constant
+
+
+def _floordiv_constant(m, left, c, op, is_checked):
+    general = _general(m, op, is_checked)
+
+    def floordiv_constant(f):
+        a = left(f)
+        if type(a) is int and -SMALL_INT < a < SMALL_INT:
+            return a // c
+        return general(a, c)
+
+    return floordiv_constant
+
+
+_WITH_CONSTANT = {
+    ast.Add: _add_constant,
+    ast.Sub: _sub_constant,
+    ast.Mult: _mul_constant,
+    ast.Mod: _mod_constant,
+    ast.FloorDiv: _floordiv_constant,
+}
+
+_CONSTANT_COMPARE = {
+    ast.Eq: lambda left, c: lambda f: left(f) == c,
+    ast.NotEq: lambda left, c: lambda f: left(f) != c,
+    ast.Lt: lambda left, c: lambda f: left(f) < c,
+    ast.LtE: lambda left, c: lambda f: left(f) <= c,
+    ast.Gt: lambda left, c: lambda f: left(f) > c,
+    ast.GtE: lambda left, c: lambda f: left(f) >= c,
+}
+
 
 class OperatorCompiler:
     """Mixin of :class:`~.evaluator.Compiler` for operator expressions."""
@@ -31,6 +136,10 @@ class OperatorCompiler:
     def e_BinOp(self, node: ast.BinOp):
         left, right, m = self.expr(node.left), self.expr(node.right), self.m
         checked = CHECKED_BINOPS.get(type(node.op))
+        fast = _small_constant(node.right)
+        if fast is not None and type(node.op) in _WITH_CONSTANT:
+            general = checked or BINOPS[type(node.op)]
+            return _WITH_CONSTANT[type(node.op)](m, left, fast, general, checked is not None)
         if checked is None:
             op = BINOPS[type(node.op)]
             if type(node.op) in INT_RESULTS:
@@ -119,6 +228,11 @@ class OperatorCompiler:
             ops.append((fn, self.expr(comparator)))
         if len(ops) == 1:
             (op, right), = ops
+            constant = node.comparators[0]
+            if (type(node.ops[0]) in _CONSTANT_COMPARE and type(constant) is ast.Constant
+                    and type(constant.value) in _SCALAR_CONSTANTS):
+                # a list or tuple compared with a scalar never scans its elements
+                return _CONSTANT_COMPARE[type(node.ops[0])](left, constant.value)
             if type(node.ops[0]) in _ORDERINGS:
 
                 def compare(f):
