@@ -1,4 +1,6 @@
-"""``nbagents run "TASK" [--engine SPEC] [--input name=path ...]`` for terminals and scripts.
+"""``nbagents run "TASK" [--engine SPEC] [--input name=path ...]`` for terminals and scripts, and
+``nbagents mcp serve [--tools MODULE[:ATTR]] [--http]``: the toolbox as an MCP server
+(:mod:`nbagents.mcp.server`).
 
 Text results are printed; media results are saved to files whose paths are printed. Agent
 failures print the stage, the message and what to do next, and exit with status 1.
@@ -47,7 +49,40 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--isolation", choices=["none", "process"], default="none")
     run.add_argument("--max-new-tokens", type=int, default=256)
     run.add_argument("--no-default-tools", action="store_true", help="start from an empty toolbox")
+    mcp = sub.add_parser("mcp", help="the toolbox over MCP (Model Context Protocol)")
+    serve = mcp.add_subparsers(dest="mcp_command", required=True).add_parser(
+        "serve", help="serve the default offline tools and yours to MCP clients (stdio by default)")
+    serve.add_argument("--tools", action="append", default=[], metavar="MODULE[:ATTR]",
+                       help="also serve these tools: a module or .py file, ATTR a Tool, a list of Tools or a Toolbox")
+    serve.add_argument("--no-default-tools", action="store_true", help="serve only the tools of --tools")
+    serve.add_argument("--model-tools", choices=["auto", "all", "none"], default="auto",
+                       help="model-backed tools to consider (auto: those whose weights are cached here)")
+    serve.add_argument("--http", action="store_true", help="serve streamable HTTP at http://HOST:PORT/mcp instead")
+    serve.add_argument("--host", default="127.0.0.1", help="where --http listens (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="the --http port (default: 8765; 0: a free one)")
+    serve.add_argument("--token", default=None,
+                       help="the bearer token --http requires (default: $NBAGENTS_MCP_TOKEN, else a random one)")
     return p
+
+
+def _serve_mcp(args: argparse.Namespace) -> int:
+    from .errors import NbAgentsError
+    from .mcp import server
+
+    def ready(url: str, made: str | None) -> None:
+        token = f"bearer token: {made}" if made else "bearer token as given"
+        print(f"nbagents: serving MCP at {url} ({token})", file=sys.stderr, flush=True)
+
+    try:
+        tools = [t for spec in args.tools for t in server.load_user_tools(spec)]
+        tools = server.served_tools(tools, defaults=not args.no_default_tools, model_tools=args.model_tools)
+        server.serve(tools, http=args.http, host=args.host, port=args.port, token=args.token, on_ready=ready)
+    except NbAgentsError as e:
+        print(f"nbagents: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
 
 
 def _emit(result: Any, output_dir: Path) -> str:
@@ -65,6 +100,8 @@ def _emit(result: Any, output_dir: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "mcp":
+        return _serve_mcp(args)
     from .agent import Agent
     from .errors import NbAgentsError
 

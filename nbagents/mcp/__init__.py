@@ -1,0 +1,1 @@
+"""MCP: tools from other servers, and nbagents' toolbox served over MCP."""
