@@ -55,8 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tools", action="append", default=[], metavar="MODULE[:ATTR]",
                        help="also serve these tools: a module or .py file, ATTR a Tool, a list of Tools or a Toolbox")
     serve.add_argument("--no-default-tools", action="store_true", help="serve only the tools of --tools")
-    serve.add_argument("--model-tools", choices=["auto", "all", "none"], default="auto",
-                       help="model-backed tools to consider (auto: those whose weights are cached here)")
+    serve.add_argument("--model-tools", choices=["auto", "all", "none"], default=None,
+                       help="model-backed tools to consider (auto: those whose weights are cached here; "
+                       "default: $NBAGENTS_MODEL_TOOLS or auto)")
     serve.add_argument("--http", action="store_true", help="serve streamable HTTP at http://HOST:PORT/mcp instead")
     serve.add_argument("--host", default="127.0.0.1", help="where --http listens (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="the --http port (default: 8765; 0: a free one)")

@@ -36,10 +36,16 @@ def checkerboard(side: int) -> Image.Image:
 
 
 @tool
+def captioned_board(side: int) -> list:
+    """A checkerboard of `side` pixels and its caption."""
+    return [checkerboard(side=side).to_raw(), f"a {side}x{side} board"]
+
+
+@tool
 def fail_loudly(reason: str) -> str:
     """Always fails, saying `reason`."""
     raise ValueError(f"refused because {reason}; the key was hf_abcdefghijklmnopqrstuvwxyz")
 
 
-TOOLS = [shout, square_facts, checkerboard, fail_loudly]
+TOOLS = [shout, square_facts, checkerboard, captioned_board, fail_loudly]
 BOX = Toolbox([shout, square_facts])

@@ -26,6 +26,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
 from mcp.client.streamable_http import streamable_http_client  # noqa: E402
 from mcp.shared.exceptions import MCPError  # noqa: E402
 
+from nbagents import tool as tool_factory  # noqa: E402
 from nbagents.mcp.server import input_schema, load_user_tools, served_tools  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,6 +158,12 @@ async def test_a_users_image_tool(session):
     assert out.size == (4, 4) and out.getpixel((0, 0)) == 0 and out.getpixel((1, 0)) == 255
 
 
+async def test_a_list_holding_media_is_one_block_per_item(session):
+    result = await session.call_tool("captioned_board", {"side": 2})
+    assert [b.type for b in result.content] == ["image", "text"]
+    assert _decoded(result.content[0]).size == (2, 2) and result.content[1].text == "a 2x2 board"
+
+
 async def test_audio_tools(session, tmp_path):
     result = await session.call_tool("make_tone", {"frequency": 440, "duration": 0.25, "samplerate": 8000})
     assert not result.is_error, _text(result)
@@ -270,7 +277,7 @@ async def test_http_with_a_token():
         url, shown = server.ready()
         assert shown is None  # the token given is not echoed
         names, result = await _call_over_http(url, "s3cret-token-for-tests")
-        assert names == ["shout", "square_facts", "checkerboard", "fail_loudly"]
+        assert names == ["shout", "square_facts", "checkerboard", "captioned_board", "fail_loudly"]
         assert not result.is_error and _text(result) == "OVER HTTP"
         assert _status(url, {}) == 401
         assert _status(url, {"Authorization": "Bearer wrong-token"}) == 401
@@ -312,7 +319,7 @@ def test_nothing_to_serve_is_an_error(capsys):
 def test_loading_user_tools():
     assert [t.name for t in load_user_tools("tests/mcp_server_tools.py:BOX")] == ["shout", "square_facts"]
     assert {t.name for t in load_user_tools("tests/mcp_server_tools.py")} == {
-        "shout", "square_facts", "checkerboard", "fail_loudly"}
+        "shout", "square_facts", "checkerboard", "captioned_board", "fail_loudly"}
     with pytest.raises(Exception, match="has no attribute 'TOOL'. Closest: TOOLS"):
         load_user_tools("tests/mcp_server_tools.py:TOOL")
     with pytest.raises(Exception, match="No Python file at"):
@@ -322,9 +329,7 @@ def test_loading_user_tools():
 
 
 def test_served_tools_user_tools_replace_defaults_of_the_same_name():
-    from nbagents import tool
-
-    @tool
+    @tool_factory
     def word_count(text: str) -> int:
         """Count letters instead."""
         return len(text)
@@ -334,6 +339,30 @@ def test_served_tools_user_tools_replace_defaults_of_the_same_name():
     assert served is word_count and len({t.name for t in tools}) == len(tools)
     assert input_schema(word_count) == {"type": "object", "properties": {"text": {"type": "string"}},
                                         "additionalProperties": False, "required": ["text"]}
+
+
+def test_the_before_hook_sees_each_call_and_can_refuse_it():
+    from nbagents.errors import ToolError
+    from nbagents.mcp.server import ToolServer
+
+    seen, ran = [], []
+
+    @tool_factory
+    def note(text: str) -> str:
+        """Note `text`."""
+        ran.append(text)
+        return text
+
+    def before(request):
+        seen.append((request.name, dict(request.kwargs)))
+        if request.kwargs["text"] == "no":
+            raise ToolError("The call to 'note' was denied.", hint="Allow it with ...")
+
+    server = ToolServer([note], before=before)
+    assert server.call("note", {"text": "yes"}).content[0].text == "yes"
+    refused = server.call("note", {"text": "no"})
+    assert refused.is_error and refused.content[0].text == "The call to 'note' was denied.\nAllow it with ..."
+    assert seen == [("note", {"text": "yes"}), ("note", {"text": "no"})] and ran == ["yes"]
 
 
 def test_import_and_help_do_not_import_the_sdk():

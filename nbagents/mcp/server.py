@@ -24,17 +24,21 @@ Results (:func:`call_result`): text becomes ``TextContent``; an ``AgentImage`` `
 per item; any other value ``structuredContent`` (a dict as it is, anything else as
 ``{"result": value}``) plus its JSON as text. A tool that fails (or is called with arguments it
 does not take) gives an ``isError`` result whose text is the typed error's message, redacted
-(:func:`nbagents.redaction.redact`); an unknown tool name is a protocol error.
+(:func:`nbagents.redaction.redact`); an unknown tool name is a protocol error. Each call runs
+in a worker thread, so the server keeps answering; a tool declared not thread-safe runs one call
+at a time.
 
 Over HTTP the server listens on 127.0.0.1 by default and every request must carry
-``Authorization: Bearer <token>`` (a 401 answer otherwise); a host that is not a loopback
-address is refused without a token. The ``mcp`` SDK (``nbagents[mcp]``) is imported only here.
+``Authorization: Bearer <token>`` (a 401 answer otherwise; the token from ``--token``,
+``$NBAGENTS_MCP_TOKEN``, or made at random); a host that is not a loopback address is refused
+without a token. The ``mcp`` SDK (``nbagents[mcp]``) is imported only here.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hmac
 import importlib
 import importlib.metadata
@@ -56,7 +60,7 @@ from ..deps import require
 from ..errors import ConfigurationError, NbAgentsError, ToolError, ToolExecutionError, closest_names
 from ..interpreter.toolcall import run_tool
 from ..redaction import redact, register_secret
-from ..results import AgentAudio, AgentImage, AgentType
+from ..results import AgentAudio, AgentImage, AgentType, wrap
 from ..tools.base import Tool, Toolbox, as_tool
 
 __all__ = [
@@ -100,7 +104,7 @@ def _types():
 # --- which tools -----------------------------------------------------------------------------
 
 
-def served_tools(user_tools: Iterable[Tool] = (), *, defaults: bool = True, model_tools: str = "auto",
+def served_tools(user_tools: Iterable[Tool] = (), *, defaults: bool = True, model_tools: str | None = None,
                  cache_dir: Any = None) -> list[Tool]:
     """The tools a server offers: the default tools that are ready here, then ``user_tools``.
 
@@ -112,7 +116,8 @@ def served_tools(user_tools: Iterable[Tool] = (), *, defaults: bool = True, mode
         Whether to include the default tools at all.
     model_tools:
         Which model-backed default tools to consider (``"auto"``: those whose weights are
-        cached; ``"all"``; ``"none"``); of those, only the ready ones are served
+        cached; ``"all"``; ``"none"``; default ``$NBAGENTS_MODEL_TOOLS`` or ``"auto"``); of
+        those, only the ready ones are served
         (:func:`nbagents.tools.catalogue.entry_for`), so no call downloads anything.
     cache_dir:
         The Hugging Face cache to look in.
@@ -354,8 +359,10 @@ def call_result(value: Any):
     t = _types()
     if isinstance(value, (str, AgentImage, AgentAudio)):
         return t.CallToolResult(content=[_block(value)])
-    if isinstance(value, (list, tuple)) and any(isinstance(v, (AgentImage, AgentAudio)) for v in value):
-        return t.CallToolResult(content=[_block(v) for v in value])
+    if isinstance(value, (list, tuple)):
+        items = [wrap(v) for v in value]  # a PIL image in a list is an image too
+        if any(isinstance(v, (AgentImage, AgentAudio)) for v in items):
+            return t.CallToolResult(content=[_block(v) for v in items])
     if isinstance(value, AgentType):
         value = value.to_raw()
     plain = _jsonable(value)
@@ -391,7 +398,8 @@ class ToolServer:
         The tools to serve (see :func:`served_tools`); names must be unique.
     before:
         An optional hook called with each call's :class:`~nbagents.interpreter.toolcall.ToolRequest`
-        before the tool runs; raising refuses the call (an ``isError`` result).
+        (its ``kwargs`` the JSON arguments the client sent) before the tool runs; raising an
+        ``NbAgentsError`` refuses the call (an ``isError`` result with its message).
     """
 
     def __init__(self, tools: Iterable[Tool], *, before: Callable | None = None) -> None:
@@ -412,10 +420,7 @@ class ToolServer:
 
             def run(**given: Any) -> Any:
                 converted = {k: _argument(inputs[k].type, k, v) for k, v in given.items()}
-                lock = self._locks.get(name)
-                if lock is None:
-                    return tool(**converted)
-                with lock:
+                with self._locks.get(name) or contextlib.nullcontext():
                     return tool(**converted)
 
             call = run_tool(name, run, (), kwargs, before=self.before)
