@@ -314,6 +314,21 @@ def test_nothing_to_serve_is_an_error(capsys):
     assert "There are no tools to serve." in capsys.readouterr().err
 
 
+def test_without_the_sdk_the_error_names_the_extra():
+    code = ("import sys\n"
+            "class Block:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] in ('mcp', 'mcp_types', 'anyio'):\n"
+            "            raise ImportError(name)\n"
+            "sys.meta_path.insert(0, Block())\n"
+            "from nbagents.cli import main\n"
+            "sys.exit(main(['mcp', 'serve']))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **ENV})
+    assert done.returncode == 1
+    assert "needs the package 'mcp'" in done.stderr and "pip install 'nbagents[mcp]'" in done.stderr
+
+
 # --- in process --------------------------------------------------------------------------------
 
 def test_loading_user_tools():

@@ -562,12 +562,11 @@ def serve(tools: Iterable[Tool], *, http: bool = False, host: str = "127.0.0.1",
     ConfigurationError
         No tools, a non-loopback host without a token, or a port that cannot be bound.
     """
-    import anyio
-
     tools = list(tools)
     if not tools:
         raise ConfigurationError("There are no tools to serve.", hint="Pass --tools, or drop --no-default-tools.")
-    server = ToolServer(tools)
+    server = ToolServer(tools)  # a missing SDK is a MissingDependencyError naming the extra here
+    import anyio  # the SDK's dependency
     if http:
         anyio.run(lambda: serve_http(server, host=host, port=port, token=token, on_ready=on_ready))
     else:
