@@ -3,12 +3,14 @@
 ``python tests/mcp_servers.py stdio`` serves it over stdio; ``python tests/mcp_servers.py http PORT``
 over streamable HTTP on 127.0.0.1:PORT (path ``/mcp``) under uvicorn.
 Tools: ``paint`` (an enum input, an image answer: a 2x1 PNG made with PIL), ``echo`` (an
-optional input with a default), ``nap`` (sleeps: the hanging call) and ``fail`` (an error answer).
+optional input with a default), ``nap`` (sleeps: the hanging call), ``fail`` (an error answer)
+and ``stop`` (the process exits).
 """
 
 from __future__ import annotations
 
 import io
+import os
 import sys
 import time
 from typing import Literal
@@ -50,6 +52,14 @@ def nap(seconds: float) -> str:
 def fail(reason: str) -> str:
     """Always fail with the reason."""
     raise ToolError(f"failed on purpose: {reason}")
+
+
+@server.tool()
+def stop() -> str:
+    """Exit the server process at once (the server that dies mid-session)."""
+    sys.stderr.write("bye from the test server\n")
+    sys.stderr.flush()
+    os._exit(5)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,7 @@ class MCPClient:
         self._stop: asyncio.Event | None = None
         self._errlog = None
         self._lock = threading.Lock()
+        self._malformed = ""
         self.server_info: dict = {}
 
     def __repr__(self) -> str:
@@ -173,6 +174,8 @@ class MCPClient:
             return self
 
     def _start_hint(self, exc: BaseException) -> str:
+        if self._malformed:
+            return "A stdio server must write only MCP (JSON-RPC) messages on stdout; logs go to stderr."
         if isinstance(exc, FileNotFoundError) and self.command:
             return f"No program {self.command[0]!r} on PATH: install it or give its full path."
         if self.url:
@@ -185,7 +188,14 @@ class MCPClient:
         try:
             async with contextlib.AsyncExitStack() as stack:
                 streams = await stack.enter_async_context(self._transport())
-                session = await stack.enter_async_context(ClientSession(streams[0], streams[1]))
+                async def on_message(message) -> None:
+                    if isinstance(message, Exception):  # a line that is not a JSON-RPC message
+                        self._malformed = _malformed(message)
+                        if not ready.done():
+                            ready.set_exception(RuntimeError(f"it sent a malformed message: {self._malformed}"))
+
+                session = await stack.enter_async_context(
+                    ClientSession(streams[0], streams[1], message_handler=on_message))
                 info = await session.initialize()
                 self.server_info = {"name": info.server_info.name, "version": info.server_info.version}
                 self._session = session
@@ -258,13 +268,22 @@ class MCPClient:
         try:
             return run(make(session), timeout)
         except TimeoutError:
-            raise self.error(f"{what}: no answer within {timeout:g} s.", since=since,
+            bad = f" It sent a malformed message: {self._malformed}." if self._malformed else ""
+            raise self.error(f"{what}: no answer within {timeout:g} s.{bad}", since=since,
                              hint="The server may be stuck; raise timeout_s= if the call is slow.") from None
         except MCPError:
             raise
         except Exception as e:  # noqa: BLE001 - a transport, protocol or SDK failure
-            state = "the server has exited" if not self.is_open else "the server sent an error or a malformed message"
-            raise self.error(f"{what}: {state}: {_describe(e)}", since=since) from None
+            closed = getattr(getattr(e, "error", None), "code", None) == _connection_closed()
+            hint = None
+            if closed or not self.is_open:
+                state = "the server has exited or closed the connection"
+                hint = "Add its tools again (mcp_tools(...) or %agent tools add mcp ...) to restart it."
+            elif self._malformed:
+                state = f"the server sent a malformed message ({self._malformed})"
+            else:
+                state = "the server answered with an error"
+            raise self.error(f"{what}: {state}: {_describe(e)}", since=since, hint=hint) from None
 
     def list_tools(self) -> list:
         """The server's tools (the SDK's ``Tool`` objects), all pages."""
@@ -284,6 +303,24 @@ class MCPClient:
     def call_tool(self, name: str, arguments: Mapping[str, Any], *, timeout_s: float | None = None):
         """Call the tool ``name``; the SDK's ``CallToolResult``."""
         return self._request(f"calling {name!r}", lambda s: s.call_tool(name, dict(arguments)), timeout_s)
+
+
+def _malformed(exc: Exception) -> str:
+    """What was wrong with a line the server wrote: the line itself where the parser kept it."""
+    errors = getattr(exc, "errors", None)
+    try:
+        line = errors()[0].get("input") if callable(errors) else None
+    except Exception:  # noqa: BLE001 - only for the message
+        line = None
+    if isinstance(line, str):
+        return f"the line {line[:200]!r} is not JSON-RPC"
+    return _describe(exc)[:300]
+
+
+def _connection_closed() -> int | None:
+    from mcp_types import CONNECTION_CLOSED
+
+    return CONNECTION_CLOSED
 
 
 def _describe(exc: BaseException) -> str:
