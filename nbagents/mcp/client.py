@@ -160,18 +160,17 @@ class MCPClient:
             try:
                 run(launch(), self.timeout_s)
             except TimeoutError:
-                self._cancel()
-                raise self.error(f"did not finish starting within {self.timeout_s:g} s.",
-                                 hint="Check that the command starts an MCP server on stdio (or the "
-                                      "URL serves MCP), or raise timeout_s=.") from None
-            except MCPError:
-                self._cancel()
-                raise
+                error = self.error(f"did not finish starting within {self.timeout_s:g} s.",
+                                   hint="Check that the command starts an MCP server on stdio (or the "
+                                        "URL serves MCP), or raise timeout_s=.")
             except Exception as e:  # noqa: BLE001 - what the SDK or the OS raised at start
-                self._cancel()
-                raise self.error(f"failed to start: {_describe(e)}", hint=self._start_hint(e)) from None
-            _OPEN.add(self)
-            return self
+                error = self.error(f"failed to start: {_describe(e)}", hint=self._start_hint(e))
+            else:
+                _OPEN.add(self)
+                return self
+            self._cancel()
+            self._close_log()
+            raise error
 
     def _start_hint(self, exc: BaseException) -> str:
         if self._malformed:
@@ -243,6 +242,9 @@ class MCPClient:
                 run(finish(), timeout_s + 1)
         self._task = None
         _OPEN.discard(self)
+        self._close_log()
+
+    def _close_log(self) -> None:
         if self._errlog is not None:
             with contextlib.suppress(OSError):
                 self._errlog.close()
