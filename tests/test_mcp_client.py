@@ -359,3 +359,45 @@ def test_embedded_model_asks_the_time_tool_for_paris(time_tools):
     assert run.error is None, (run.error, run.raw_output)
     assert "get_current_time" in run.code and "Europe/Paris" in run.code, run.raw_output
     assert run.result["timezone"] == "Europe/Paris"
+
+
+_AT_EXIT = """
+import atexit, os, pathlib, sys, time
+marker = sys.argv[1]
+
+def left():  # the server processes (this one has the marker in its arguments too)
+    found = []
+    for p in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if p.parent.name != str(os.getpid()) and marker.encode() in p.read_bytes():
+                found.append(p)
+        except OSError:
+            pass
+    return found
+
+def report():  # registered first, so it runs after nbagents' own exit hook
+    deadline = time.monotonic() + 5
+    while left() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    print("left", len(left()), flush=True)
+
+atexit.register(report)
+from nbagents import mcp_tools
+tools = mcp_tools([sys.executable, sys.argv[2], "stdio", marker])
+print("tools", len(tools), "running", len(left()), flush=True)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_servers_stop_when_the_interpreter_exits(tmp_path):
+    """The stdio server is stopped by nbagents' exit hook, while its parent is still alive (so
+    not merely because its stdin closed when the parent died)."""
+    import os
+    import uuid
+
+    marker = f"marker-{uuid.uuid4().hex}"
+    root = str(Path(__file__).resolve().parent.parent)
+    child = subprocess.run([sys.executable, "-c", _AT_EXIT, marker, SERVERS], capture_output=True, text=True,
+                           timeout=120, cwd=tmp_path, env={**os.environ, "PYTHONPATH": root})
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.split() == ["tools", "5", "running", "1", "left", "0"]
