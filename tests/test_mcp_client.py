@@ -164,6 +164,32 @@ def test_enum_input_is_a_choice_like_a_literal(test_tools):
     assert echo("hi") == "hi" and echo("hi", times=3) == "hi hi hi"
 
 
+def test_the_program_grammar_writes_only_the_enums_values(test_tools):
+    pytest.importorskip("llguidance")
+    pytest.importorskip("transformers")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from tiny_models import make_tokenizer
+
+    from nbagents.engines.local.matcher import Matcher, tokenizer_bridge
+    from nbagents.grammar import LineState, line_grammar
+
+    tok = make_tokenizer()
+    bridge = tokenizer_bridge(tok)
+    grammar = line_grammar({"paint": test_tools["paint"]}, LineState(names={}, must=frozenset(), may_end=False,
+                                                                      index=0))
+
+    def accepts(text: str) -> bool:
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        matcher = Matcher(bridge, grammar)
+        if matcher.validate(ids) != len(ids):
+            return False
+        matcher.consume_many(ids)
+        return matcher.is_accepting()
+
+    assert accepts('result = paint(colour="green")\n')
+    assert not accepts('result = paint(colour="purple")\n')
+
+
 def test_http_server_image_content_becomes_an_agent_image(http_url):
     tools = by_name(mcp_tools(http_url, headers={"X-Test": "yes"}, output_types={"paint": "image"}))
     try:
@@ -179,9 +205,17 @@ def test_http_server_image_content_becomes_an_agent_image(http_url):
         close(tools)
 
 
-def test_error_answer_is_a_typed_error(test_tools):
+def test_error_answer_is_a_typed_error(test_tools, tmp_path):
     with pytest.raises(MCPError, match="answered with an error.*failed on purpose: because"):
         test_tools["fail"]("because")
+    with pytest.raises(ToolExecutionError, match="fail.*failed on purpose: again"):
+        Interpreter(isolation="process").run('fail(reason="again")', dict(test_tools))
+    from nbagents.errors import ToolError
+
+    with pytest.raises(ToolError, match="cannot be saved"):
+        test_tools["echo"].save(tmp_path / "echo")
+    with pytest.raises(ToolError, match="no argument 'colour'"):
+        test_tools["echo"](colour="red")
 
 
 # --- faults ----------------------------------------------------------------------------------

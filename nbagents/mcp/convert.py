@@ -137,6 +137,11 @@ class MCPTool(Tool):
         self.source = f"mcp:{client.name}"
         super().__init__()
 
+    def save(self, folder: Any) -> Any:
+        """MCP tools are not saved: their code is the server's."""
+        raise ToolError(f"The tool {self.name!r} comes from the MCP server {self.client.name!r} and cannot be saved.",
+                        hint="Keep the server's command or URL (e.g. in ~/.nbagents/mcp.json) instead.")
+
     def bind(self, args: tuple, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """The JSON arguments for the call: positional ones by the inputs' order; optional inputs
         left out (or ``None`` without a schema default) are not sent."""
