@@ -435,3 +435,21 @@ def test_servers_stop_when_the_interpreter_exits(tmp_path):
                            timeout=120, cwd=tmp_path, env={**os.environ, "PYTHONPATH": root})
     assert child.returncode == 0, child.stderr
     assert child.stdout.split() == ["tools", "5", "running", "1", "left", "0"]
+
+
+def test_a_call_from_inside_a_running_event_loop(test_tools):
+    """As in a kernel, whose own loop is running while a cell runs: the call goes to the
+    background loop and neither blocks on nor reuses the running one."""
+    import asyncio
+    import threading
+
+    async def cell():
+        loop = asyncio.get_running_loop()
+        ticks = []
+        loop.call_soon(ticks.append, "tick")  # runs only once the cell awaits
+        value = test_tools["echo"]("from a loop")
+        await asyncio.sleep(0)
+        return value, ticks
+
+    assert asyncio.run(cell()) == ("from a loop", ["tick"])
+    assert any(t.name == "nbagents-mcp" and t.daemon for t in threading.enumerate())
