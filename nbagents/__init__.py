@@ -62,12 +62,13 @@ __all__ = [
     "load_engine",
     "load_ipython_extension",
     "load_tool",
+    "mcp_tools",
     "tool",
     "unload_ipython_extension",
 ]
 
 
-__getattr__, __dir__ = lazy_exports(__name__, {"Secret": "redaction"}, globals())
+__getattr__, __dir__ = lazy_exports(__name__, {"Secret": "redaction", "mcp_tools": "mcp.convert"}, globals())
 
 
 def load_tool(*args, **kwargs):

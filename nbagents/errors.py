@@ -36,6 +36,7 @@ __all__ = [
     "DownloadError",
     "StepLimitError",
     "PlanError",
+    "MCPError",
     "closest_names",
 ]
 
@@ -374,3 +375,21 @@ class PlanError(NbAgentsError):
             hint=hint or "Fix the plan (review mode lets you edit it) or rephrase the task.",
         )
         self.task_id = task_id
+
+
+# --- MCP servers -----------------------------------------------------------------------------
+
+
+class MCPError(ToolError):
+    """An MCP server failed: it did not start, exited, timed out, sent a malformed message, or a
+    tool of it answered with an error. ``server`` names it; ``stderr`` is the tail of what it wrote
+    on its standard error (stdio servers), shown in the message."""
+
+    def __init__(self, server: str, message: str, *, stderr: str = "", hint: str | None = None) -> None:
+        tail = stderr.strip()
+        text = f"MCP server {server!r}: {message}"
+        if tail:
+            text += f"\nIts stderr ends with:\n{tail}"
+        super().__init__(text, hint=hint)
+        self.server = server
+        self.stderr = tail

@@ -3,6 +3,7 @@ reset)."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -29,8 +30,9 @@ class ConsoleMagics(AgentSession):
               choices=("engine", "tools", "history", "inspect", "config", "reset"),
               help="What to do (default: config).")
     @argument("arg", nargs="?", help="engine: the SPEC; history: how many runs; inspect: N or a run id; "
-                                     "tools: add.")
-    @argument("name", nargs="?", help="tools add: the tool to download and add.")
+                                     "tools: add or remove.")
+    @argument("name", nargs="?", help="tools add: the tool to download and add (or: mcp COMMAND-OR-URL); "
+                                      "tools remove: the tool to remove.")
     @argument("--8bit", dest="eight_bit", action="store_true", help="engine: load the model in 8 bits.")
     @argument("--4bit", dest="four_bit", action="store_true", help="engine: load the model in 4 bits.")
     @argument("--device-map", metavar="MAP", help="engine: where the model goes (e.g. auto).")
@@ -47,25 +49,36 @@ class ConsoleMagics(AgentSession):
                                  (what each lacks and the command that gets it)
             %agent tools add NAME  download the tool's weights (with a progress bar) and add it
                                  to the toolbox ($HF_ENDPOINT picks the Hub)
+            %agent tools add mcp COMMAND-OR-URL  start an MCP server (a stdio command, or an
+                                 http(s):// URL) and add its tools; the servers of
+                                 ~/.nbagents/mcp.json ($NBAGENTS_MCP_CONFIG) are added at the
+                                 agent's first use
+            %agent tools remove NAME  remove a tool (the last tool of an MCP server stops it)
             %agent history [N]   the N newest runs (default 10), kept across kernels
             %agent inspect [N|ID]  open a run in the inspector: the last one, the N-th newest,
                                  or a run id (a prefix of it is enough)
             %agent config        the settings (change them with %config AgentMagics.<name> = ...)
             %agent reset         a fresh agent: default engine, no chat (the history stays)
         """
+        mcp = re.match(r"\s*tools\s+add\s+mcp(?:\s+(.*))?$", line, re.S)
+        if mcp:
+            return self._guarded(self._add_mcp, mcp.group(1))
         args = parse(self.agent_line, line)
         engine_options = args.eight_bit or args.four_bit or args.device_map or args.dtype
         if engine_options and args.command != "engine":
             raise UsageError("--8bit, --4bit, --device-map and --dtype go with %agent engine.")
         if args.arg is not None and args.command in ("config", "reset"):
             raise UsageError(f"%agent {args.command} takes no argument (got {args.arg!r}).")
-        if args.command == "tools" and args.arg not in (None, "add"):
-            raise UsageError(f"%agent tools takes no argument but 'add NAME' (got {args.arg!r}).")
-        if args.name is not None and not (args.command == "tools" and args.arg == "add"):
+        if args.command == "tools" and args.arg not in (None, "add", "remove"):
+            raise UsageError(f"%agent tools takes no argument but 'add NAME', 'add mcp COMMAND' or "
+                             f"'remove NAME' (got {args.arg!r}).")
+        if args.name is not None and not (args.command == "tools" and args.arg in ("add", "remove")):
             raise UsageError(f"%agent {args.command} takes at most one argument (got {args.name!r} too).")
-        handler = getattr(self, f"_cmd_{args.command}")
+        return self._guarded(getattr(self, f"_cmd_{args.command}"), args)
+
+    def _guarded(self, handler, *args):
         try:
-            return handler(args)
+            return handler(*args)
         except NbAgentsError as e:  # e.g. a history database that cannot be opened
             display(error_bundle(e), raw=True)
             return None
@@ -112,11 +125,50 @@ class ConsoleMagics(AgentSession):
         toolbox = self.agent.toolbox
         if args.arg == "add":
             return self._add_tool(unquote(args.name), toolbox)
+        if args.arg == "remove":
+            return self._remove_tool(unquote(args.name), toolbox)
+        display(View.table(f"Where the tools come from ({len(toolbox)})",
+                           [(name, _source(t)) for name, t in toolbox.items()], header=("tool", "from")))
         waiting = [e for e in catalogue(toolbox) if not e.ready]
         if waiting:
             display(View.table(f"Not ready here ({len(waiting)})", [
                 (e.name, e.missing, e.command) for e in waiting], header=("tool", "missing", "get it with")))
         return toolbox
+
+    def _add_mcp(self, server: str | None):
+        from ..mcp.convert import mcp_tools
+
+        server = (server or "").strip()
+        if not server:
+            raise UsageError("%agent tools add mcp COMMAND-OR-URL: which server? e.g. "
+                             "%agent tools add mcp python -m mcp_server_time")
+        tools = mcp_tools(unquote(server) if server.startswith(("'", '"')) else server)
+        for t in tools:
+            self.agent.toolbox.add(t)
+        names = ", ".join(t.name for t in tools) or "(none)"
+        source = tools[0].source if tools else f"mcp:{server}"
+        display(View.message(f"{len(tools)} tools from {source} are in the toolbox: {names}."))
+        return None
+
+    def _remove_tool(self, name: str | None, toolbox):
+        if not name:
+            raise UsageError("%agent tools remove NAME: which tool? In the toolbox: "
+                             f"{', '.join(toolbox) or 'none'}.")
+        if name not in toolbox:
+            from ..errors import closest_names
+
+            close = closest_names(name, toolbox)
+            raise UsageError(f"There is no tool {name!r} in the toolbox."
+                             + (f" Closest: {', '.join(close)}." if close else ""))
+        removed = toolbox[name]
+        del toolbox[name]
+        client = getattr(removed, "client", None)
+        text = f"Removed {name!r}."
+        if client is not None and not any(getattr(t, "client", None) is client for t in toolbox.values()):
+            client.close()
+            text += f" It was the last tool of {removed.source}, which is stopped."
+        display(View.message(text))
+        return None
 
     def _add_tool(self, name: str | None, toolbox):
         from ..tools.acquire import acquire
@@ -195,3 +247,19 @@ class ConsoleMagics(AgentSession):
         display(View.message(f"A fresh agent: engine {self.default_engine!r}, no chat. "
                              "The history stays (%agent history)."))
         return None
+
+
+def _source(tool) -> str:
+    """Where a tool comes from: ``mcp:<server>``, ``@tool``, ``default``, ``remote`` or ``loaded``
+    (a class from the Hub or a folder)."""
+    source = getattr(tool, "source", None)
+    if isinstance(source, str):
+        return source
+    from ..tools.base import FunctionTool
+
+    cls = type(tool)
+    if cls is FunctionTool:
+        return "@tool"
+    if cls.__name__ == "RemoteTool":
+        return "remote"
+    return "default" if cls.__module__.startswith("nbagents.") else "loaded"

@@ -62,6 +62,10 @@ class AgentSession(Magics):
         if self._agent is None:
             self._agent = Agent(engine=self.default_engine or None, max_new_tokens=self.max_new_tokens,
                                 isolation=self.isolation, store=self.store)
+            from ..mcp.config import configured_tools  # the servers of ~/.nbagents/mcp.json
+
+            for t in configured_tools():
+                self._agent.toolbox.add(t)
         return self._agent
 
     def reset(self) -> None:
