@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .gate import NoAnswer, Question
+from .policy import NoAnswer, Question
 
 __all__ = ["ask_on_terminal", "parse_answer"]
 
@@ -20,7 +20,7 @@ def parse_answer(text: str) -> str | None:
 def ask_on_terminal(question: Question) -> str:
     """Ask on the terminal whether the call may run; returns ``once``, ``always`` or ``deny``.
 
-    Raises :class:`~.gate.NoAnswer` when stdin is closed (end of file).
+    Raises :class:`~.policy.NoAnswer` when stdin is closed (end of file).
     """
     sys.stderr.write(f"nbagents: the agent wants to call {question.tool}({question.arguments})\n")
     for _ in range(3):

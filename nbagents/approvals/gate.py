@@ -14,33 +14,15 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ApprovalError, ConfigurationError
-from .policy import Decision, Policies, summarise_arguments
+from .policy import Decision, NoAnswer, Policies, Prompter, Question, summarise_arguments
 
 __all__ = ["Gate", "Prompter", "Question", "NoAnswer", "default_prompter", "PROMPT_ENV"]
 
 PROMPT_ENV = "NBAGENTS_APPROVAL_PROMPT"
 """``auto`` (default), ``widget``, ``console`` or ``none``: which prompt answers an ``ask``."""
-
-
-@dataclass(frozen=True)
-class Question:
-    """What a prompt shows: the tool, its arguments (redacted, cut) and its description."""
-
-    tool: str
-    arguments: str
-    description: str = ""
-
-
-class NoAnswer(Exception):  # noqa: N818 - a signal between a prompt and the gate, never shown
-    """Raised by a prompt that cannot get an answer (no frontend, no terminal); ``str`` says why."""
-
-
-Prompter = Callable[[Question], str]
-"""Asks about one call; returns ``"once"``, ``"always"`` or ``"deny"``, or raises :class:`NoAnswer`."""
 
 
 def _in_kernel() -> bool:

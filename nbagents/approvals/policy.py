@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..errors import ConfigurationError
 
-__all__ = ["POLICIES", "Decision", "Policies", "default_policy", "summarise_arguments"]
+__all__ = ["POLICIES", "Decision", "Policies", "Question", "NoAnswer", "Prompter", "default_policy",
+           "summarise_arguments"]
 
 POLICIES = ("allow", "ask", "deny")
 ARGUMENTS_CAP = 300
@@ -106,3 +107,20 @@ class Policies:
                 source = "set (no such tool yet)"
             rows.append((name, self.policy_of(name, tools.get(name)), source))
         return rows
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a prompt shows: the tool, its arguments (redacted, cut) and its description."""
+
+    tool: str
+    arguments: str
+    description: str = ""
+
+
+class NoAnswer(Exception):  # noqa: N818 - a signal between a prompt and the gate, never shown
+    """Raised by a prompt that cannot get an answer (no frontend, no terminal); ``str`` says why."""
+
+
+Prompter = Callable[[Question], str]
+"""Asks about one call; returns ``"once"``, ``"always"`` or ``"deny"``, or raises :class:`NoAnswer`."""

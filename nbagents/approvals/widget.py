@@ -22,7 +22,7 @@ import os
 import threading
 from typing import Any
 
-from .gate import NoAnswer, Question
+from .policy import NoAnswer, Question
 
 __all__ = ["ApprovalPrompt", "ask_in_notebook", "HANDSHAKE_ENV", "ANSWER_TIMEOUT_S"]
 
@@ -128,7 +128,7 @@ def ask_in_notebook(question: Question, *, handshake_s: float | None = None,
     """Show the prompt in the running cell and wait for a click; returns ``once``, ``always`` or
     ``deny``.
 
-    Raises :class:`~.gate.NoAnswer` when there is no kernel, the kernel cannot take the click while
+    Raises :class:`~.policy.NoAnswer` when there is no kernel, the kernel cannot take the click while
     the cell runs, no frontend renders the widget within ``handshake_s`` seconds, or nobody clicks
     within ``answer_timeout_s``.
     """
