@@ -388,3 +388,77 @@ def test_magic_approve_sets_and_lists(shell):
     with pytest.raises(UsageError, match="'allow', 'ask' or 'deny'"):
         shell.run_line_magic("agent", "approve word_count sometimes")
     assert nbagents.Agent is Agent
+
+
+# --- the widget in a real kernel, answered by a client that speaks the widget protocol -------------
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    """One real kernel for the widget tests (stopped at the end of the module)."""
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3", env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        kc.execute_interactive(
+            "from nbagents import Agent, ScriptedEngine, tool\n"
+            "@tool\ndef wipe(path: str) -> str:\n    '''Delete `path`.'''\n    done.append(path)\n    return 'gone'\n",
+            timeout=60)
+        yield kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def _frontend_answers(kc, button_label: str) -> str:
+    """Run an ``ask`` in the kernel while this client plays the frontend: it renders the prompt
+    (sends ``_view_count = 1``) and clicks ``button_label``, with the comm messages JupyterLab sends;
+    returns what the cell printed."""
+    from queue import Empty
+
+    cell = kc.execute(
+        "import os; os.environ['NBAGENTS_APPROVAL_HANDSHAKE_S'] = '30'; os.environ['NBAGENTS_APPROVAL_TIMEOUT_S'] = '1'\n"
+        "done = []\n"
+        "agent = Agent(ScriptedEngine([\"Ok.\\n```py\\nresult = wipe(path='x')\\n```\"]), tools=[wipe],\n"
+        "              add_default_tools=False, approvals={'wipe': 'ask'})\n"
+        "run = agent.perform('Delete x')\n"
+        "d = run.facts['approvals'][0]\nprint('decision:', d['decision'], d['by'], 'ran:', done)\n"
+        "print(run.error)")
+    buttons: dict[str, str] = {}
+    box = ""
+    printed = []
+    for _ in range(2000):  # message by message until the cell is done; a bound, not a timing
+        try:
+            msg = kc.get_iopub_msg(timeout=60)
+        except Empty:
+            break
+        if msg["parent_header"].get("msg_id") != cell:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "comm_open" and content.get("target_name") == "jupyter.widget":
+            state = content["data"]["state"]
+            if state.get("_model_name") == "ButtonModel":
+                buttons[state["description"]] = content["comm_id"]
+            if state.get("_view_count") == 0:
+                box = content["comm_id"]
+        elif kind == "display_data":  # a frontend renders the box and says so, then the user clicks
+            kc.shell_channel.send(kc.session.msg("comm_msg", {
+                "comm_id": box, "data": {"method": "update", "state": {"_view_count": 1}, "buffer_paths": []}}))
+            if button_label in buttons:
+                kc.shell_channel.send(kc.session.msg("comm_msg", {
+                    "comm_id": buttons[button_label],
+                    "data": {"method": "custom", "content": {"event": "click"}}}))
+        elif kind == "stream":
+            printed.append(content["text"])
+        elif kind == "status" and content["execution_state"] == "idle":
+            break
+    return "".join(printed)
+
+
+@pytest.mark.parametrize("label, expected", [
+    ("Allow once", "decision: allowed user ran: ['x']"),
+    ("Deny", "decision: denied user ran: []"),
+    ("", "(nobody answered within 1 s)"),  # rendered (the handshake passed), never clicked: refused
+])
+def test_widget_click_reaches_the_busy_kernel(kernel, label, expected):
+    assert expected in _frontend_answers(kernel, label)

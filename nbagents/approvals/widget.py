@@ -24,9 +24,10 @@ from typing import Any
 
 from .policy import NoAnswer, Question
 
-__all__ = ["ApprovalPrompt", "ask_in_notebook", "HANDSHAKE_ENV", "ANSWER_TIMEOUT_S"]
+__all__ = ["ApprovalPrompt", "ask_in_notebook", "HANDSHAKE_ENV", "TIMEOUT_ENV", "ANSWER_TIMEOUT_S"]
 
 HANDSHAKE_ENV = "NBAGENTS_APPROVAL_HANDSHAKE_S"
+TIMEOUT_ENV = "NBAGENTS_APPROVAL_TIMEOUT_S"
 ANSWER_TIMEOUT_S = 600.0
 _LABELS = {"once": "Allow once", "always": "Always", "deny": "Deny"}
 _subshell: dict[str, Any] = {}
@@ -63,8 +64,8 @@ class ApprovalPrompt:
                         for key, label in _LABELS.items()}
         for key, button in self.buttons.items():
             button.on_click(lambda _button, key=key: self._choose(key))
-        self.box = widgets.VBox([self.label, widgets.HBox(list(self.buttons.values()))])
-        self.box._view_count = 0  # the frontend counts the views it renders: the handshake
+        # _view_count = 0 asks the frontend to count the views it renders: the handshake
+        self.box = widgets.VBox([self.label, widgets.HBox(list(self.buttons.values()))], _view_count=0)
         self.box.observe(self._viewed, names="_view_count")
 
     def _viewed(self, change: dict) -> None:
@@ -76,6 +77,7 @@ class ApprovalPrompt:
             return
         self.answer = key
         self.answered.set()
+        self.seen.set()  # a click proves a frontend too
         for button in self.buttons.values():
             button.disabled = True
         self.label.value += f"<br>{_LABELS[key]}."
@@ -123,20 +125,28 @@ def _route(prompt: ApprovalPrompt, subshell_id: str) -> None:
             comm._reply_subshell_id = subshell_id
 
 
+def _seconds(env: str, default: float) -> float:
+    try:
+        return float(os.environ.get(env) or default)
+    except ValueError:
+        return default
+
+
 def ask_in_notebook(question: Question, *, handshake_s: float | None = None,
-                    answer_timeout_s: float = ANSWER_TIMEOUT_S) -> str:
+                    answer_timeout_s: float | None = None) -> str:
     """Show the prompt in the running cell and wait for a click; returns ``once``, ``always`` or
     ``deny``.
 
     Raises :class:`~.policy.NoAnswer` when there is no kernel, the kernel cannot take the click while
     the cell runs, no frontend renders the widget within ``handshake_s`` seconds, or nobody clicks
-    within ``answer_timeout_s``.
+    within ``answer_timeout_s`` (defaults: ``$NBAGENTS_APPROVAL_HANDSHAKE_S`` or 3 s,
+    ``$NBAGENTS_APPROVAL_TIMEOUT_S`` or 600 s; a refusal then, never a silent allow).
     """
     kernel = _kernel()
     if kernel is None:
         raise NoAnswer("not in a Jupyter kernel")
-    if handshake_s is None:
-        handshake_s = float(os.environ.get(HANDSHAKE_ENV, "3") or 3)
+    handshake_s = _seconds(HANDSHAKE_ENV, 3.0) if handshake_s is None else handshake_s
+    answer_timeout_s = _seconds(TIMEOUT_ENV, ANSWER_TIMEOUT_S) if answer_timeout_s is None else answer_timeout_s
     subshell_id = _comm_subshell(kernel)
     from IPython.display import display
 
@@ -144,7 +154,7 @@ def ask_in_notebook(question: Question, *, handshake_s: float | None = None,
     _route(prompt, subshell_id)
     display(prompt.box)
     try:
-        if not prompt.seen.wait(handshake_s) and not prompt.answered.is_set():
+        if not prompt.seen.wait(handshake_s):
             raise NoAnswer(f"no notebook frontend showed the approval widget within {handshake_s:g} s")
         if not prompt.answered.wait(answer_timeout_s):
             raise NoAnswer(f"nobody answered within {answer_timeout_s:g} s")
