@@ -391,6 +391,10 @@ def test_magic_approve_sets_and_lists(shell):
 # --- the widget in a real kernel, answered by a client that speaks the widget protocol -------------
 
 
+_REPLIES = {"code": "Ok.\n```py\nresult = wipe(path='x')\n```",
+            "plan": json.dumps([{"task": "wipe", "id": 0, "dep": [-1], "args": {"path": "x"}}])}
+
+
 @pytest.fixture(scope="module")
 def kernel():
     """One real kernel for the widget tests (stopped at the end of the module)."""
@@ -408,7 +412,7 @@ def kernel():
         km.shutdown_kernel(now=True)
 
 
-def _frontend_answers(kc, button_label: str) -> str:
+def _frontend_answers(kc, button_label: str, mode: str = "code") -> str:
     """Run an ``ask`` in the kernel while this client plays the frontend: it renders the prompt
     (sends ``_view_count = 1``) and clicks ``button_label``, with the comm messages JupyterLab sends;
     returns what the cell printed."""
@@ -417,7 +421,8 @@ def _frontend_answers(kc, button_label: str) -> str:
     cell = kc.execute(
         "import os; os.environ['NBAGENTS_APPROVAL_HANDSHAKE_S'] = '30'; os.environ['NBAGENTS_APPROVAL_TIMEOUT_S'] = '1'\n"
         "done = []\n"
-        "agent = Agent(ScriptedEngine([\"Ok.\\n```py\\nresult = wipe(path='x')\\n```\"]), tools=[wipe],\n"
+        f"reply = {_REPLIES[mode]!r}\n"
+        f"agent = Agent(ScriptedEngine([reply, 'done']), tools=[wipe], mode={mode!r},\n"
         "              add_default_tools=False, approvals={'wipe': 'ask'})\n"
         "run = agent.perform('Delete x')\n"
         "d = run.facts['approvals'][0]\nprint('decision:', d['decision'], d['by'], 'ran:', done)\n"
@@ -460,3 +465,7 @@ def _frontend_answers(kc, button_label: str) -> str:
 ])
 def test_widget_click_reaches_the_busy_kernel(kernel, label, expected):
     assert expected in _frontend_answers(kernel, label)
+
+
+def test_widget_asked_from_a_plan_worker_thread_shows_in_the_cell(kernel):
+    assert "decision: allowed user ran: ['x']" in _frontend_answers(kernel, "Allow once", mode="plan")
