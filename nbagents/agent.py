@@ -94,6 +94,7 @@ class Agent:
         constrained: bool = True,
         rich_grammar: bool = False,
         route: bool | None = None,
+        approvals: Mapping[str, str] | None = None,
     ) -> None:
         if mode not in ("code", "react", "plan"):
             raise ConfigurationError(f"mode must be 'code', 'react' or 'plan', not {mode!r}.")
@@ -129,6 +130,9 @@ class Agent:
         self.rich_grammar = rich_grammar
         self.route = route
         self.history: list[Run] = []
+        from .approvals import Gate, Policies
+
+        self.gate = Gate(Policies(approvals), self._tool_named)
         self._interpreter = None
         self.prepare_for_new_chat()
 
@@ -198,7 +202,15 @@ class Agent:
             from .interpreter import Interpreter
 
             self._interpreter = Interpreter(limits=self.limits, isolation=self.isolation)
+            self._interpreter.before_tool_call = self.gate
         return self._interpreter
+
+    def _tool_named(self, name: str) -> Any:
+        return self.toolbox[name] if name in self.toolbox else None
+
+    def approve(self, name: str, policy: str) -> None:
+        """Set the approval policy of the tool ``name``: ``"allow"``, ``"ask"`` or ``"deny"``."""
+        self.gate.policies.set(name, policy)
 
     @property
     def last_run(self) -> Run | None:
@@ -267,6 +279,7 @@ class Agent:
                 max_steps: int | None = None, constrained: bool | None = None) -> Stages:
         """The stages of one call, over this agent's engine (loaded on first use), toolbox and
         interpreter, with its settings (the call's overrides on top)."""
+        self.gate.take()  # decisions made outside a run are not this run's
         settings = Settings(
             max_new_tokens=max_new_tokens or self.max_new_tokens,
             constrained=self.constrained if constrained is None else constrained,
@@ -313,6 +326,9 @@ class Agent:
         return self._record(run)
 
     def _record(self, run: Run) -> Run:
+        decisions = self.gate.take()
+        if decisions:
+            run = run.with_changes(facts={**run.facts, "approvals": [d.to_dict() for d in decisions]})
         self.history.append(run)
         if self.store is not None:
             try:

@@ -3,7 +3,9 @@
 (:mod:`nbagents.mcp.server`).
 
 Text results are printed; media results are saved to files whose paths are printed. Agent
-failures print the stage, the message and what to do next, and exit with status 1.
+failures print the stage, the message and what to do next, and exit with status 1. A tool call
+whose approval policy is ``ask`` (``--approve TOOL=ask``, or a destructive or open-world tool) is
+asked about on the terminal (stderr, answered on stdin); without a terminal it is refused.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--isolation", choices=["none", "process"], default="none")
     run.add_argument("--max-new-tokens", type=int, default=256)
     run.add_argument("--no-default-tools", action="store_true", help="start from an empty toolbox")
+    run.add_argument("--approve", action="append", default=[], metavar="TOOL=POLICY",
+                     help="a tool's approval policy: allow, ask (asked on the terminal) or deny")
     mcp = sub.add_parser("mcp", help="the toolbox over MCP (Model Context Protocol)")
     serve = mcp.add_subparsers(dest="mcp_command", required=True).add_parser(
         "serve", help="serve the default offline tools and yours to MCP clients (stdio by default)")
@@ -113,9 +117,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"nbagents: --var takes name=text, got {spec!r}", file=sys.stderr)
             return 2
         inputs[name] = value
+    approvals = {}
+    for spec in args.approve:
+        name, sep, value = spec.partition("=")
+        if not sep or value not in ("allow", "ask", "deny"):
+            print(f"nbagents: --approve takes tool=allow|ask|deny, got {spec!r}", file=sys.stderr)
+            return 2
+        approvals[name] = value
     try:
         agent = Agent(args.engine, add_default_tools=not args.no_default_tools,
-                      max_new_tokens=args.max_new_tokens, isolation=args.isolation)
+                      max_new_tokens=args.max_new_tokens, isolation=args.isolation, approvals=approvals)
         run = agent.perform(args.task, inputs, execute=not args.code)
     except NbAgentsError as e:
         print(f"nbagents: {e}", file=sys.stderr)

@@ -37,6 +37,7 @@ __all__ = [
     "StepLimitError",
     "PlanError",
     "MCPError",
+    "ApprovalError",
     "closest_names",
 ]
 
@@ -393,3 +394,38 @@ class MCPError(ToolError):
         super().__init__(text, hint=hint)
         self.server = server
         self.stderr = tail
+
+
+# --- approvals -------------------------------------------------------------------------------
+
+
+class ApprovalError(ToolError):
+    """A tool call was not approved (denied by its policy or by the user, or an ``ask`` that no
+    frontend could answer); the tool did not run.
+
+    Attributes
+    ----------
+    tool:
+        The tool's name.
+    by:
+        Who decided: ``"policy"``, ``"user"`` or ``"no-frontend"``.
+    """
+
+    stage = "tool"
+
+    def __init__(self, tool: str, by: str, reason: str = "") -> None:
+        allow = f"Agent(approvals={{{tool!r}: 'allow'}}) or %agent approve {tool} allow"
+        if by == "policy":
+            message = f"The tool {tool!r} is denied by its approval policy; the call did not run."
+            hint = f"To let it run, set its policy: {allow} (or 'ask' to be asked each time)."
+        elif by == "user":
+            message = f"The call of the tool {tool!r} was denied; it did not run."
+            hint = f"To stop being asked, allow it: {allow}."
+        else:
+            message = (f"The tool {tool!r} needs approval (policy 'ask') and nothing here can answer"
+                       + (f" ({reason})" if reason else "") + f"; the call did not run. Allow it with {allow}.")
+            hint = ("Approvals are asked with a widget in a live notebook and with a prompt in a terminal; "
+                    "nbclient, CI and scripts without a terminal cannot answer.")
+        super().__init__(message, hint=hint)
+        self.tool = tool
+        self.by = by

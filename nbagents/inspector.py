@@ -102,7 +102,7 @@ def _engine_html(d: Mapping[str, Any]) -> str:
     rows: list[tuple[str, Any]] = [("engine", d.get("engine") or "(none)"),
                                    ("model", d.get("model_id") or "(none)")]
     for k, v in (d.get("facts") or {}).items():
-        if k not in _GRAMMAR_FACTS and k not in ("tokens_per_s", "routing"):
+        if k not in _GRAMMAR_FACTS and k not in ("tokens_per_s", "routing", "approvals"):
             rows.append((k, v if isinstance(v, (str, int, float)) else json.dumps(v, default=str)))
     return _table(rows)
 
@@ -156,6 +156,18 @@ def _routing_html(d: Mapping[str, Any]) -> str:
     return _table(rows) + body
 
 
+def _approvals_html(d: Mapping[str, Any]) -> str:
+    """Each approval decision of the run: the tool, its arguments, the policy, the decision, by whom."""
+    decisions = (d.get("facts") or {}).get("approvals") or []
+    if not decisions:
+        return "<i>no tool was called</i>"
+    head = "".join(f"<th>{h}</th>" for h in ("tool", "arguments", "policy", "decision", "by"))
+    cells = "".join(
+        "<tr>" + "".join(f"<td>{_esc(x.get(k, ''))}</td>" for k in ("tool", "arguments", "policy", "decision", "by"))
+        + "</tr>" for x in decisions)
+    return f"<table><tr>{head}</tr>{cells}</table>"
+
+
 def _steps_html(d: Mapping[str, Any]) -> str:
     """The steps as a timeline: ReAct steps in order with their timings, plan tasks as bars on a
     shared time axis (so parallel tasks are visibly side by side)."""
@@ -204,6 +216,7 @@ _DETAILS: tuple[tuple[str, Callable[[Mapping[str, Any]], str]], ...] = (
     ("Timings and tokens", _timings_html),
     ("Engine", _engine_html),
     ("Tool choice", _routing_html),
+    ("Approvals", _approvals_html),
 )
 
 

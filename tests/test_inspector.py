@@ -42,7 +42,8 @@ def test_sections_show_what_the_model_saw_and_wrote(agent, engine):
     ins = Inspector(agent, run, inputs={"n": 21})
     assert "Double `n`." in ins.task.value and "n (int)" in ins.task.value
     assert "I will double it." in ins.task.value
-    prompt, stop, raw, prints, steps, grammar, timings, facts, routing = (s.value for s in ins._sections)
+    prompt, stop, raw, prints, steps, grammar, timings, facts, routing, approvals = (s.value for s in ins._sections)
+    assert "no tool was called" in approvals  # the program called no tool: no decision
     assert "off: the model chose the tools alone" in routing  # a scripted engine is not routed
     assert "off: the model wrote freely" in grammar  # the scripted engine has no grammar support
     assert "does not take" in grammar and "program" in grammar  # it declined the program spec

@@ -27,7 +27,7 @@ class ConsoleMagics(AgentSession):
 
     @magic_arguments(name="agent")
     @argument("command", nargs="?", default="config",
-              choices=("engine", "tools", "history", "inspect", "config", "reset"),
+              choices=("engine", "tools", "history", "inspect", "config", "reset", "approve"),
               help="What to do (default: config).")
     @argument("arg", nargs="?", help="engine: the SPEC; history: how many runs; inspect: N or a run id; "
                                      "tools: add or remove.")
@@ -59,11 +59,14 @@ class ConsoleMagics(AgentSession):
                                  or a run id (a prefix of it is enough)
             %agent config        the settings (change them with %config AgentMagics.<name> = ...)
             %agent reset         a fresh agent: default engine, no chat (the history stays)
+            %agent approve [NAME allow|ask|deny]  set a tool's approval policy (no NAME: list them)
         """
         mcp = re.match(r"\s*tools\s+add\s+mcp(?:\s+(.*))?$", line, re.S)
         if mcp:
             return self._guarded(self._add_mcp, mcp.group(1))
         args = parse(self.agent_line, line)
+        if args.command == "approve":
+            return self._cmd_approve(args)
         engine_options = args.eight_bit or args.four_bit or args.device_map or args.dtype
         if engine_options and args.command != "engine":
             raise UsageError("--8bit, --4bit, --device-map and --dtype go with %agent engine.")
@@ -232,6 +235,21 @@ class ConsoleMagics(AgentSession):
 
     def _cmd_inspect(self, args):
         return self._inspector(self._find_run(args.arg))
+
+    def _cmd_approve(self, args):
+        """``%agent approve``: the approval policy of every tool; ``%agent approve NAME POLICY`` sets one."""
+        name, policy = unquote(args.arg), unquote(args.name)
+        if name is None:
+            rows = self.agent.gate.policies.table(self.agent.toolbox)
+            return View.table("Approval policies (change with %agent approve NAME allow|ask|deny)", rows,
+                              header=("tool", "policy", "from"))
+        if policy is None:
+            raise UsageError(f"%agent approve {name} needs a policy: allow, ask or deny.")
+        try:
+            self.agent.approve(name, policy)
+        except ConfigurationError as e:
+            raise UsageError(str(e)) from None
+        return View.table("Approval policy set", [(name, policy)])
 
     def _cmd_config(self, args):
         rows = [(name, repr(getattr(self, name))) for name in

@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import NbAgentsError, ParseError, StepLimitError
+from ..errors import ApprovalError, NbAgentsError, ParseError, StepLimitError
 from ..grammar import ProgramSpec
 from ..parsing import RESULT_NAME, ending_with_result, parse
 from ..prompts import PromptTemplate
@@ -137,6 +137,8 @@ def perform_react(stages: Stages, task: str, inputs: Mapping[str, Any], *,
                     unread.add(RESULT_NAME)
             except ParseError as e:
                 error = e
+            except ApprovalError:  # a call that was not approved ends the run (the tool did not run)
+                raise
             except NbAgentsError as e:  # interpreter and tool errors are observations
                 error = e
             observation = observation_text(step_prints, value, error)

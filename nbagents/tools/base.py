@@ -87,6 +87,10 @@ class Tool:
         ``"str"``, ``"image"``, ``"audio"``, ``"int"``, ``"float"``, ``"list"``, ``"dict"`` or ``"any"``.
     thread_safe:
         Whether two calls may run at the same time (plan mode runs independent tasks in threads).
+    destructive, open_world:
+        Hints for approvals: the tool may change or delete things, or reach the world outside
+        (network, other people). Either one makes the tool's default approval policy ``ask``
+        (:mod:`nbagents.approvals`); MCP tools take them from ``destructiveHint`` / ``openWorldHint``.
     """
 
     name: str = ""
@@ -94,6 +98,8 @@ class Tool:
     inputs: Any = ()
     output_type: str = "any"
     thread_safe: bool = True
+    destructive: bool = False
+    open_world: bool = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.is_initialized = False
