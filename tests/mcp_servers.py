@@ -4,7 +4,9 @@
 over streamable HTTP on 127.0.0.1:PORT (path ``/mcp``) under uvicorn.
 Tools: ``paint`` (an enum input, an image answer: a 2x1 PNG made with PIL), ``echo`` (an
 optional input with a default), ``nap`` (sleeps: the hanging call), ``fail`` (an error answer)
-and ``stop`` (the process exits).
+``stop`` (the process exits), and three with annotations for approvals: ``shred``
+(destructive), ``peek`` (read-only, closed-world) and ``look_up`` (read-only, openWorldHint left
+to its default: true). The others send no annotations.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Literal
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.utilities.types import Image
+from mcp.types import ToolAnnotations
 from PIL import Image as PILImage
 
 COLOURS = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255)}
@@ -60,6 +63,24 @@ def stop() -> str:
     sys.stderr.write("bye from the test server\n")
     sys.stderr.flush()
     os._exit(5)
+
+
+@server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False))
+def shred(name: str) -> str:
+    """Pretend to shred a document (says so; touches nothing)."""
+    return f"shredded {name}"
+
+
+@server.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
+def peek(name: str) -> str:
+    """Look at a document."""
+    return f"a look at {name}"
+
+
+@server.tool(annotations=ToolAnnotations(read_only_hint=True))
+def look_up(query: str) -> str:
+    """Look something up (elsewhere, the annotations imply)."""
+    return f"found {query}"
 
 
 if __name__ == "__main__":

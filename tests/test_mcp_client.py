@@ -434,7 +434,7 @@ def test_servers_stop_when_the_interpreter_exits(tmp_path):
     child = subprocess.run([sys.executable, "-c", _AT_EXIT, marker, SERVERS], capture_output=True, text=True,
                            timeout=120, cwd=tmp_path, env={**os.environ, "PYTHONPATH": root})
     assert child.returncode == 0, child.stderr
-    assert child.stdout.split() == ["tools", "5", "running", "1", "left", "0"]
+    assert child.stdout.split() == ["tools", "8", "running", "1", "left", "0"]
 
 
 def test_a_call_from_inside_a_running_event_loop(test_tools):

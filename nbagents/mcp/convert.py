@@ -24,7 +24,7 @@ from ..results import AgentAudio, AgentImage, AgentText
 from ..tools.base import Tool, ToolInput
 from .client import MCPClient
 
-__all__ = ["MCPTool", "mcp_tools", "tool_inputs", "content_value", "python_name"]
+__all__ = ["MCPTool", "mcp_tools", "tool_inputs", "content_value", "python_name", "approval_hints"]
 
 _JSON_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool",
                "array": "list", "object": "dict"}
@@ -91,6 +91,21 @@ def content_value(block: Any) -> Any:
     return block
 
 
+def approval_hints(annotations: Any) -> tuple[bool, bool]:
+    """``(destructive, open_world)`` for approvals, from a tool's MCP annotations.
+
+    An annotations object is read as the MCP spec defines it: ``destructiveHint`` defaults to
+    true and counts only when ``readOnlyHint`` is not true; ``openWorldHint`` defaults to true
+    (a read-only tool may still reach the outside world). A tool with no annotations object at
+    all has said nothing, and is neither (its default policy is ``allow``, like a Python tool's).
+    """
+    if annotations is None:
+        return False, False
+    read_only = getattr(annotations, "read_only_hint", None) is True
+    destructive = not read_only and getattr(annotations, "destructive_hint", None) is not False
+    return destructive, getattr(annotations, "open_world_hint", None) is not False
+
+
 def _wrapped(schema: Mapping[str, Any] | None) -> bool:
     """Whether an output schema is a single ``result`` property: how the SDK's servers wrap a
     return value that is not an object."""
@@ -118,7 +133,9 @@ class MCPTool(Tool):
 
     ``name`` is the MCP name made an identifier; ``remote_name`` the name sent to the server;
     ``source`` is ``"mcp:<server>"`` (what ``%agent tools`` shows); ``annotations`` the server's
-    hints (``read_only_hint``, ``destructive_hint``, ``open_world_hint`` ...) as a dict.
+    hints (``read_only_hint``, ``destructive_hint``, ``open_world_hint`` ...) as a dict, and
+    ``destructive`` / ``open_world`` what they mean for approvals (:func:`approval_hints`): a tool
+    that is either starts with the policy ``ask``.
     """
 
     def __init__(self, client: MCPClient, spec: Any, *, timeout_s: float | None = None,
@@ -133,6 +150,7 @@ class MCPTool(Tool):
         self.output_type = output_type or _output_type(spec.output_schema)
         annotations = getattr(spec, "annotations", None)
         self.annotations = annotations.model_dump(exclude_none=True) if annotations is not None else {}
+        self.destructive, self.open_world = approval_hints(annotations)
         self.timeout_s = timeout_s
         self.source = f"mcp:{client.name}"
         super().__init__()
