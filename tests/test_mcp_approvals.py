@@ -102,3 +102,21 @@ def test_the_reference_time_server_is_allowed():
                                                                    "convert_time": "allow"}
     finally:
         time_tools[0].client.close()
+
+
+def test_the_reference_git_server_asks_only_for_its_destructive_tool(tmp_path):
+    """``mcp-server-git`` marks its reads read-only, its writes closed-world and ``git_reset``
+    destructive: only that one starts as ``ask``."""
+    pytest.importorskip("mcp_server_git")
+    import subprocess
+
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    git_tools = mcp_tools([sys.executable, "-m", "mcp_server_git", "--repository", str(repo)])
+    try:
+        policies = {t.name: default_policy(t) for t in git_tools}
+    finally:
+        git_tools[0].client.close()
+    assert policies["git_reset"] == "ask"
+    assert policies["git_status"] == policies["git_log"] == policies["git_add"] == "allow"
+    assert [name for name, policy in policies.items() if policy == "ask"] == ["git_reset"]

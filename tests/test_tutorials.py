@@ -1,4 +1,4 @@
-"""The tutorials (notebooks 02-07) executed in a real kernel, then their saved outputs checked.
+"""The tutorials (notebooks 02-08) executed in a real kernel, then their saved outputs checked.
 
 Each notebook runs in its own kernel (nbclient, widget state stored), started with the
 environment ``binder/start`` sets up on mybinder.org (thread counts), on top of the test
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 TUTORIALS = ["02-local-models.ipynb", "03-remote-engines.ipynb", "04-writing-tools.ipynb",
-             "05-chat.ipynb", "06-safety.ipynb", "07-steps-and-plans.ipynb"]
+             "05-chat.ipynb", "06-safety.ipynb", "07-steps-and-plans.ipynb", "08-mcp-tools.ipynb"]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 CELL_TIMEOUT_S = 240  # the embedded model's first load and answer, on a busy 2-core machine
@@ -403,3 +403,50 @@ def test_07_steps_and_plans():
     tasks = json.loads(stdout(cells(nb, "print(agent.last_run.code)")[-1]))
     assert [t["task"] for t in tasks] == ["make_tone", "trim_audio"]
     assert tasks[1]["dep"] == [0] and tasks[1]["args"]["audio"] == "<GENERATED>-0"
+
+
+def test_08_mcp_tools():
+    pytest.importorskip("mcp")
+    pytest.importorskip("mcp_server_time")
+    nb = execute("08-mcp-tools.ipynb")
+    check_clean(nb)
+    added = outs(cell(nb, "%agent tools add mcp"), "display_data")[0]["data"]["text/plain"]
+    assert added == "2 tools from mcp:mcp_server_time are in the toolbox: get_current_time, convert_time."
+    [tools] = [c for c in cells(nb, "%agent tools") if c.source == "%agent tools"]
+    listing = result(tools)["text/plain"]
+    assert "get_current_time" in listing and "convert_time" in listing
+    sources = "\n".join(o["data"]["text/plain"] for o in outs(tools, "display_data"))
+    assert re.search(r"get_current_time\s+mcp:mcp_server_time", sources) and re.search(r"make_image\s+default", sources)
+    signature, source, annotations = value(cell(nb, "from nbagents import get_agent"))
+    assert signature == "get_current_time(timezone: str) -> dict" and source == "mcp:mcp_server_time"
+    assert annotations["read_only_hint"] is True and annotations["open_world_hint"] is False
+
+    zone, stamp = value(cell(nb, "run = agent.execute('now = get_current_time"))
+    assert zone == "Asia/Tokyo" and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+09:00", stamp)
+    asked = cell(nb, "%%agent\nWhat time is it in Tokyo?")
+    assert run_of(asked)["error"] is None
+    assert value(cell(nb, "agent.last_run.code, agent.last_run.result")) == (
+        'result = get_current_time(timezone="Asia/Tokyo")', "Asia/Tokyo", "+09:00")
+    zone, offset, difference = value(cell(nb, "run = agent.execute('result = convert_time"))
+    assert (zone, offset, difference) in (("Europe/Paris", "+01:00", "-8.0h"), ("Europe/Paris", "+02:00", "-7.0h"))
+    policies = result(cell(nb, "%agent approve"))["text/plain"]  # the first: the listing
+    assert re.search(r"convert_time\s+allow\s+default", policies)
+
+    # ask, refused with no frontend (and how to allow it); allow, and the call runs; deny.
+    tries = cells(nb, "%%agent\nWhat time is it in Paris when it is noon in Tokyo?")
+    refused = agent_error(tries[0])
+    assert refused.startswith("Agent error in the tool stage (ApprovalError)")
+    assert "The tool 'convert_time' needs approval (policy 'ask')" in refused
+    assert "%agent approve convert_time allow" in refused and "the call did not run" in refused
+    assert "needs approval" in value(cell(nb, "str(agent.last_run.error)"))
+    allowed = value(tries[1])
+    assert run_of(tries[1])["error"] is None
+    assert allowed["source"]["datetime"].endswith("T12:00:00+09:00")
+    assert allowed["target"]["timezone"] == "Europe/Paris" and allowed["target"]["datetime"][-6:] in ("+01:00", "+02:00")
+    denied = agent_error(tries[2])
+    assert "(ApprovalError)" in denied and "is denied by its approval policy" in denied
+    assert value(cell(nb, 'agent.last_run.facts["approvals"]')) == [{
+        "tool": "convert_time", "arguments": "source_timezone='Asia/Tokyo', time='12:00', target_timezone='Europe/Paris'",
+        "policy": "deny", "decision": "denied", "by": "policy"}]
+    stopped = outs(cell(nb, "%agent tools remove get_current_time"), "display_data")[0]["data"]["text/plain"]
+    assert stopped.endswith("It was the last tool of mcp:mcp_server_time, which is stopped.")
