@@ -12,10 +12,12 @@ Rows:
    the same converted folder;
 3. first and second run latency and the prompt's tokens: nbagents' ``Agent()`` (default engine
    and toolbox) against smolagents' ``CodeAgent`` on the same model, threads and token limit;
-4. the restricted interpreter against smolagents' ``LocalPythonExecutor`` and plain CPython.
+4. the restricted interpreter against smolagents' ``LocalPythonExecutor`` and plain CPython;
+5. an MCP tool (``mcp-server-time`` over stdio): starting the server and listing its tools, and
+   a call through the interpreter against a Python ``@tool`` doing the same work.
 
-Rows 2-3 are bench/local_bench.py's stages and row 4 is bench/interpreter_bench.py, run from
-here. jupyter_ai_magics pins ``packaging<26`` (through langchain-core), which would downgrade the
+Rows 2-3 are bench/local_bench.py's stages, row 4 is bench/interpreter_bench.py and row 5
+bench/mcp_bench.py, run from here. jupyter_ai_magics pins ``packaging<26`` (through langchain-core), which would downgrade the
 project's venv, so it lives in a separate venv of the same Python (``--peers-venv``, created on
 first use unless ``--no-install``). Nothing is downloaded except that install.
 """
@@ -261,6 +263,28 @@ def interpreter_rows(args) -> tuple[list, list[str]]:
     return rows, ["interpreter_bench.py said:", *("    " + line for line in text.rstrip().splitlines())]
 
 
+# --- MCP tools: bench/mcp_bench.py -----------------------------------------------------------------
+
+
+def mcp_rows(args) -> tuple[list, list[str]]:
+    done = subprocess.run([sys.executable, str(HERE / "mcp_bench.py"), "--starts", str(args.repeat)],
+                          capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["failed"])[-1][:80]
+        return [("MCP tools (mcp-server-time)", "failed", DASH, DASH, DASH, last)], []
+    text = done.stdout
+    start = re.search(r"list its tools \(mcp-server-time, median of (\d+)\): ([\d.]+) s", text)
+    call = re.search(r"through the interpreter\s+([\d.]+) ms\s+([\d.]+) ms\s+([\d.]+)x", text)
+    rows = [
+        (f"MCP: start mcp-server-time over stdio and list its tools (median of {start.group(1) if start else '?'})",
+         f"{start.group(2)} s" if start else "?", DASH, DASH, DASH, ""),
+        ("MCP: one tool call through the interpreter (get_current_time)",
+         f"{call.group(1)} ms" if call else "?", DASH, DASH, DASH,
+         f"a Python @tool doing the same: {call.group(2)} ms ({call.group(3)}×)" if call else ""),
+    ]
+    return rows, ["mcp_bench.py said:", *("    " + line for line in text.rstrip().splitlines())]
+
+
 # --- formatting ----------------------------------------------------------------------------------
 
 
@@ -311,7 +335,7 @@ def main() -> None:
     header = machine_lines(peer)
     print("\n".join(header), flush=True)
     rows, notes = [], []
-    for part in (import_rows, model_rows, interpreter_rows):
+    for part in (import_rows, model_rows, interpreter_rows, mcp_rows):
         if part is model_rows and args.no_model:
             continue
         print(f"(measuring: {part.__name__.removesuffix('_rows')} ...)", file=sys.stderr, flush=True)
