@@ -448,5 +448,8 @@ def test_08_mcp_tools():
     assert value(cell(nb, 'agent.last_run.facts["approvals"]')) == [{
         "tool": "convert_time", "arguments": "source_timezone='Asia/Tokyo', time='12:00', target_timezone='Europe/Paris'",
         "policy": "deny", "decision": "denied", "by": "policy"}]
+    count, asking = value(cell(nb, "from nbagents import mcp_tools"))  # nbagents mcp serve, over stdio
+    assert count >= 20 and asking == {"save_audio": "ask", "text_downloader": "ask"}
+    assert png(cell(nb, 'served["make_image"](')).size == (160, 60)
     stopped = outs(cell(nb, "%agent tools remove get_current_time"), "display_data")[0]["data"]["text/plain"]
     assert stopped.endswith("It was the last tool of mcp:mcp_server_time, which is stopped.")
