@@ -209,3 +209,9 @@ def wait_kernel_idle(page: Any, timeout: float = 30_000) -> None:
 def run_command(page: Any, command: str, args: dict | None = None) -> Any:
     return page.evaluate(
         "([id, args]) => window.jupyterapp.commands.execute(id, args)", [command, args or {}])
+
+
+def start_command(page: Any, command: str, args: dict | None = None) -> None:
+    """Start a command without waiting for it: ``notebook:run-all-cells`` settles only when the
+    last cell is done, so awaiting it would block a test that must click while a cell runs."""
+    page.evaluate("([id, args]) => { window.jupyterapp.commands.execute(id, args); }", [command, args or {}])

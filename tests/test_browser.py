@@ -1,13 +1,14 @@
 """The lab extension and real agent cells in a real JupyterLab, driven through Chromium.
 
-Two tests. The first: one lab, one notebook (made in the test's temp dir): what a person would
+Three tests. The first: one lab, one notebook (made in the test's temp dir): what a person would
 see when they run agent cells with the scripted engine: the highlighted cells, the streamed model output, the
 printed text, an image, an ``<audio>`` player, the inspector (prompt, stop sequences, Edit -> Run),
 the nbagents commands in the palette and the engine in the status bar; no console errors. The
 screenshots go to ``test-artifacts/browser-lab.png`` (the agent cells and the inspector) and
 ``test-artifacts/browser-lab-commands.png`` (the cells the palette commands made); on a failure,
 ``test-artifacts/browser-lab-failure.png``. The second runs the getting-started tutorial top to
-bottom, its first cells on the embedded model.
+bottom, its first cells on the embedded model. The third answers the approval widget of an ``ask``
+tool (Allow once, Always, Deny) while its cell runs.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from browser_helpers import (
     open_notebook,
     require_chromium,
     run_command,
+    start_command,
     wait_kernel_idle,
 )
 
@@ -296,3 +298,119 @@ def test_getting_started_tutorial_in_jupyterlab(tmp_path):
             _screenshot(page, "browser-getting-started-failure.png")
             raise
         assert not console.errors, console.errors
+
+
+# --- approvals: the Allow once / Always / Deny widget, answered in the browser while the cell runs ---
+
+APPROVAL_SETUP = '''\
+import os
+os.environ["NBAGENTS_APPROVAL_HANDSHAKE_S"] = "30"
+os.environ["NBAGENTS_APPROVAL_TIMEOUT_S"] = "120"
+from pathlib import Path
+from nbagents import Agent, ScriptedEngine, tool
+
+
+@tool
+def wipe(path: str) -> str:
+    """Delete the file at `path`."""
+    Path(path).unlink()
+    return f"wiped {path}"
+
+
+def program(path):
+    return f"I will delete it.\\n```py\\nresult = wipe(path={path!r})\\n```"
+
+
+asked = Agent(ScriptedEngine([program("once.txt"), program("denied.txt")]), tools=[wipe],
+              add_default_tools=False, approvals={"wipe": "ask"})
+always = Agent(ScriptedEngine([program("always.txt"), program("after.txt")]), tools=[wipe],
+               add_default_tools=False, approvals={"wipe": "ask"})
+'''
+
+APPROVAL_CELLS = [
+    APPROVAL_SETUP,
+    'asked.run("Delete once.txt")',
+    'always.run("Delete always.txt")',
+    'always.run("Delete after.txt")',
+    'asked.run("Delete denied.txt")',
+]
+ONCE, ALWAYS, AFTER, DENIED = 1, 2, 3, 4
+
+
+def _approval_notebook(root):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in APPROVAL_CELLS]
+    nbformat.write(nb, root / "approvals.ipynb")
+    for name in ("once.txt", "denied.txt", "always.txt", "after.txt"):
+        (root / name).write_text(name)
+
+
+def test_approval_widget_in_jupyterlab(tmp_path):
+    """An ``ask`` tool in real JupyterLab: the prompt shows the tool and its arguments while the
+    cell waits; Allow once runs it, Always runs it and the next call without a prompt, Deny ends in
+    the ApprovalError. Screenshots in ``tmp_path``: ``approval-widget.png``, ``approval-result.png``."""
+    chromium = require_chromium()
+    root = tmp_path / "root"
+    root.mkdir()
+    _approval_notebook(root)
+    with jupyter_lab(root, tmp_path / "lab") as lab, \
+            chromium_page(chromium, height=1200) as (page, console):
+        try:
+            _check_approvals(page, lab, root, tmp_path)
+        except BaseException:
+            page.screenshot(path=str(tmp_path / "approval-failure.png"))
+            print(lab.log_text()[-5000:])
+            print("\n".join(console.messages[-60:]))
+            raise
+        assert not console.errors, console.errors
+
+
+def _answer(cell, path):
+    """The prompt in ``cell``, once it shows the tool, its arguments and the three buttons."""
+    prompt = cell.locator(".jp-OutputArea .widget-vbox")
+    prompt.get_by_text("The agent wants to call wipe").wait_for(timeout=60_000)
+    assert f"wipe(path='{path}')" in prompt.inner_text()
+    names = [b.inner_text() for b in prompt.locator("button").all()]
+    assert names == ["Allow once", "Always", "Deny"], names
+    return prompt
+
+
+def _check_approvals(page, lab, root, tmp_path):
+    open_notebook(page, lab, "approvals.ipynb")
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    start_command(page, "notebook:run-all-cells")  # not awaited: the cells wait for the clicks below
+
+    # Allow once: the prompt shows while the cell is busy; the click reaches the kernel.
+    prompt = _answer(cells.nth(ONCE), "once.txt")
+    assert (root / "once.txt").exists()  # nothing ran before the click
+    page.mouse.move(0, 0)
+    page.screenshot(path=str(tmp_path / "approval-widget.png"))
+    prompt.get_by_role("button", name="Allow once", exact=True).click()
+    out = cells.nth(ONCE).locator(".jp-OutputArea")
+    out.get_by_text("wiped once.txt").wait_for(timeout=60_000)
+    assert "Allow once." in prompt.inner_text()
+    assert prompt.locator("button:disabled").count() == 3
+    assert not (root / "once.txt").exists()
+
+    # Always: this call runs, and the next call of the same agent runs without a prompt.
+    prompt = _answer(cells.nth(ALWAYS), "always.txt")
+    prompt.get_by_role("button", name="Always", exact=True).click()
+    cells.nth(ALWAYS).locator(".jp-OutputArea").get_by_text("wiped always.txt").wait_for(timeout=60_000)
+    after = cells.nth(AFTER).locator(".jp-OutputArea")
+    after.get_by_text("wiped after.txt").wait_for(timeout=60_000)
+    assert after.locator(".widget-vbox").count() == 0
+    assert not (root / "always.txt").exists() and not (root / "after.txt").exists()
+
+    # Deny: the cell ends in the ApprovalError and the file is still there.
+    prompt = _answer(cells.nth(DENIED), "denied.txt")
+    prompt.get_by_role("button", name="Deny", exact=True).click()
+    denied = cells.nth(DENIED).locator(".jp-OutputArea")
+    denied.get_by_text("ApprovalError", exact=False).first.wait_for(timeout=60_000)
+    wait_kernel_idle(page)
+    text = denied.inner_text()
+    assert "The call of the tool 'wipe' was denied; it did not run." in text, text
+    assert (root / "denied.txt").read_text() == "denied.txt"
+    cells.nth(ONCE).scroll_into_view_if_needed()
+    page.mouse.move(0, 0)
+    page.screenshot(path=str(tmp_path / "approval-result.png"), full_page=True)
