@@ -163,20 +163,8 @@ class MCPTool(Tool):
     def bind(self, args: tuple, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """The JSON arguments for the call: positional ones by the inputs' order; optional inputs
         left out (or ``None`` without a schema default) are not sent."""
-        names = [i.name for i in self.inputs]
-        if len(args) > len(names):
-            raise ToolError(f"{self.name} takes {len(names)} arguments, got {len(args)}.")
-        bound = dict(zip(names, args))
-        for key, value in kwargs.items():
-            if key not in names:
-                raise ToolError(f"{self.name} has no argument {key!r}; its arguments: {', '.join(names) or 'none'}.")
-            if key in bound:
-                raise ToolError(f"{self.name} got the argument {key!r} twice.")
-            bound[key] = value
+        bound = self.bind_arguments(args, kwargs)
         optional = {i.name for i in self.inputs if not i.required}
-        for i in self.inputs:
-            if i.required and i.name not in bound:
-                raise ToolError(f"{self.name} needs the argument {i.name!r}.")
         return {k: _plain(v) for k, v in bound.items() if not (v is None and k in optional)}
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:

@@ -156,6 +156,25 @@ class Tool:
         kwargs = {k: unwrap(v) for k, v in kwargs.items()}
         return wrap(self.forward(*args, **kwargs), self.output_type)
 
+    def bind_arguments(self, args: tuple, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """``args`` and ``kwargs`` mapped to the input names (positional ones in the inputs'
+        order). Too many, unknown or doubled arguments and a missing required one are a
+        ``ToolError`` naming them; optional inputs not given are left out."""
+        names = [i.name for i in self.inputs]
+        if len(args) > len(names):
+            raise ToolError(f"{self.name} takes {len(names)} arguments, got {len(args)}.")
+        bound = dict(zip(names, args))
+        for key, value in kwargs.items():
+            if key not in names:
+                raise ToolError(f"{self.name} has no argument {key!r}; its arguments: {', '.join(names) or 'none'}.")
+            if key in bound:
+                raise ToolError(f"{self.name} got the argument {key!r} twice.")
+            bound[key] = value
+        for i in self.inputs:
+            if i.required and i.name not in bound:
+                raise ToolError(f"{self.name} needs the argument {i.name!r}.")
+        return bound
+
     # --- what the model sees -----------------------------------------------------------------
 
     @property

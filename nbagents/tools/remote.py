@@ -104,20 +104,9 @@ class RemoteTool(Tool):
 
     def bind(self, args: tuple, kwargs: dict) -> dict[str, Any]:
         """Map positional and keyword arguments to the tool's input names."""
-        names = [i.name for i in self.inputs]
-        if len(args) > len(names):
-            raise ToolError(f"{self.name} takes {len(names)} arguments, got {len(args)}.")
-        bound = dict(zip(names, args))
-        for key, value in kwargs.items():
-            if key not in names:
-                raise ToolError(f"{self.name} has no argument {key!r}; its arguments: {', '.join(names)}.")
-            if key in bound:
-                raise ToolError(f"{self.name} got {key!r} twice.")
-            bound[key] = value
+        bound = self.bind_arguments(args, kwargs)
         for i in self.inputs:
             if i.name not in bound:
-                if i.required:
-                    raise ToolError(f"{self.name} needs the argument {i.name!r}.")
                 bound[i.name] = i.default
         return bound
 
