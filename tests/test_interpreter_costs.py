@@ -14,6 +14,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from bombs import interpreter_for, refused
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -98,32 +99,15 @@ def interpreters():
         interpreter.close()
 
 
-def _interpreter(interpreters, mode, limits):
-    key = (mode, limits)
-    if key not in interpreters:
-        interpreters[key] = Interpreter(limits=limits, isolation="none" if mode == "kernel" else "process")
-    return interpreters[key]
-
-
 @pytest.mark.parametrize("mode", ["kernel", "process"])
 @pytest.mark.parametrize("bomb", sorted(BOMBS))
 def test_native_bomb_is_refused(bomb, mode, interpreters):
     code, limits, accepted = BOMBS[bomb]
-    interpreter = _interpreter(interpreters, mode, limits)
-    if mode == "kernel":
-        tracemalloc.start()
-    start = time.monotonic()
-    try:
-        with pytest.raises(LimitExceededError) as info:
-            interpreter.run(code, {}, {})
-    finally:
-        elapsed = time.monotonic() - start
-        if mode == "kernel":
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
+    interpreter = interpreter_for(interpreters, mode, limits)
+    error, elapsed, peak = refused(interpreter, code, mode)
     assert elapsed < STOP_GOAL_S
-    assert info.value.limit in accepted, str(info.value)
-    assert f"Limits({info.value.limit}=" in str(info.value)
+    assert error.limit in accepted, str(error)
+    assert f"Limits({error.limit}=" in str(error)
     if mode == "kernel":
         assert peak < MEMORY_GOAL_MB * 1024 * 1024
     assert interpreter.run("1 + 1", {}, {}).value == 2
@@ -152,7 +136,7 @@ def shell():
 @pytest.mark.parametrize("bomb", sorted(TOOL_BOMBS))
 def test_bomb_fed_by_tools_is_refused(bomb, mode, source, interpreters, shell):
     tools = {"search": interp_tools_module.search if source == "module" else shell.user_ns["search"]}
-    interpreter = _interpreter(interpreters, mode, DEFAULT)
+    interpreter = interpreter_for(interpreters, mode, DEFAULT)
     start = time.monotonic()
     with pytest.raises(LimitExceededError) as info:
         interpreter.run(TOOL_BOMBS[bomb], tools, {})

@@ -6,9 +6,9 @@ from __future__ import annotations
 import _thread
 import threading
 import time
-import tracemalloc
 
 import pytest
+from bombs import interpreter_for, refused
 
 from nbagents.errors import (
     InterpreterError,
@@ -73,32 +73,15 @@ def interpreters():
         interpreter.close()
 
 
-def _interpreter(interpreters, mode, limits):
-    key = (mode, limits)
-    if key not in interpreters:
-        interpreters[key] = Interpreter(limits=limits, isolation="none" if mode == "kernel" else "process")
-    return interpreters[key]
-
-
 @pytest.mark.parametrize("mode", ["kernel", "process"])
 @pytest.mark.parametrize("attempt", sorted(ATTEMPTS))
 def test_exhaustion_stops_quickly_with_clear_error(attempt, mode, interpreters):
     code, limits, accepted = ATTEMPTS[attempt]
-    interpreter = _interpreter(interpreters, mode, limits)
-    if mode == "kernel":
-        tracemalloc.start()
-    start = time.monotonic()
-    try:
-        with pytest.raises(LimitExceededError) as info:
-            interpreter.run(code, {}, {})
-    finally:
-        elapsed = time.monotonic() - start
-        if mode == "kernel":
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
+    interpreter = interpreter_for(interpreters, mode, limits)
+    error, elapsed, peak = refused(interpreter, code, mode)
     assert elapsed < STOP_GOAL_S
-    assert info.value.limit in accepted
-    assert f"Limits({info.value.limit}=" in str(info.value)  # says how to raise it
+    assert error.limit in accepted
+    assert f"Limits({error.limit}=" in str(error)  # says how to raise it
     if mode == "kernel":
         assert peak < MEMORY_GOAL_MB * 1024 * 1024
     # the interpreter (and the kernel) stay responsive
@@ -109,7 +92,7 @@ def test_exhaustion_stops_quickly_with_clear_error(attempt, mode, interpreters):
 
 @pytest.mark.parametrize("mode", ["kernel", "process"])
 def test_print_flood_is_truncated(mode, interpreters):
-    interpreter = _interpreter(interpreters, mode, DEFAULT)
+    interpreter = interpreter_for(interpreters, mode, DEFAULT)
     start = time.monotonic()
     execution = interpreter.run("print('x' * 2_000_000)\nprint('after')", {}, {})
     assert time.monotonic() - start < STOP_GOAL_S
@@ -119,7 +102,7 @@ def test_print_flood_is_truncated(mode, interpreters):
 
 @pytest.mark.parametrize("mode", ["kernel", "process"])
 def test_huge_exception_message_is_capped(mode, interpreters):
-    interpreter = _interpreter(interpreters, mode, DEFAULT)
+    interpreter = interpreter_for(interpreters, mode, DEFAULT)
     with pytest.raises(SandboxRuntimeError) as info:
         interpreter.run("raise ValueError('x' * 10_000_000)", {}, {})
     assert info.value.exc_type == "ValueError"
