@@ -183,6 +183,12 @@ _BUILTIN = (
     Kind("audio", "Audio", result="nbagents.results.AgentAudio", media=True, aliases=("agentaudio",),
          types=("nbagents.results.AgentAudio",), hints=("audio",),
          extensions=(".wav", ".flac", ".ogg", ".mp3"), words=("audio",)),
+    Kind("table", "Table", result="nbagents.results.AgentTable", media=True,
+         aliases=("agenttable", "dataframe", "pandas.dataframe"),
+         types=("nbagents.results.AgentTable", "pandas.DataFrame", "pandas.Series",
+                "pandas.core.frame.DataFrame", "pandas.core.series.Series"),  # pandas 3 names, then 2's
+         hints=("dataframe",), extensions=(".csv", ".tsv", ".parquet", ".xlsx", ".xls"),
+         words=("table", "tables", "dataframe", "csv")),
     Kind("bytes", types=(bytes,)),
     Kind("any", "Any", literal=True),
 )
@@ -284,6 +290,9 @@ def kind_of_annotation(annotation: Any) -> Kind:
     if isinstance(annotation, str):
         return kind_named(annotation) or _any()
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:  # Annotated[X, "table", ...]: a kind named in the metadata, else X's
+        named = next((k for m in annotation.__metadata__ if isinstance(m, str) and (k := kind_named(m))), None)
+        return named or kind_of_annotation(annotation.__origin__)
     if origin is typing.Literal:
         found = {kind_of_annotation(type(a)).name for a in typing.get_args(annotation)}
         return kind_named(found.pop()) if len(found) == 1 else _any()

@@ -35,9 +35,9 @@ from nbagents.tools.base import TYPE_NAMES, type_of
 
 def test_builtin_kinds_and_their_names():
     assert [k.name for k in kinds()] == ["str", "int", "float", "bool", "list", "dict", "image", "audio",
-                                         "bytes", "any"]
+                                         "table", "bytes", "any"]
     assert dict(display_names()) == {"str": "str", "int": "int", "float": "float", "bool": "bool",
-                                     "list": "list", "dict": "dict", "image": "Image", "audio": "Audio",
+                                     "list": "list", "dict": "dict", "image": "Image", "audio": "Audio", "table": "Table",
                                      "bytes": "bytes", "any": "Any"}
     assert dict(TYPE_NAMES) == dict(display_names())
     for name in ("Image", "image", " PIL.Image.Image ", "AgentImage", "image.image"):
@@ -78,13 +78,13 @@ def test_kind_of_an_annotation():
 
 
 def test_literals_media_extensions_and_words():
-    assert [n for n in display_names() if not takes_literal(n)] == ["image", "audio", "bytes"]
+    assert [n for n in display_names() if not takes_literal(n)] == ["image", "audio", "table", "bytes"]
     assert takes_literal("any") and takes_literal("unknown")
     assert is_media(AgentImage(Image.new("RGB", (2, 2)))) and is_media(AgentAudio([0.0], 8000))
     assert not is_media("x") and not is_media(b"x")
     assert kind_for_extension(".PNG").name == "image" and kind_for_extension("wav").name == "audio"
     assert kind_for_extension(".txt") is None
-    assert data_words() == frozenset({"text", "image", "images", "audio"})
+    assert data_words() == frozenset({"text", "image", "images", "audio", "table", "tables", "dataframe", "csv"})
     assert kind_named("image").result_class() is AgentImage
     assert kind_named("str").result_class() is AgentText and kind_named("int").result_class() is None
 
@@ -115,7 +115,7 @@ def test_replacing_a_kind_keeps_its_place():
     old = kind_named("bytes")
     try:
         register_kind(Kind("bytes", "Bytes", types=(bytes,)), replace=True)
-        assert [k.name for k in kinds()].index("bytes") == 8
+        assert [k.name for k in kinds()].index("bytes") == 9
         assert input_type_name(b"x") == "Bytes" and TYPE_NAMES["bytes"] == "Bytes"
     finally:
         register_kind(old, replace=True)

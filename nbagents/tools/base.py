@@ -20,6 +20,7 @@ from typing import Any
 from ..errors import ConfigurationError, ToolError
 from ..kinds import display_names, kind_of_annotation
 from ..results import unwrap, wrap
+from ..tabular import ColumnRole, column_role, value_of
 
 __all__ = ["Tool", "ToolInput", "FunctionTool", "Toolbox", "tool", "TYPE_NAMES", "type_of", "literal_choices"]
 
@@ -38,6 +39,8 @@ def literal_choices(annotation: Any) -> tuple:
     """The values of a ``Literal[...]`` annotation (also inside ``Optional``), else ``()``."""
     if typing.get_origin(annotation) is typing.Literal:
         return tuple(typing.get_args(annotation))
+    if typing.get_origin(annotation) is typing.Annotated:
+        return literal_choices(annotation.__origin__)
     if typing.get_origin(annotation) is not None:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(args) == 1:
@@ -56,6 +59,13 @@ class ToolInput:
     #: The only values the parameter takes (from ``Literal[...]`` or an input spec's ``choices``):
     #: shown in the signature, and the only literals constrained decoding writes for it.
     choices: tuple = ()
+    #: A column name of a table parameter (:data:`~nbagents.tabular.Column`,
+    #: :data:`~nbagents.tabular.NumericColumn`): the grammars take only real columns of the
+    #: table inputs (numeric ones when ``column.numeric``).
+    column: ColumnRole | None = None
+    #: A value of the column named by this other parameter (:data:`~nbagents.tabular.CellValue`):
+    #: the grammars take only a literal of that column's type.
+    value_of: str = ""
 
     @property
     def required(self) -> bool:
@@ -116,8 +126,12 @@ class Tool:
                 spec = spec if isinstance(spec, Mapping) else {"type": spec}
                 kwargs = {"default": spec["default"]} if "default" in spec else {}
                 choices = tuple(spec.get("choices", spec.get("enum", ())))
+                column = spec.get("column")
+                if column is not None and not isinstance(column, ColumnRole):
+                    column = ColumnRole(numeric=str(column).lower() == "numeric")
                 out.append(ToolInput(name, type_of(spec.get("type", "any")), spec.get("description", ""),
-                                     choices=choices, **kwargs))
+                                     choices=choices, column=column, value_of=spec.get("value_of", ""),
+                                     **kwargs))
             return tuple(out)
         return tuple(i if isinstance(i, ToolInput) else ToolInput(*i) for i in inputs)
 
@@ -197,7 +211,9 @@ class Tool:
             "description": self.description,
             "inputs": [
                 {"name": i.name, "type": i.type, "description": i.description,
-                 **({} if i.required else {"default": i.default})}
+                 **({} if i.required else {"default": i.default}),
+                 **({"column": "numeric" if i.column.numeric else "any"} if i.column else {}),
+                 **({"value_of": i.value_of} if i.value_of else {})}
                 for i in self.inputs
             ],
             "output_type": self.output_type,
@@ -268,7 +284,7 @@ class FunctionTool(Tool):
         self.description = description or doc.split("\n\n")[0].strip()
         params = _doc_params(doc)
         try:
-            hints = typing.get_type_hints(fn)
+            hints = typing.get_type_hints(fn, include_extras=True)
         except Exception:  # unresolved forward references: fall back to raw annotations
             hints = getattr(fn, "__annotations__", {})
         sig = inspect.signature(fn)
@@ -278,7 +294,8 @@ class FunctionTool(Tool):
                 continue
             hint = hints.get(p.name, p.annotation)
             inputs.append(ToolInput(p.name, type_of(hint), params.get(p.name, ""), p.default,
-                                    choices=literal_choices(hint)))
+                                    choices=literal_choices(hint), column=column_role(hint),
+                                    value_of=value_of(hint)))
         self.inputs = tuple(inputs)
         self.output_type = output_type or type_of(hints.get("return", sig.return_annotation))
         self.thread_safe = thread_safe
