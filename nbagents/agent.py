@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -11,13 +13,19 @@ from typing import Any
 
 from .engines.base import Engine
 from .engines.registry import load_engine
-from .errors import ConfigurationError
+from .errors import ConfigurationError, NbAgentsError
 from .modes.stages import Settings, Stages, describe_inputs
 from .prompts import PromptTemplate, Turn
 from .runs import Run
 from .tools.base import Toolbox
 
-__all__ = ["Agent"]
+__all__ = ["Agent", "WARM_UP_TASK", "WARM_UP_ENV"]
+
+#: The task :meth:`Agent.warm_up` prepares with: only the prompt's fixed part, which every task
+#: shares, is what the warm-up is for.
+WARM_UP_TASK = "Say hello."
+#: ``0``/``off`` here stops ``%load_ext nbagents`` from warming the kernel's agent up in the background.
+WARM_UP_ENV = "NBAGENTS_WARM_UP"
 
 log = logging.getLogger("nbagents")
 
@@ -106,6 +114,7 @@ class Agent:
                 hint="'process' runs the code in a separate, resource-limited process.",
             )
         self._engine: Engine | None = engine if isinstance(engine, Engine) else None
+        self._engine_lock = threading.Lock()  # the engine is made once, also with a warm-up thread
         self._engine_spec = engine if isinstance(engine, str) or engine is None else None
         if engine is not None and not isinstance(engine, (Engine, str)):
             raise ConfigurationError(f"engine must be an Engine or a spec string, not {type(engine).__name__}.")
@@ -142,7 +151,9 @@ class Agent:
     def engine(self) -> Engine:
         """The engine (created, and for local models loaded, on first use)."""
         if self._engine is None:
-            self._engine = load_engine(self._engine_spec)
+            with self._engine_lock:
+                if self._engine is None:
+                    self._engine = load_engine(self._engine_spec)
         return self._engine
 
     @engine.setter
@@ -272,6 +283,37 @@ class Agent:
 
         return self._record(execute_plan(self._stages(), plan, inputs, task=task, parent=parent,
                                          respond=respond))
+
+    # --- warming up ----------------------------------------------------------------------------
+
+    def warm_up(self) -> dict[str, float]:
+        """Get ready now for the first task, instead of during it: load the engine (a local model),
+        load the router's sentence encoder and its tool-description vectors, and, on a local engine,
+        run the prompt's fixed part (instructions, tools, examples) once, so that its key/value cache
+        is kept for the first real prompt, which then pays only for its own task's tokens.
+
+        Safe to call from a background thread (``%load_ext nbagents`` does, see
+        :data:`WARM_UP_ENV`): every part takes the same lock the first task would, so the task
+        waits for what is half-done instead of doing it twice. Nothing is recorded in the history.
+        Returns the seconds each part took (``engine``, ``route``, ``prefill``).
+        """
+        seconds: dict[str, float] = {}
+        started = time.perf_counter()
+        engine = self.engine
+        load = getattr(engine, "load", None)
+        if callable(load):
+            load()
+        seconds["engine"] = time.perf_counter() - started
+        stages = self._stages(max_new_tokens=1)
+        with contextlib.suppress(NbAgentsError):  # a task no tool can do is not a warm-up failure
+            stages.route(WARM_UP_TASK, {})
+        seconds["route"] = stages.timings.get("route", 0.0)
+        if callable(getattr(engine, "clear_prefix_cache", None)):  # an engine that keeps a prompt prefix
+            t = time.perf_counter()
+            prompt = stages.prompt(WARM_UP_TASK, {}, template=self.run_prompt_template)
+            engine.generate(list(prompt.messages), stop=prompt.stop, max_new_tokens=1)
+            seconds["prefill"] = time.perf_counter() - t
+        return seconds
 
     # --- the pipeline --------------------------------------------------------------------------
 

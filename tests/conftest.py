@@ -12,6 +12,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Kernels the tests start do not warm their agent up in the background unless a test asks
+# (tests/test_warm_up.py): most switch to a scripted engine right after %load_ext.
+os.environ.setdefault("NBAGENTS_WARM_UP", "0")
 
 
 @pytest.fixture(autouse=True)

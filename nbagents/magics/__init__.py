@@ -55,7 +55,9 @@ def load_ipython_extension(ipython) -> None:
         ipython.register_magics(AgentMagics)
         from .. import labcomm
 
-        labcomm.register_comm(ipython, status=ipython.magics_manager.registry["AgentMagics"].lab_status)
+        magics = ipython.magics_manager.registry["AgentMagics"]
+        labcomm.register_comm(ipython, status=magics.lab_status)
+        magics.start_warm_up()
     cleanup = getattr(ipython, "input_transformers_cleanup", None)
     if cleanup is not None and chat_questions not in cleanup:
         cleanup.append(chat_questions)

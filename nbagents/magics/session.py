@@ -5,18 +5,32 @@ magic families (:mod:`.tasks` and :mod:`.console`); :class:`~nbagents.magics.Age
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from IPython.core.magic import Magics
 from traitlets import Bool, Enum, Integer, TraitError, Unicode, observe, validate
 
-from ..agent import Agent
+from ..agent import WARM_UP_ENV, Agent
 from ..history import HistoryStore
 from ..runs import Run
 
 __all__ = ["AgentSession"]
+
+log = logging.getLogger("nbagents")
+
+
+def _warm(agent: Callable[[], Agent]) -> None:
+    """The warm-up thread's body: a failure is only logged; the first task meets it again, typed."""
+    try:
+        seconds = agent().warm_up()
+        log.info("nbagents warmed up: %s", ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items()))
+    except Exception:  # the first %%agent cell reports whatever this was
+        log.info("The nbagents warm-up did not finish.", exc_info=True)
 
 
 class AgentSession(Magics):
@@ -40,9 +54,18 @@ class AgentSession(Magics):
              "<user data dir>/nbagents/history.sqlite.",
     ).tag(config=True)
 
+    warm_up = Bool(
+        True,
+        help="Get the kernel's agent ready in the background at %load_ext (load the local model and "
+             "the tool router, run the prompt's fixed part once), so the first %%agent cell finds it "
+             "ready. $NBAGENTS_WARM_UP=0 turns it off too.",
+    ).tag(config=True)
+
     def __init__(self, shell=None, **kwargs: Any) -> None:
         # set before the config is loaded: the observers below run while it is
         self._agent: Agent | None = None
+        self.warm_up_thread: threading.Thread | None = None
+        self._agent_lock = threading.RLock()
         self._store: HistoryStore | None = None
         self.input_values: OrderedDict[str, Mapping[str, Any]] = OrderedDict()
         super().__init__(shell=shell, **kwargs)
@@ -59,6 +82,10 @@ class AgentSession(Magics):
     @property
     def agent(self) -> Agent:
         """The kernel's agent, created from the settings on first use."""
+        with self._agent_lock:  # the warm-up thread may be making it
+            return self._make_agent()
+
+    def _make_agent(self) -> Agent:
         if self._agent is None:
             self._agent = Agent(engine=self.default_engine or None, max_new_tokens=self.max_new_tokens,
                                 isolation=self.isolation, store=self.store)
@@ -67,6 +94,20 @@ class AgentSession(Magics):
             for t in configured_tools():
                 self._agent.toolbox.add(t)
         return self._agent
+
+    def start_warm_up(self) -> threading.Thread | None:
+        """Warm the kernel's agent up in a daemon thread (:meth:`Agent.warm_up`), unless
+        :attr:`warm_up` or ``$NBAGENTS_WARM_UP`` says not to, or the engine is not a local one (a
+        server needs no loading, and a request would cost). Returns the thread, or ``None``."""
+        if not self.warm_up or os.environ.get(WARM_UP_ENV, "1").strip().lower() in ("0", "off", "false", "no"):
+            return None
+        spec = (self.default_engine or "default").strip()
+        if spec != "default" and not spec.startswith("local:"):
+            return None
+        thread = threading.Thread(target=_warm, args=(lambda: self.agent,), name="nbagents-warm-up", daemon=True)
+        thread.start()
+        self.warm_up_thread = thread
+        return thread
 
     def reset(self) -> None:
         """Forget the agent (engine, chat, this session's runs) and reopen the history database

@@ -372,6 +372,18 @@ class TransformersEngine(Engine):
         :class:`~nbagents.grammar.Grammar` or a :class:`~nbagents.grammar.JsonSchema`."""
         return isinstance(constraint, CONSTRAINTS)
 
+    @property
+    def last_prompt_ids(self) -> tuple[int, ...]:
+        """The token ids of the last prompt this engine ran (empty before the first)."""
+        return self._prefix.tokens
+
+    def kept_prefix(self, ids: Sequence[int]) -> tuple[Any, int]:
+        """A private copy of the kept key/value cache, cut to the longest prefix it shares with
+        ``ids``, and how many tokens that covers (``(None, 0)`` when nothing is shared): what the
+        next prompt starting with ``ids`` would not pay for (benchmarks compare against it)."""
+        with self._lock:
+            return self._prefix.take(ids)
+
     def clear_prefix_cache(self) -> None:
         """Forget the kept KV cache (the next prompt runs from scratch)."""
         with self._lock:
