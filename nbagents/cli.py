@@ -67,7 +67,24 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765, help="the --http port (default: 8765; 0: a free one)")
     serve.add_argument("--token", default=None,
                        help="the bearer token --http requires (default: $NBAGENTS_MCP_TOKEN, else a random one)")
+    sub.add_parser("prepare", help="do the one-time work now: convert the embedded model into the cache "
+                   "(with a progress bar) and store the tool router's description vectors")
     return p
+
+
+def _prepare() -> int:
+    """``nbagents prepare``: what the first task of a new machine would otherwise pay for."""
+    from .agent import Agent
+    from .errors import NbAgentsError
+
+    try:
+        seconds = Agent().warm_up()
+    except NbAgentsError as e:
+        print(f"nbagents: {e}", file=sys.stderr)
+        return 1
+    engine = seconds.get("engine", 0.0)
+    print(f"nbagents: ready (model converted and loaded in {engine:.1f} s, tool router {seconds.get('route', 0.0):.1f} s)")
+    return 0
 
 
 def _serve_mcp(args: argparse.Namespace) -> int:
@@ -107,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "mcp":
         return _serve_mcp(args)
+    if args.command == "prepare":
+        return _prepare()
     from .agent import Agent
     from .errors import NbAgentsError
 

@@ -88,3 +88,13 @@ def test_no_warm_up_when_turned_off_or_for_a_server(tmp_path, monkeypatch):
     NotebookClient(nb, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     assert json.loads(_stdout(nb.cells[2]).strip().splitlines()[-1]) == {"thread": False, "alive": False,
                                                                          "loaded": False}
+
+
+def test_nbagents_prepare_does_the_one_time_work(capsys):
+    from nbagents.cli import main
+    from nbagents.embeddings import default_encoder
+
+    assert main(["prepare"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("nbagents: ready (model converted and loaded in ")
+    assert default_encoder().loaded  # the tool router's encoder ran (its vectors are on disk)
