@@ -308,10 +308,11 @@ class Agent:
         with contextlib.suppress(NbAgentsError):  # a task no tool can do is not a warm-up failure
             stages.route(WARM_UP_TASK, {})
         seconds["route"] = stages.timings.get("route", 0.0)
-        if callable(getattr(engine, "clear_prefix_cache", None)):  # an engine that keeps a prompt prefix
+        warm = getattr(engine, "warm_up", None)  # a local engine: it keeps the prompt's prefix
+        if callable(warm):
             t = time.perf_counter()
             prompt = stages.prompt(WARM_UP_TASK, {}, template=self.run_prompt_template)
-            engine.generate(list(prompt.messages), stop=prompt.stop, max_new_tokens=1)
+            warm(list(prompt.messages))
             seconds["prefill"] = time.perf_counter() - t
         return seconds
 

@@ -98,3 +98,36 @@ def test_nbagents_prepare_does_the_one_time_work(capsys):
     out = capsys.readouterr().out
     assert out.startswith("nbagents: ready (model converted and loaded in ")
     assert default_encoder().loaded  # the tool router's encoder ran (its vectors are on disk)
+
+
+def test_the_prompt_prefix_is_stored_between_engines_and_gives_the_same_answer(tmp_path):
+    from tiny_models import save_tiny_chat_model
+
+    from nbagents.engines.local import TransformersEngine
+
+    folder = save_tiny_chat_model(tmp_path / "tiny")
+    messages = [{"role": "system", "content": "You write short programs. " * 8},
+                {"role": "user", "content": "Task: add two numbers."}]
+
+    def engine():
+        e = TransformersEngine(str(folder), num_threads=1)
+        e.prefix_store = tmp_path / "prefixes"
+        return e
+
+    first = engine()
+    assert first.warm_up(messages)["prefix"] == "computed"
+    assert len(list((tmp_path / "prefixes").glob("*.safetensors"))) == 1
+    a = first.generate(messages, max_new_tokens=8)
+    second = engine()  # a new kernel's engine: the prefix comes from the file
+    assert second.warm_up(messages)["prefix"] == "stored"
+    b = second.generate(messages, max_new_tokens=8)
+    assert b.facts["cached_prefix_tokens"] == a.facts["cached_prefix_tokens"] > 0
+    assert a.text == b.text
+    # another prompt (another toolbox) is another file; the first is not read for it
+    other = [messages[0] | {"content": "Something else entirely. " * 8}, messages[1]]
+    assert engine().warm_up(other)["prefix"] == "computed"
+    assert len(list((tmp_path / "prefixes").glob("*.safetensors"))) == 2
+    # a damaged file is not an error: the prompt runs again
+    for f in (tmp_path / "prefixes").glob("*.safetensors"):
+        f.write_bytes(b"not a safetensors file")
+    assert engine().warm_up(messages)["prefix"] == "computed"

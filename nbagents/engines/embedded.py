@@ -178,6 +178,7 @@ class EmbeddedEngine(TransformersEngine):
         self.conversion_s: float | None = None
         self._folder: Path | None = None
         super().__init__(None, **options)
+        self.prefix_store = Path(cache_dir) / "prefixes" if cache_dir is not None else cache_root() / "prefixes"
 
     @classmethod
     def from_spec(cls, rest: str, **options: Any) -> EmbeddedEngine:

@@ -19,6 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from ...deps import require
@@ -26,6 +27,7 @@ from ...errors import ConfigurationError, PromptTooLongError
 from ...grammar.constraint import Constraint
 from ...threads import resolve_threads, torch_threads
 from ..base import Completion, Engine, Sampling, flatten_messages, normalize_messages
+from . import prefix_store
 from .cache import PrefixCache
 from .decoding import LogitsHook
 from .generation import CONSTRAINTS, generate
@@ -371,6 +373,38 @@ class TransformersEngine(Engine):
         """Local models follow a :class:`~nbagents.grammar.ProgramSpec`, a
         :class:`~nbagents.grammar.Grammar` or a :class:`~nbagents.grammar.JsonSchema`."""
         return isinstance(constraint, CONSTRAINTS)
+
+    #: Where :meth:`warm_up` keeps the prompt prefix's key/value cache between kernels
+    #: (:mod:`.prefix_store`); ``None``: not kept. The embedded engine keeps it in its cache root.
+    prefix_store: Path | None = None
+
+    def warm_up(self, messages: Sequence[dict[str, str]]) -> dict[str, Any]:
+        """Get ready for prompts that start like ``messages``: load the model, build the grammar
+        bridge of the tokenizer (llguidance), and run ``messages`` into the kept prefix — read from
+        :attr:`prefix_store` when another kernel already ran this very prompt on this model, else
+        computed (and stored there). Returns what was done: ``prompt_tokens`` and ``prefix``
+        (``"stored"``, ``"computed"``)."""
+        from .decoding import prefill
+        from .matcher import tokenizer_bridge
+
+        self.load()
+        with self._lock:
+            model = self.model
+            head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+            width = getattr(getattr(head, "weight", None), "shape", (None,))[0] or model.config.vocab_size
+            tokenizer_bridge(self.tokenizer, n_vocab=int(width))  # the logits' width, as decoding asks
+            _, ids = self.render(normalize_messages(messages))
+            stored = prefix_store.load(self.prefix_store, model, ids) if self.prefix_store is not None else None
+            if stored is not None:
+                self._prefix.keep(ids, stored)
+                return {"prompt_tokens": len(ids), "prefix": "stored"}
+            import torch
+
+            with torch_threads(self.num_threads), torch.inference_mode():
+                begun = prefill(model, ids, prefix_cache=self._prefix, keep_logits=self._logits_to_keep)
+            if self.prefix_store is not None:
+                prefix_store.save(self.prefix_store, model, ids, begun.state.cache)
+            return {"prompt_tokens": len(ids), "prefix": "computed"}
 
     @property
     def last_prompt_ids(self) -> tuple[int, ...]:
