@@ -14,7 +14,9 @@ Rows:
    and toolbox) against smolagents' ``CodeAgent`` on the same model, threads and token limit;
 4. the restricted interpreter against smolagents' ``LocalPythonExecutor`` and plain CPython;
 5. an MCP tool (``mcp-server-time`` over stdio): starting the server and listing its tools, and
-   a call through the interpreter against a Python ``@tool`` doing the same work.
+   a call through the interpreter against a Python ``@tool`` doing the same work;
+6. the first ``%%agent`` cell of a fresh kernel (right after ``%load_ext``, after a pause, and
+   with the warm-up off) and a warm run against the bare model (bench/first_cell_bench.py).
 
 Rows 2-3 are bench/local_bench.py's stages, row 4 is bench/interpreter_bench.py and row 5
 bench/mcp_bench.py, run from here. jupyter_ai_magics pins ``packaging<26`` (through langchain-core), which would downgrade the
@@ -285,6 +287,23 @@ def mcp_rows(args) -> tuple[list, list[str]]:
     return rows, ["mcp_bench.py said:", *("    " + line for line in text.rstrip().splitlines())]
 
 
+# --- the first cell of a kernel: bench/first_cell_bench.py ----------------------------------------
+
+
+def first_cell_rows(args) -> tuple[list, list[str]]:
+    done = subprocess.run([sys.executable, str(HERE / "first_cell_bench.py"), "--threads", str(args.threads)],
+                          capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["failed"])[-1][:80]
+        return [("first %%agent cell of a fresh kernel", "failed", DASH, DASH, DASH, last)], []
+    rows = []
+    for line in done.stdout.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[1] and cells[1][0].isdigit():
+            rows.append((cells[0], cells[1], DASH, DASH, DASH, cells[2]))
+    return rows, ["first_cell_bench.py said:", *("    " + line for line in done.stdout.rstrip().splitlines())]
+
+
 # --- formatting ----------------------------------------------------------------------------------
 
 
@@ -335,8 +354,8 @@ def main() -> None:
     header = machine_lines(peer)
     print("\n".join(header), flush=True)
     rows, notes = [], []
-    for part in (import_rows, model_rows, interpreter_rows, mcp_rows):
-        if part is model_rows and args.no_model:
+    for part in (import_rows, model_rows, first_cell_rows, interpreter_rows, mcp_rows):
+        if part in (model_rows, first_cell_rows) and args.no_model:
             continue
         print(f"(measuring: {part.__name__.removesuffix('_rows')} ...)", file=sys.stderr, flush=True)
         new_rows, new_notes = part(args, peer) if part is import_rows else part(args)
