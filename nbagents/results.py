@@ -357,6 +357,9 @@ class AgentTable(AgentType):
             require(module, extra="tables", purpose=f"Reading {path.suffix} tables", package=package)
         try:
             frame = getattr(pd, reader)(path, **options)
+        except ImportError as e:  # an engine pandas needs for this format (xlrd for .xls)
+            raise TableFileError(f"Reading {path.suffix} tables needs a package that is not installed: {_short(e)}",
+                                 hint="Install the package named, or save the table as CSV.") from e
         except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
             raise TableFileError(f"{path.name!r} is not a table pandas can read as {path.suffix or 'CSV'}: {_short(e)}",
                                  hint="Check that the file is a table of that format, or give it the right extension.") from e
