@@ -403,7 +403,8 @@ class AgentTable(AgentType):
     def summary(self) -> str:
         names = self.columns
         shown = ", ".join(names[:8]) + (f", … {len(names) - 8} more" if len(names) > 8 else "")
-        return f"table {self.shape_text()}" + (f" ({shown})" if names else "")
+        text = f"table {self.shape_text()}" + (f" ({shown})" if names else "")
+        return f"{text}. {self.note}" if self.note else text
 
     def _options(self) -> dict:
         rows = self.shape[0]

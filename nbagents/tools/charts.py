@@ -3,7 +3,8 @@ columns, drawn with matplotlib's Agg backend into an image.
 
 Each chart is its own ``matplotlib.figure.Figure`` (pyplot's global state is never touched, so
 charts are safe in threads and never pop up a window), 800 x 500 pixels, titled (a title made from
-the columns when none is given), with labelled axes and a tight layout. A bar or pie chart of the
+the columns when none is given), with labelled axes and a tight layout; the image's ``info`` names
+the chart's kind, title and axis labels. A bar or pie chart of the
 same category twice sums it; one of many categories keeps the largest :data:`MAX_BARS` (or
 :data:`MAX_SLICES`) and says so in its title. matplotlib is imported when a chart is drawn.
 """
@@ -50,13 +51,19 @@ def _figure():
     return Figure(figsize=(CHART_SIZE[0] / _DPI, CHART_SIZE[1] / _DPI), dpi=_DPI)
 
 
-def _render(fig: Any) -> Image.Image:
+def _render(fig: Any, kind: str) -> Image.Image:
+    """The figure as an RGB image whose ``info`` says what it shows: ``chart`` (its kind),
+    ``title``, ``x_label`` and ``y_label`` (for tests and outcome checks; not drawn)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     canvas = FigureCanvasAgg(fig)
     fig.tight_layout()
     canvas.draw()
-    return Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB")
+    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    image = image.convert("RGB")
+    ax = fig.axes[0]
+    image.info.update(chart=kind, title=ax.get_title(), x_label=ax.get_xlabel(), y_label=ax.get_ylabel())
+    return image
 
 
 def _rows(table: Any, *columns: Any) -> Any:
@@ -124,7 +131,7 @@ def line_chart(table: Table, x: Column, y: NumericColumn, title: str = "") -> Im
     ax.set_ylabel(str(y))
     ax.grid(True, alpha=0.3)
     _title(ax, title, f"{y} by {x}")
-    return _render(fig)
+    return _render(fig, "line")
 
 
 def bar_chart(table: Table, x: Column, y: NumericColumn, title: str = "") -> Image.Image:
@@ -144,7 +151,7 @@ def bar_chart(table: Table, x: Column, y: NumericColumn, title: str = "") -> Ima
     ax.grid(True, axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     _title(ax, title, f"{y} by {x}", note)
-    return _render(fig)
+    return _render(fig, "bar")
 
 
 def scatter_chart(table: Table, x: NumericColumn, y: NumericColumn, title: str = "") -> Image.Image:
@@ -160,7 +167,7 @@ def scatter_chart(table: Table, x: NumericColumn, y: NumericColumn, title: str =
     ax.set_ylabel(str(y))
     ax.grid(True, alpha=0.3)
     _title(ax, title, f"{y} against {x}")
-    return _render(fig)
+    return _render(fig, "scatter")
 
 
 def histogram(table: Table, column: NumericColumn, bins: int = 10, title: str = "") -> Image.Image:
@@ -182,7 +189,7 @@ def histogram(table: Table, column: NumericColumn, bins: int = 10, title: str = 
     ax.grid(True, axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     _title(ax, title, f"Distribution of {column}")
-    return _render(fig)
+    return _render(fig, "histogram")
 
 
 def pie_chart(table: Table, labels: Column, values: NumericColumn, title: str = "") -> Image.Image:
@@ -212,7 +219,7 @@ def pie_chart(table: Table, labels: Column, values: NumericColumn, title: str = 
            counterclock=False, wedgeprops={"edgecolor": "white"})
     ax.set_aspect("equal")
     _title(ax, title, f"{values} by {labels}", note)
-    return _render(fig)
+    return _render(fig, "pie")
 
 
 # the tool functions of this module, in the order the toolbox lists them
