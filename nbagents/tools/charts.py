@@ -111,7 +111,10 @@ def _is_ordered(frame: Any, x: Any) -> bool:
 
 
 def line_chart(table: Table, x: Column, y: NumericColumn, title: str = "") -> Image.Image:
-    """Draw a line chart of `y` against `x` from `table`, with an optional `title`."""
+    """A line chart of `y` against `x` from `table`.
+
+    Rows are sorted by `x` when it holds numbers or dates; `title` is optional.
+    """
     frame = as_frame(table)
     x, y = column_of(frame, x), numeric_column(frame, y, purpose="the height of a line")
     rows = _rows(frame, x, y)
@@ -135,9 +138,9 @@ def line_chart(table: Table, x: Column, y: NumericColumn, title: str = "") -> Im
 
 
 def bar_chart(table: Table, x: Column, y: NumericColumn, title: str = "") -> Image.Image:
-    """Draw a bar chart of `y` for each `x` from `table`, with an optional `title`.
+    """A bar chart of `y` for each `x` from `table`.
 
-    Repeated `x` values are summed; at most 30 bars (the largest) are drawn.
+    `title` is optional. Repeated `x` values are summed; at most 30 bars (the largest) are drawn.
     """
     frame = as_frame(table)
     x, y = column_of(frame, x), numeric_column(frame, y, purpose="the height of a bar")
@@ -155,7 +158,10 @@ def bar_chart(table: Table, x: Column, y: NumericColumn, title: str = "") -> Ima
 
 
 def scatter_chart(table: Table, x: NumericColumn, y: NumericColumn, title: str = "") -> Image.Image:
-    """Draw a scatter chart of the numbers `y` against the numbers `x` from `table`, with an optional `title`."""
+    """A scatter chart of numbers `y` against `x` from `table`.
+
+    Both columns hold numbers; `title` is optional.
+    """
     frame = as_frame(table)
     x = numeric_column(frame, x, purpose="a scatter chart's x")
     y = numeric_column(frame, y, purpose="a scatter chart's y")
@@ -171,7 +177,10 @@ def scatter_chart(table: Table, x: NumericColumn, y: NumericColumn, title: str =
 
 
 def histogram(table: Table, column: NumericColumn, bins: int = 10, title: str = "") -> Image.Image:
-    """Draw a histogram of the numbers in `column` of `table` in `bins` bins, with an optional `title`."""
+    """A histogram of the numbers in `column` of `table`.
+
+    In `bins` bins (1 to 200); `title` is optional.
+    """
     frame = as_frame(table)
     column = numeric_column(frame, column, purpose="a histogram")
     try:
@@ -193,9 +202,9 @@ def histogram(table: Table, column: NumericColumn, bins: int = 10, title: str = 
 
 
 def pie_chart(table: Table, labels: Column, values: NumericColumn, title: str = "") -> Image.Image:
-    """Draw a pie chart of the shares of `values` for each of `labels` from `table`, with an optional `title`.
+    """A pie chart of `values` shared out by `labels` in `table`.
 
-    Repeated labels are summed; beyond 10 slices the smallest are one "other" slice.
+    `title` is optional. Repeated labels are summed; beyond 10 slices the smallest are one "other" slice.
     """
     frame = as_frame(table)
     labels, values = column_of(frame, labels), numeric_column(frame, values, purpose="a pie slice")

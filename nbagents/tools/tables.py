@@ -165,7 +165,7 @@ def _nearby_tables(path: Path) -> list[str]:
 
 
 def read_table(path: str) -> Table:
-    """Read the table file at `path` (CSV, TSV, Parquet, Excel or JSON).
+    """Read the CSV, TSV, Parquet, Excel or JSON file at `path`.
 
     The format comes from the extension; other files are read as CSV. At most 200 MB.
     """
@@ -202,7 +202,7 @@ def list_columns(table: Table) -> list:
 
 
 def describe_table(table: Table) -> Table:
-    """Summarise each column of `table`: its type, how many values, and its smallest, largest and mean.
+    """Summarise each column of `table` (type, min, max, mean).
 
     One row per column: column, type, values (not missing), missing, unique, min, max, mean.
     """
@@ -255,9 +255,9 @@ def _comparable(frame: Any, label: Any, value: Any, op: str) -> Any:
 
 def filter_rows(table: Table, column: Column, op: Literal["==", "!=", ">", ">=", "<", "<=", "contains"],
                 value: CellValue) -> Table:
-    """Keep the rows of `table` where `column` compared by `op` with `value` is true, like units > 10.
+    """Keep the rows of `table` where `column` `op` `value` holds.
 
-    `op` is one of ==, !=, >, >=, <, <= or contains (text, ignoring case). No matching row gives an
+    Like units > 10. `op` is one of ==, !=, >, >=, <, <= or contains (text, ignoring case). No matching row gives an
     empty table whose note says what the column holds.
     """
     frame = as_frame(table)
@@ -284,7 +284,10 @@ def filter_rows(table: Table, column: Column, op: Literal["==", "!=", ">", ">=",
 
 
 def sort_rows(table: Table, column: Column, descending: bool = False) -> Table:
-    """Sort the rows of `table` by `column`, smallest first, or largest first when `descending` is true."""
+    """Sort `table` by `column`, largest first if `descending`.
+
+    Smallest first otherwise; rows with no value go last.
+    """
     frame = as_frame(table)
     label = column_of(frame, column)
     try:
@@ -294,7 +297,10 @@ def sort_rows(table: Table, column: Column, descending: bool = False) -> Table:
 
 
 def select_columns(table: Table, columns: Annotated[list, ColumnRole()]) -> Table:
-    """Keep only the `columns` of `table`, a list of column names, in that order."""
+    """Keep only the `columns` (a list of names) of `table`.
+
+    In the order given.
+    """
     frame = as_frame(table)
     names = [columns] if isinstance(columns, str) else list(columns or [])
     if not names:
@@ -305,7 +311,10 @@ def select_columns(table: Table, columns: Annotated[list, ColumnRole()]) -> Tabl
 
 
 def top_rows(table: Table, column: NumericColumn, n: int = 5) -> Table:
-    """The `n` rows of `table` with the largest `column`, largest first."""
+    """The `n` rows of `table` with the largest `column`.
+
+    Largest first.
+    """
     frame = as_frame(table)
     label = numeric_column(frame, column, purpose="a ranking")
     _need_rows(frame, "rank")
@@ -313,7 +322,10 @@ def top_rows(table: Table, column: NumericColumn, n: int = 5) -> Table:
 
 
 def join_tables(left: Table, right: Table, on: Column) -> Table:
-    """Join `left` and `right` on their shared column `on`, keeping the rows found in both."""
+    """Join `left` and `right` on their shared column `on`.
+
+    Only rows whose `on` value is in both tables are kept.
+    """
     a, b = as_frame(left, "left"), as_frame(right, "right")
     label_a = column_of(a, on)
     try:
@@ -333,9 +345,9 @@ def join_tables(left: Table, right: Table, on: Column) -> Table:
 
 def group_and_aggregate(table: Table, by: Column, column: NumericColumn,
                         how: Literal["sum", "mean", "count", "min", "max"] = "sum") -> Table:
-    """Group the rows of `table` by `by` and combine `column` in each group by `how` (sum, mean, count, min or max).
+    """Group `table` by `by` and combine `column` by `how`.
 
-    One row per group, with the columns `by` and `column`.
+    `how` is sum, mean, count, min or max. One row per group, with the columns `by` and `column`.
     """
     frame = as_frame(table)
     key = column_of(frame, by)
@@ -353,7 +365,10 @@ def _plain_number(value: Any, integral: bool) -> int | float:
 
 def column_value(table: Table, column: NumericColumn,
                  how: Literal["sum", "mean", "median", "min", "max", "count"] = "sum") -> float:
-    """One number from `column` of `table`: its sum, mean, median, min, max or count, chosen by `how`."""
+    """The `how` (sum, mean, max...) of `column` in `table`.
+
+    `how` is sum, mean, median, min, max or count (the values that are not missing).
+    """
     frame = as_frame(table)
     how = _choice(how, "how", _VALUES)
     if how == "count":
