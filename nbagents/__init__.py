@@ -26,7 +26,7 @@ from .errors import (
 )
 from .lazy import lazy_exports
 from .prompts import PromptTemplate
-from .results import AgentAudio, AgentImage, AgentText
+from .results import AgentAudio, AgentImage, AgentTable, AgentText
 from .runs import Run
 from .tools import Tool, Toolbox, tool
 
@@ -34,6 +34,7 @@ __all__ = [
     "Agent",
     "AgentAudio",
     "AgentImage",
+    "AgentTable",
     "AgentText",
     "AzureOpenAiAgent",
     "Completion",

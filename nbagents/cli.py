@@ -42,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("task", help="the task, in words")
     run.add_argument("-e", "--engine", default=None, help="engine spec (default: the embedded model)")
     run.add_argument("-i", "--input", action="append", default=[], metavar="NAME=PATH", type=_load_input,
-                     help="pass a file as a variable: images and audio by extension, other files as text")
+                     help="pass a file as a variable: images, audio and tables (.csv, .tsv, .parquet, .xlsx) "
+                     "by extension, other files as text")
     run.add_argument("-v", "--var", action="append", default=[], metavar="NAME=TEXT",
                      help="pass a string as a variable")
     run.add_argument("-o", "--output-dir", default=".", help="where media results are saved (default: .)")

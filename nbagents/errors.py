@@ -34,6 +34,11 @@ __all__ = [
     "ToolExecutionError",
     "NoToolError",
     "DownloadError",
+    "TableError",
+    "TableFileError",
+    "UnknownColumnError",
+    "ColumnTypeError",
+    "EmptyResultError",
     "StepLimitError",
     "PlanError",
     "MCPError",
@@ -345,6 +350,51 @@ class DownloadError(ToolError):
     """A tool's weights could not be downloaded (the message says why; nothing half-written is kept)."""
 
     stage = "tool"
+
+
+# --- tables ----------------------------------------------------------------------------------
+
+
+class TableError(ToolError):
+    """A table tool cannot do what it was asked with the table it got (base of the table errors)."""
+
+
+class TableFileError(TableError):
+    """A table file is missing, or is not a table pandas can read."""
+
+
+class UnknownColumnError(TableError):
+    """A column name that the table does not have; the message lists its columns and the closest."""
+
+    def __init__(self, column: str, columns: Iterable[str]) -> None:
+        names = [str(c) for c in columns]
+        close = closest_names(str(column), names, n=1)
+        message = f"The table has no column {str(column)!r}; its columns: {', '.join(names) or 'none'}."
+        super().__init__(message, hint=(f"Did you mean {close[0]!r}? " if close else "")
+                         + "Pass one of the columns exactly as written.")
+        self.column = column
+        self.columns = names
+        self.closest = close
+
+
+class ColumnTypeError(TableError):
+    """A column whose values are not numbers where a number is needed; the message names its dtype
+    and the numeric columns."""
+
+    def __init__(self, column: str, dtype: str, numeric: Iterable[str], *, purpose: str = "a number") -> None:
+        numeric = [str(c) for c in numeric]
+        super().__init__(
+            f"The column {str(column)!r} holds {dtype} values, not numbers, so it cannot be used as {purpose}.",
+            hint=(f"Numeric columns: {', '.join(numeric)}." if numeric else "The table has no numeric column.")
+            + " Pick a numeric column, or count rows instead.",
+        )
+        self.column = column
+        self.dtype = dtype
+        self.numeric = numeric
+
+
+class EmptyResultError(TableError):
+    """A table operation has no rows to work on (an aggregate or chart of an empty table)."""
 
 
 # --- multi-step modes ------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """Agent types: the values an agent returns and tools pass to each other.
 
 ``AgentText`` is a ``str``; ``AgentImage`` holds a PIL image and renders as PNG; ``AgentAudio``
-holds samples and a sample rate and renders as an HTML ``<audio>`` element with WAV data. Each has
-``to_raw()`` (the plain object) and ``to_string()`` (text, or a file path for media written to
-the output folder). Rendering goes through ``_repr_mimebundle_``, so it works in JupyterLab,
-Notebook 7, VS Code and nbconvert. PIL and soundfile are imported only when media is used.
+holds samples and a sample rate and renders as an HTML ``<audio>`` element with WAV data;
+``AgentTable`` holds a pandas DataFrame and renders as an HTML table. Each has ``to_raw()`` (the
+plain object) and ``to_string()`` (text, or a file path for media written to the output folder).
+Rendering goes through ``_repr_mimebundle_``, so it works in JupyterLab, Notebook 7, VS Code and
+nbconvert. PIL, soundfile and pandas are imported only when media or tables are used.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .deps import require
-from .errors import ToolError
+from .errors import TableFileError, ToolError
 from .kinds import kind_named, kind_of
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "AgentText",
     "AgentImage",
     "AgentAudio",
+    "AgentTable",
     "AgentGroup",
     "wrap",
     "unwrap",
@@ -50,6 +52,10 @@ def _pil():
 
 def _soundfile():
     return require("soundfile", extra="all", purpose="Audio results")
+
+
+def _pandas():
+    return require("pandas", extra="all", purpose="Table results")
 
 
 class AgentType:
@@ -262,10 +268,203 @@ class AgentAudio(AgentType):
         return f"<AgentAudio {self.summary()}>"
 
 
+#: File extension -> how pandas reads it (``AgentTable.from_file``); anything else is read as CSV.
+_READERS = {
+    ".csv": ("read_csv", {}),
+    ".tsv": ("read_csv", {"sep": "\t"}),
+    ".tab": ("read_csv", {"sep": "\t"}),
+    ".parquet": ("read_parquet", {}),
+    ".pq": ("read_parquet", {}),
+    ".xlsx": ("read_excel", {}),
+    ".xls": ("read_excel", {}),
+    ".json": ("read_json", {}),
+    ".jsonl": ("read_json", {"lines": True}),
+}
+#: The package each reader needs beyond pandas (for the missing-dependency message).
+_READER_PACKAGES = {"read_parquet": ("pyarrow", "pyarrow"), "read_excel": ("openpyxl", "openpyxl")}
+
+
+def _short(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+class AgentTable(AgentType):
+    """A table result: a pandas DataFrame.
+
+    Parameters
+    ----------
+    value:
+        A DataFrame, a Series (one column), a list of dicts (one per row) or of lists, a dict of
+        columns (or of one row's values), an object with ``to_pandas()`` (polars, pyarrow), or the
+        path of a table file (CSV, TSV, Parquet, Excel, JSON; see :meth:`from_file`).
+    note:
+        A sentence shown with the table (why it is empty, what was cut).
+
+    Tables of up to :attr:`SHOW_ROWS` rows render whole; longer ones show their first and last
+    :attr:`EDGE_ROWS` rows, always with the shape.
+    """
+
+    kind = "table"
+    #: Render the whole table up to this many rows.
+    SHOW_ROWS = 20
+    #: Rows shown from each end of a longer table.
+    EDGE_ROWS = 5
+    #: Columns shown before the middle ones are elided.
+    SHOW_COLUMNS = 20
+
+    def __init__(self, value: Any, *, note: str = "") -> None:
+        self._path: Path | None = None
+        self.note = note
+        if isinstance(value, AgentTable):
+            self._frame, self._path, self.note = value._frame, value._path, note or value.note
+            return
+        pd = _pandas()
+        if isinstance(value, (str, os.PathLike)):
+            self._frame = self.from_file(value).to_raw()
+            self._path = Path(value) if Path(value).suffix.lower() == ".csv" else None
+        elif isinstance(value, pd.DataFrame):
+            self._frame = value
+        elif isinstance(value, pd.Series):
+            self._frame = value.to_frame(value.name if value.name is not None else "value")
+        elif hasattr(value, "to_pandas") and callable(value.to_pandas):
+            self._frame = AgentTable(value.to_pandas()).to_raw()
+        elif isinstance(value, dict):
+            try:
+                self._frame = pd.DataFrame(value)
+            except ValueError:  # all scalars: one row
+                self._frame = pd.DataFrame([value])
+        elif isinstance(value, (list, tuple)):
+            self._frame = pd.DataFrame(list(value))
+        else:
+            raise ToolError(f"Cannot make a table from a {type(value).__name__}.",
+                            hint="Pass a DataFrame, a Series, a list of dicts, a dict of columns or a table file.")
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> AgentTable:
+        """Read a table file by its extension: ``.csv``, ``.tsv``, ``.parquet``, ``.xlsx``/``.xls``,
+        ``.json`` (records or columns) or ``.jsonl``; other extensions are read as CSV.
+
+        Raises :class:`~nbagents.errors.TableFileError` when there is no file or pandas cannot read
+        it as a table (with what pandas said)."""
+        pd = _pandas()
+        path = Path(path)
+        if not path.is_file():
+            raise TableFileError(f"No table file at {str(path)!r}.", hint=f"The working directory is {os.getcwd()}.")
+        reader, options = _READERS.get(path.suffix.lower(), ("read_csv", {}))
+        if reader in _READER_PACKAGES:
+            module, package = _READER_PACKAGES[reader]
+            require(module, extra="tables", purpose=f"Reading {path.suffix} tables", package=package)
+        try:
+            frame = getattr(pd, reader)(path, **options)
+        except ImportError as e:  # an engine pandas needs for this format (xlrd for .xls)
+            raise TableFileError(f"Reading {path.suffix} tables needs a package that is not installed: {_short(e)}",
+                                 hint="Install the package named, or save the table as CSV.") from e
+        except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+            raise TableFileError(f"{path.name!r} is not a table pandas can read as {path.suffix or 'CSV'}: {_short(e)}",
+                                 hint="Check that the file is a table of that format, or give it the right extension.") from e
+        except Exception as e:  # noqa: BLE001 - parquet/excel engines raise their own types
+            raise TableFileError(f"{path.name!r} is not a table pandas can read: {type(e).__name__}: {_short(e)}",
+                                 hint="Check that the file is a table of that format, or give it the right extension.") from e
+        if isinstance(frame, pd.Series):
+            frame = frame.to_frame()
+        return cls(frame)
+
+    def to_raw(self):
+        """The DataFrame."""
+        return self._frame
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(rows, columns)``."""
+        rows, columns = self._frame.shape
+        return int(rows), int(columns)
+
+    @property
+    def columns(self) -> list[str]:
+        """The column names, as strings."""
+        return [str(c) for c in self._frame.columns]
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def to_string(self) -> str:
+        """A path to a CSV file holding the table (written to the output folder)."""
+        if self._path is None:
+            path = _new_path(".csv")
+            self._frame.to_csv(path, index=not _plain_index(self._frame))
+            self._path = path
+        return str(self._path)
+
+    def shape_text(self) -> str:
+        rows, columns = self.shape
+        return f"{rows} row{'s' * (rows != 1)} × {columns} column{'s' * (columns != 1)}"
+
+    def summary(self) -> str:
+        names = self.columns
+        shown = ", ".join(names[:8]) + (f", … {len(names) - 8} more" if len(names) > 8 else "")
+        text = f"table {self.shape_text()}" + (f" ({shown})" if names else "")
+        return f"{text}. {self.note}" if self.note else text
+
+    def _options(self) -> dict:
+        rows = self.shape[0]
+        long = rows > self.SHOW_ROWS
+        return {"max_rows": 2 * self.EDGE_ROWS if long else None, "min_rows": 2 * self.EDGE_ROWS if long else None,
+                "max_cols": self.SHOW_COLUMNS, "index": not _plain_index(self._frame)}
+
+    def _caption(self) -> str:
+        rows = self.shape[0]
+        text = self.shape_text()
+        if rows > self.SHOW_ROWS:
+            text += f"; the first and last {self.EDGE_ROWS} rows shown"
+        return text
+
+    def _repr_html_(self) -> str:
+        import html as _html
+
+        opts = self._options()
+        table = self._frame.to_html(max_rows=opts["max_rows"], max_cols=opts["max_cols"],
+                                    index=opts["index"], escape=True, border=0, classes="nbagents-table",
+                                    show_dimensions=False)
+        note = f"<p class='nbagents-table-note'>{_html.escape(self.note)}</p>" if self.note else ""
+        return (f"<div class='nbagents-table'>{table}"
+                f"<p class='nbagents-table-shape'>{_html.escape(self._caption())}</p>{note}</div>")
+
+    def _plain_text(self) -> str:
+        opts = self._options()
+        body = self._frame.to_string(max_rows=opts["max_rows"], min_rows=opts["min_rows"],
+                                     max_cols=opts["max_cols"], index=opts["index"], show_dimensions=False)
+        return "\n".join(p for p in (body, f"[{self._caption()}]", self.note) if p)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self._repr_html_(), "text/plain": self._plain_text()}
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(self._plain_text())
+
+    def __repr__(self) -> str:
+        return f"<AgentTable {self.summary()}>"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, AgentTable):
+            return bool(self._frame.equals(other._frame))
+        return NotImplemented
+
+    __hash__ = object.__hash__
+
+
+def _plain_index(frame: Any) -> bool:
+    """Whether the index is the default 0..n-1 (not worth showing or saving)."""
+    index = frame.index
+    return (type(index).__name__ == "RangeIndex" and index.start == 0 and index.step == 1
+            and index.name is None)
+
+
 def wrap(value: Any, output_type: str | None = None) -> Any:
     """Wrap a plain value as an agent type where one fits (str → AgentText, PIL image → AgentImage).
 
-    ``output_type`` (a tool's declared output) forces the type: ``"image"``, ``"audio"``, ``"text"``.
+    ``output_type`` (a tool's declared output) forces the type: ``"image"``, ``"audio"``, ``"text"``,
+    ``"table"``; a DataFrame or Series becomes an ``AgentTable``.
     Other values (numbers, lists, dicts, None) are returned unchanged. Which result class holds
     which kind of value is the kind registry's (:mod:`nbagents.kinds`).
     """
@@ -283,13 +482,16 @@ def wrap(value: Any, output_type: str | None = None) -> Any:
 
 
 def unwrap(value: Any) -> Any:
-    """The plain value a tool expects (agent types become str / PIL image / (samples, rate))."""
+    """The plain value a tool expects (agent types become str / PIL image / the AgentAudio /
+    a DataFrame)."""
     if isinstance(value, AgentText):
         return str(value)
     if isinstance(value, AgentImage):
         return value.to_raw()
     if isinstance(value, AgentAudio):
         return value
+    if isinstance(value, AgentTable):
+        return value.to_raw()
     if isinstance(value, list):
         return [unwrap(v) for v in value]
     if isinstance(value, tuple):
@@ -321,7 +523,7 @@ class AgentGroup(list, AgentType):
             if isinstance(v, AgentImage):
                 data = base64.b64encode(v.png_bytes()).decode("ascii")
                 parts.append(f'<img src="data:image/png;base64,{data}" alt="{v.summary()}"/>')
-            elif isinstance(v, AgentAudio):
+            elif isinstance(v, (AgentAudio, AgentTable)):
                 parts.append(v._repr_html_())
             else:
                 parts.append(f"<p>{_html.escape(str(v))}</p>")

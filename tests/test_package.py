@@ -22,7 +22,7 @@ def test_public_api():
     for name in nbagents.__all__:
         assert hasattr(nbagents, name), name
     expected = {"Agent", "HfAgent", "LocalAgent", "OpenAiAgent", "AzureOpenAiAgent", "AgentText",
-                "AgentImage", "AgentAudio", "Tool", "tool", "Toolbox", "Run", "ScriptedEngine",
+                "AgentImage", "AgentAudio", "AgentTable", "Tool", "tool", "Toolbox", "Run", "ScriptedEngine",
                 "load_tool", "load_ipython_extension", "NbAgentsError", "ParseError",
                 "PromptTooLongError", "__version__"}
     assert expected <= set(nbagents.__all__)

@@ -62,12 +62,14 @@ def default_tools(*, model_tools: bool | str | None = None, cache_dir: Any = Non
         The Hugging Face cache to look in (default: the standard one).
     """
     from .audio import audio_tools
+    from .charts import chart_tools
     from .image import image_tools
+    from .tables import table_tools
     from .text import text_tools
     from .web import web_tools
 
     mode = _mode(model_tools)
-    tools = [*image_tools(), *audio_tools(), *text_tools(), *web_tools()]
+    tools = [*image_tools(), *audio_tools(), *text_tools(), *web_tools(), *table_tools(), *chart_tools()]
     if mode != "none":
         tools += [t for t in _model_tools() if mode == "all" or t.is_available_offline(cache_dir=cache_dir)]
     return tools

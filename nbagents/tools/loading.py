@@ -37,9 +37,10 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 def offline_tool_factories() -> dict[str, Callable[[], Tool]]:
     """Name -> factory of every tool that needs no model."""
-    from . import audio, image, text, web  # imported on use: PIL and numpy
+    from . import audio, charts, image, tables, text, web  # imported on use: PIL and numpy
 
-    functions = (*image.FUNCTIONS, *audio.FUNCTIONS, *text.FUNCTIONS, *web.FUNCTIONS)
+    functions = (*image.FUNCTIONS, *audio.FUNCTIONS, *text.FUNCTIONS, *web.FUNCTIONS, *tables.FUNCTIONS,
+                 *charts.FUNCTIONS)
     return {f.__name__: (lambda f=f: builtin_tool(f)) for f in functions}
 
 
