@@ -27,6 +27,7 @@ from .toolcall import (
     ToolCall,
     capped,
     check_arguments,
+    check_tables,
     clean,
     run_tool,
 )
@@ -167,6 +168,7 @@ class Interpreter:
             raise call.error
         measure(call.value, what=f"the result of the tool {name!r}", max_depth=self.limits.max_nesting,
                 max_size=self.limits.max_sequence_length)
+        check_tables(call.value, self.limits.max_table_cells, what=f"the result of the tool {name!r}")
         return call
 
     def close(self) -> None:
@@ -317,4 +319,6 @@ def call_tool(m: Machine, ref: ToolRef, args: tuple, kwargs: dict, *, before: Be
     if call.error is not None:
         raise call.error
     measure(call.value, what=f"the result of the tool {ref.name!r}", max_depth=m.limits.max_nesting)
-    return to_sandbox(call.value, m.handles)
+    value = to_sandbox(call.value, m.handles)
+    check_tables(value, m.limits.max_table_cells, what=f"the result of the tool {ref.name!r}", line=m.line)
+    return value
