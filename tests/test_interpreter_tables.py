@@ -264,6 +264,23 @@ PLAIN_DATA_ENDS = {"columns_index_method": "'list' object", "columns_to_series":
                    "dtypes_series": "'dict' object"}
 
 
+# Conversions Python itself refuses on the handle (a TypeError naming it): no pandas code runs.
+CONVERSIONS = {
+    "int": "int(t)", "float": "float(t)", "round": "round(t)", "range": "range(t)", "percent_d": "'%d' % t",
+    "list_index": "[1, 2][t]", "math_floor": "import math\nmath.floor(t)", "json_dumps": "import json\njson.dumps(t)",
+    "call": "t()", "key_function": "min([1, 2], key=t)",
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", sorted(CONVERSIONS))
+def test_conversions_of_a_table_fail_on_the_handle(name, mode, interpreters, tmp_path):
+    with pytest.raises(SandboxRuntimeError) as info:
+        interpreters[mode].run(CONVERSIONS[name], TOOLS, _state())
+    assert "TypeError" in str(info.value) and "andle" in str(info.value)
+    assert CALLS == []
+
+
 def _state():
     return {"t": frame(), "s": series(), "w": AgentTable(frame())}
 
@@ -367,6 +384,15 @@ def test_facts_follow_a_table_a_tool_changed(mode, interpreters):
     code = "before = t.columns\nadd_column(t)\n(before, t.columns, t.shape)"
     value = interpreters[mode].run(code, {"add_column": add_column}, {"t": df}).value
     assert value == (["a"], ["a", "extra"], (2, 2))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_facts_follow_the_callers_table_between_runs(mode, interpreters):
+    df = pd.DataFrame({"a": [1, 2]})
+    state = {"t": df, "xs": [df]}
+    assert interpreters[mode].run("t.shape", {}, state).value == (2, 1)
+    df["b"] = "x"
+    assert interpreters[mode].run("(t.shape, xs[0].dtypes)", {}, state).value == ((2, 2), {"a": "int64", "b": "str"})
 
 
 @pytest.mark.parametrize("mode", MODES)

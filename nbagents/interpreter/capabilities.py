@@ -396,8 +396,11 @@ def lookup(obj: object, name: str) -> tuple:
     raise _unknown(obj, t, table, name)
 
 
-_FACT_GETTERS = {name: Builtin(f"table.{name}", lambda m, h, name=name: fact(h.facts, name)) for name in FACTS}
-"""The facts of a table handle: fresh plain data (``t.columns`` a list of ``str``...)."""
+_FACT_GETTERS = {
+    name: Builtin(f"table.{name}", lambda m, h, name=name: charge_result(m, fact(h.facts, name))) for name in FACTS
+}
+"""The facts of a table handle: fresh plain data (``t.columns`` a list of ``str``...), charged
+as built (a wide table's columns cost what a list that long costs)."""
 
 _ERROR_FIELDS = {json.JSONDecodeError: frozenset({"msg", "pos", "lineno", "colno"})}
 """Data attributes of caught exceptions besides ``args`` (plain values set by the library)."""

@@ -18,7 +18,7 @@ from .facades import make_facade
 from .limits import Execution, limit_error
 from .runtime import Machine, stack_room
 from .toolcall import BeforeToolCall, check_tables, run_tool
-from .values import CONTAINERS, Handle, HandleRegistry, measure
+from .values import CONTAINERS, Handle, HandleRegistry, measure, refresh_tables
 
 __all__ = ["ChildCrash", "ToolRefused", "RunRelay"]
 
@@ -129,6 +129,7 @@ class RunRelay:
         reply = {"op": "result", "value": encoded}
         passed: dict[int, Handle] = {}
         _collect_handles([args, kwargs], passed)
+        refresh_tables(passed.values())
         tables = [[n, h.facts.encode()] for n, h in passed.items() if h.facts is not None]
         if tables:  # the tool may have changed them in place: the child's facts follow
             reply["tables"] = tables

@@ -32,7 +32,7 @@ from .toolcall import (
     run_tool,
 )
 from .validate import parse, validate
-from .values import Facade, HandleRegistry, ToolRef, copy_plain, measure
+from .values import Facade, HandleRegistry, ToolRef, copy_plain, measure, refresh_tables
 
 __all__ = ["Interpreter", "run", "execute", "enter_state", "call_tool"]
 
@@ -315,6 +315,8 @@ def call_tool(m: Machine, ref: ToolRef, args: tuple, kwargs: dict, *, before: Be
     finally:
         m.resume()
     m.tool_calls.append((ref.name, call.duration_s))
+    if args or kwargs:
+        refresh_tables((*args, *kwargs.values()))  # the tool may have changed a table it was given
     m.check_wall()
     if call.error is not None:
         raise call.error

@@ -37,6 +37,7 @@ __all__ = [
     "flat_size",
     "measure",
     "copy_plain",
+    "refresh_tables",
 ]
 
 NoneType = type(None)
@@ -99,15 +100,18 @@ class Handle:
 
     @property
     def facts(self) -> TableFacts | None:
-        """The table's facts (``None``: not a table), read afresh from the table in the kernel
-        (a tool may have changed it in place), as the kernel sent them in the child."""
-        if self._facts is not None and self._obj is not None:
-            self._facts = table_facts(self._obj) or self._facts
+        """The table's facts (``None``: not a table), as of the last :meth:`refresh`."""
         return self._facts
 
-    def refresh(self, facts: TableFacts) -> None:
-        """New facts for a table handle of the isolated child (sent again by the kernel)."""
-        if self._facts is not None:
+    def refresh(self, facts: TableFacts | None = None) -> None:
+        """Read a table's facts again from the table (in the kernel: after a tool that was given
+        it returns, and when a run starts with it), or take ``facts`` (what the kernel sent the
+        isolated child). Nothing for other handles."""
+        if self._facts is None:
+            return
+        if facts is None and self._obj is not None:
+            facts = table_facts(self._obj)
+        if facts is not None:
             self._facts = facts
 
     def __repr__(self) -> str:
@@ -226,6 +230,7 @@ class HandleRegistry:
     def wrap(self, obj: object) -> Handle:
         handle = self._by_id.get(id(obj))
         if handle is not None and handle._obj is obj:
+            handle.refresh()
             return handle
         self._count += 1
         handle = Handle(obj, self._count, kind_of(obj), table_facts(obj))
@@ -655,6 +660,23 @@ def measure(value: object, *, what: str, max_depth: int, max_size: int | None = 
                 parent[2] = max(parent[2], height)
                 parent[3] += size
                 too_big(parent[3])
+
+
+def refresh_tables(values) -> None:
+    """:meth:`Handle.refresh` every table handle in ``values`` (an iterable of sandbox values,
+    containers walked, each once): the tables a tool was given, which it may have changed."""
+    stack = list(values)
+    seen: set[int] = set()
+    while stack:
+        obj = stack.pop()
+        t = type(obj)
+        if t is Handle:
+            obj.refresh()
+        elif t not in SCALARS and id(obj) not in seen and flat_size(obj) is None:
+            items = elements(obj)
+            if items is not None:
+                seen.add(id(obj))
+                stack.extend(items)
 
 
 def _shell(obj: object):
