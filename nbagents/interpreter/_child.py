@@ -20,6 +20,7 @@ from .limits import Limits
 from .reprs import safe_text
 from .runtime import Machine, stack_room, watchdog
 from .sandbox import execute
+from .tablefacts import TableFacts
 from .toolcall import check_arguments
 from .values import Handle, HandleRegistry, measure
 
@@ -123,10 +124,13 @@ def main() -> None:
     watchdog.unwatch(machine)
     _limit_resources(memory_mb)
 
-    def handle(number: int, kind: str) -> Handle:
+    def handle(number: int, kind: str, table=None) -> Handle:
         found = handles.get(number)
+        facts = TableFacts.decode(table)
         if found is None:
-            found = handles[number] = Handle(None, number, kind)
+            found = handles[number] = Handle(None, number, kind, facts)
+        elif facts is not None:
+            found.refresh(facts)  # the kernel's table changed (a tool changed it in place)
         return found
 
     def restore(data):
@@ -150,6 +154,10 @@ def main() -> None:
             m.resume()
         m.check_wall()
         if reply.get("op") == "result":
+            for number, facts in reply.get("tables") or ():  # tables the tool was given, as they are now
+                found = handles.get(number)
+                if found is not None and (facts := TableFacts.decode(facts)) is not None:
+                    found.refresh(facts)
             return restore(reply["value"])
         if reply.get("op") == "tool_error":
             raise ToolExecutionError(ref.name, str(reply.get("detail")), line=m.line)
@@ -166,6 +174,7 @@ def main() -> None:
             machine.handles = HandleRegistry()
         _cpu_budget(limits.timeout_s * 2 + 1)
         state = {k: restore(v) for k, v in request["state"].items()}
+        machine.table_tools = tuple(n for n in request.get("table_tools") or () if type(n) is str)
         stream = (lambda text: channel.send({"op": "print", "text": text})) if request.get("stream") else None
         try:
             result = execute(

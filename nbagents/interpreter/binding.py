@@ -18,6 +18,7 @@ def unpack(m, value, n: int, star: int | None):
             items = value
         else:
             if t is Handle:
+                value.refuse("unpacking")
                 raise TypeError(f"cannot unpack non-iterable {value.kind} handle object")
             items = []
             for item in value if t is ChargedIter else iter(value):

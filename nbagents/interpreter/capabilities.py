@@ -35,6 +35,7 @@ from .iteration import charge_result, materialize
 from .limits import check_codec, check_strftime, limit_error
 from .operators import search_ops
 from .reprs import error_part, safe_text
+from .tablefacts import FACTS, fact, table_refusal
 from .values import (
     CONTAINERS,
     SANDBOX_OBJECTS,
@@ -350,6 +351,9 @@ _HINTS = {
 
 
 def refused(obj: object, name: object) -> RefusedConstructError:
+    shown = name if type(name) is str else "<computed>"
+    if type(obj) is Handle and obj.facts is not None:
+        return table_refusal(f"The attribute {shown!r} of", obj.facts)
     table = TABLES.get(type(obj))
     if type(obj) is Facade:
         hint = f"Module {obj.name!r} has: {', '.join(sorted(obj.members))}."
@@ -357,7 +361,6 @@ def refused(obj: object, name: object) -> RefusedConstructError:
         hint = f"Available on {type_name(obj)} values: {', '.join(sorted(table))}."
     else:
         hint = _HINTS.get(type(obj), "Values of this kind have no attributes in agent code.")
-    shown = name if type(name) is str else "<computed>"
     return RefusedConstructError(f"The attribute {shown!r} of a {type_name(obj)} value", line=current_line(), hint=hint)
 
 
@@ -384,11 +387,20 @@ def lookup(obj: object, name: str) -> tuple:
             return VALUE, value
     elif t is Instance or t is SandboxClass or t is Super:
         return _member(obj, t, name)
+    elif t is Handle:
+        if name in FACTS and obj.facts is not None:
+            return PROPERTY, (obj, _FACT_GETTERS[name])
     elif isinstance(obj, BaseException) and t not in SANDBOX_OBJECTS:
         if name == "args" or name in _ERROR_FIELDS.get(t, ()):
             return DATA, None
     raise _unknown(obj, t, table, name)
 
+
+_FACT_GETTERS = {
+    name: Builtin(f"table.{name}", lambda m, h, name=name: charge_result(m, fact(h.facts, name))) for name in FACTS
+}
+"""The facts of a table handle: fresh plain data (``t.columns`` a list of ``str``...), charged
+as built (a wide table's columns cost what a list that long costs)."""
 
 _ERROR_FIELDS = {json.JSONDecodeError: frozenset({"msg", "pos", "lineno", "colno"})}
 """Data attributes of caught exceptions besides ``args`` (plain values set by the library)."""
@@ -516,6 +528,8 @@ def delete_attribute(m, obj: object, name: str) -> None:
 
 def _refused_write(obj, name, verb: str) -> RefusedConstructError:
     shown = name if type(name) is str else "<computed>"
+    if type(obj) is Handle and obj.facts is not None:
+        return table_refusal(f"{verb} the attribute {shown!r} of", obj.facts)
     return RefusedConstructError(
         f"{verb} the attribute {shown!r} of a {type_name(obj)} value",
         line=current_line(),

@@ -4,7 +4,7 @@ Never pickle (CVE-2025-14931 was exactly that). Lists are JSON arrays, strings, 
 floats, booleans and ``None`` are themselves; everything else is a tagged object
 ``{"$": tag, ...}``: dicts (any plain keys), tuples, sets, bytes, big ints, complex, ranges,
 dates, collections, facade modules, builtin types, and handles (by number: the object stays in
-the kernel). Cycles and other values raise :class:`Unencodable`.
+the kernel; a table handle carries its facts, rows, column names and dtypes, never its rows). Cycles and other values raise :class:`Unencodable`.
 """
 
 from __future__ import annotations
@@ -64,7 +64,10 @@ def _encode_compound(obj, t, active):
     if t is range:
         return {"$": "range", "v": [obj.start, obj.stop, obj.step]}
     if t is Handle:
-        return {"$": "handle", "n": obj._number, "k": obj._kind}
+        facts = obj.facts
+        if facts is None:
+            return {"$": "handle", "n": obj.number, "k": obj.kind}
+        return {"$": "handle", "n": obj.number, "k": obj.kind, "t": facts.encode()}
     if t in _DATES:
         return {"$": _DATES[t][0], "v": obj.isoformat()}
     if t is datetime.timedelta:
@@ -92,7 +95,8 @@ def _encode_compound(obj, t, active):
 
 
 def decode(data, handle, facade, type_value):
-    """Decode; ``handle(number, kind)``, ``facade(name)`` and ``type_value(name)`` rebuild the
+    """Decode; ``handle(number, kind, table)`` (``table``: the :class:`~.tablefacts.TableFacts`
+    data of a table handle, else ``None``), ``facade(name)`` and ``type_value(name)`` rebuild the
     values that are references."""
     t = type(data)
     if t is list:
@@ -125,7 +129,7 @@ def decode(data, handle, facade, type_value):
     if tag == "range":
         return range(*value)
     if tag == "handle":
-        return handle(int(data["n"]), str(data["k"]))
+        return handle(int(data["n"]), str(data["k"]), data.get("t"))
     if tag in ("datetime", "date", "time"):
         return {v[0]: v[1] for v in _DATES.values()}[tag](value)
     if tag == "timedelta":

@@ -87,6 +87,7 @@ class ControlFlowCompiler:
             tick(m, line, c_start)
             items = iterable(f)
             if type(items) is Handle:
+                items.refuse("iterating over")
                 raise TypeError(f"'{items.kind} handle' object is not iterable")
             local = f.vars
             for item in items:

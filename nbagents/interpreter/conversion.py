@@ -64,11 +64,12 @@ def to_sandbox(obj: object, handles: HandleRegistry, *, trusted: bool = False, m
         return memo[key]
     if t in CONTAINERS:
         return _convert_container(obj, t, handles, trusted, memo, copy=not trusted)
+    if t is Handle:
+        obj.refresh()  # a table a run starts with again: as it is now
+        return obj
     if trusted and (t in SANDBOX_OBJECTS or t in DATES or t in VIEWS or t in COLLECTIONS):
         return obj
     if trusted and isinstance(obj, Exception):
-        return obj
-    if t is Handle:
         return obj
     exact = _exact(obj)
     if exact is not None:

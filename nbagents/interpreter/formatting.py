@@ -7,7 +7,7 @@ import string
 from .iteration import charge_result
 from .limits import check_format_spec, check_strftime, limit_error
 from .reprs import safe_repr, safe_str
-from .values import DATES, SCALARS, type_name
+from .values import DATES, SCALARS, Handle, type_name
 
 __all__ = ["safe_format", "convert", "parse_format", "format_constant"]
 
@@ -27,6 +27,8 @@ def safe_format(m, value, spec: str) -> str:
         if t is int and value.bit_length() > 50_000:
             safe_str(m, value)  # same digit limit as str()
     else:
+        if t is Handle:
+            value.refuse("formatting with a spec")
         raise TypeError(f"unsupported format string passed to {type_name(value)}.__format__")
     return format(value, spec)
 

@@ -49,6 +49,7 @@ from ..errors import (
 from .limits import Execution, Limits, limit_error
 from .relay import ChildCrash, RunRelay, ToolRefused
 from .runtime import Machine
+from .tablefacts import table_tool_names
 from .toolcall import BeforeToolCall, clean
 from .validate import parse, validate
 from .values import HandleRegistry
@@ -224,6 +225,7 @@ class ChildProcess:
             "op": "run",
             "code": code,
             "tools": [name for name in tools if type(name) is str],
+            "table_tools": table_tool_names(tools),
             "state": sent,
             "limits": dataclasses.asdict(self.limits),
             "stream": on_print is not None,

@@ -49,6 +49,9 @@ def sized_len(obj) -> int:
 
 
 def not_iterable(obj) -> TypeError:
+    """The error of iterating over ``obj``; a table handle raises its refusal instead."""
+    if type(obj) is Handle:
+        obj.refuse("iterating over")
     return TypeError(f"'{type_name(obj)}' object is not iterable")
 
 

@@ -59,6 +59,13 @@ class Limits:
         call of a local model loads it; Stable Diffusion takes minutes per image there) while
         a loop over slow tools still ends within minutes; ``max_tool_calls`` stops loops of
         fast ones long before.
+    max_table_cells:
+        Largest table (rows × columns, a Series counting one column) a tool may return to a
+        program, in a container too: a larger one ends the run with a ``LimitExceededError``
+        naming the table's size (in both isolations; the table never crosses into the child,
+        only its shape, column names and dtypes do). Tables the caller passes in are the
+        caller's own and are not limited. The default, a million cells, holds any table a
+        notebook shows and a model reasons about; a tool that reads big files filters them first.
     """
 
     max_operations: int = 5_000_000
@@ -73,6 +80,7 @@ class Limits:
     memory_mb: int = 1024
     max_tool_calls: int = 100
     wall_timeout_s: float = 300.0
+    max_table_cells: int = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,8 @@ _HINTS = {
     "memory_mb": "The program used too much memory.",
     "max_tool_calls": "The program called tools too many times (a loop over tool calls?).",
     "wall_timeout_s": "The run took too long, time inside tools included (slow tools, or too many calls).",
+    "max_table_cells": "A tool returned a table too large for the program: filter rows or select columns first "
+    "(in the tool, or with the table tools).",
 }
 
 

@@ -17,8 +17,8 @@ from .conversion import to_host, to_result, to_sandbox
 from .facades import make_facade
 from .limits import Execution, limit_error
 from .runtime import Machine, stack_room
-from .toolcall import BeforeToolCall, run_tool
-from .values import CONTAINERS, Handle, HandleRegistry, measure
+from .toolcall import BeforeToolCall, check_tables, run_tool
+from .values import CONTAINERS, Handle, HandleRegistry, measure, refresh_tables
 
 __all__ = ["ChildCrash", "ToolRefused", "RunRelay"]
 
@@ -71,7 +71,7 @@ class RunRelay:
 
     def decode(self, data):
         """A value the child sent (handles only those of ``allowed``)."""
-        def handle(number: int, kind: str):
+        def handle(number: int, kind: str, table=None):
             found = self.allowed.get(number)
             if found is None:
                 raise ChildCrash  # a handle this run never had
@@ -116,13 +116,24 @@ class RunRelay:
             raise ToolRefused(limit_error(exc.limit, exc.value, line)) from None
         with stack_room(self.limits):
             value = to_sandbox(result, self.handles)
+            try:  # a table too large ends the run, as in the kernel
+                check_tables(value, self.limits.max_table_cells, what=f"the result of the tool {call.name!r}", line=line)
+            except LimitExceededError as exc:
+                raise ToolRefused(exc) from None
             try:
                 encoded = encode(value)
             except Unencodable:
                 value = self.handles.wrap(result)
                 encoded = encode(value)
         _collect_handles(value, self.allowed)
-        return {"op": "result", "value": encoded}
+        reply = {"op": "result", "value": encoded}
+        passed: dict[int, Handle] = {}
+        _collect_handles([args, kwargs], passed)
+        refresh_tables(passed.values())
+        tables = [[n, h.facts.encode()] for n, h in passed.items() if h.facts is not None]
+        if tables:  # the tool may have changed them in place: the child's facts follow
+            reply["tables"] = tables
+        return reply
 
     def finish(self, message: dict, state: dict) -> Execution:
         """The execution from the child's ``done`` message; ``state`` is updated in place."""

@@ -130,6 +130,7 @@ class Machine:
         self.depth = 0
         self.line: int | None = None
         self.tools: dict = {}
+        self.table_tools: tuple = ()  # in the isolated child: the tools that take a table (sent by the kernel)
         self.handles = None  # HandleRegistry, set by the interpreter
         self.facades: dict = {}
         self.builtins: dict = {}

@@ -27,11 +27,12 @@ from .toolcall import (
     ToolCall,
     capped,
     check_arguments,
+    check_tables,
     clean,
     run_tool,
 )
 from .validate import parse, validate
-from .values import Facade, HandleRegistry, ToolRef, copy_plain, measure
+from .values import Facade, HandleRegistry, ToolRef, copy_plain, measure, refresh_tables
 
 __all__ = ["Interpreter", "run", "execute", "enter_state", "call_tool"]
 
@@ -167,6 +168,7 @@ class Interpreter:
             raise call.error
         measure(call.value, what=f"the result of the tool {name!r}", max_depth=self.limits.max_nesting,
                 max_size=self.limits.max_sequence_length)
+        check_tables(call.value, self.limits.max_table_cells, what=f"the result of the tool {name!r}")
         return call
 
     def close(self) -> None:
@@ -313,8 +315,12 @@ def call_tool(m: Machine, ref: ToolRef, args: tuple, kwargs: dict, *, before: Be
     finally:
         m.resume()
     m.tool_calls.append((ref.name, call.duration_s))
+    if args or kwargs:
+        refresh_tables((*args, *kwargs.values()))  # the tool may have changed a table it was given
     m.check_wall()
     if call.error is not None:
         raise call.error
     measure(call.value, what=f"the result of the tool {ref.name!r}", max_depth=m.limits.max_nesting)
-    return to_sandbox(call.value, m.handles)
+    value = to_sandbox(call.value, m.handles)
+    check_tables(value, m.limits.max_table_cells, what=f"the result of the tool {ref.name!r}", line=m.line)
+    return value

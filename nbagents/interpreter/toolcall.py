@@ -19,10 +19,12 @@ from typing import Any
 
 from ..errors import RefusedConstructError, ToolExecutionError
 from .limits import limit_error
-from .values import COLLECTIONS, CONTAINERS, DATES, SCALARS, Handle, flat_size, type_name
+from .tablefacts import table_facts
+from .values import COLLECTIONS, CONTAINERS, DATES, SCALARS, Handle, elements, flat_size, type_name
 
 __all__ = [
-    "ToolRequest", "ToolCall", "BeforeToolCall", "run_tool", "check_arguments", "clean", "capped", "MESSAGE_CAP",
+    "ToolRequest", "ToolCall", "BeforeToolCall", "run_tool", "check_arguments", "check_tables", "clean", "capped",
+    "MESSAGE_CAP",
 ]
 
 MESSAGE_CAP = 2_000
@@ -215,3 +217,41 @@ def _refused(obj, where: str, path, line: int | None) -> RefusedConstructError:
     return RefusedConstructError(
         f"passing a {type_name(obj)} ({where}{_path(path)})", line=line, hint=_ARGUMENT_HINT
     )
+
+
+# --- tables a tool returns --------------------------------------------------------------------
+
+
+def check_tables(value, max_cells: int, *, what: str, line: int | None = None) -> None:
+    """Refuse a tool result that is, or holds (in plain containers, at any depth), a table of
+    more than ``max_cells`` cells (rows × columns): a ``LimitExceededError`` naming
+    ``max_table_cells``, the table's rows and columns and the limit. ``value`` is a sandbox
+    value (table handles know their facts) or a host value. Costs nothing for a result of
+    scalars or a container of scalars; iterative, each container visited once."""
+    t = type(value)
+    if t in SCALARS or flat_size(value) is not None:
+        return
+    seen: set[int] = set()
+    keep = [value]
+    stack = [value]
+    while stack:
+        obj = stack.pop()
+        t = type(obj)
+        if t in SCALARS:
+            continue
+        items = elements(obj)
+        if items is None:
+            facts = obj.facts if t is Handle else table_facts(obj)
+            if facts is not None and facts.cells > max_cells:
+                raise limit_error(
+                    "max_table_cells",
+                    f"{what} is a table of {facts.rows:,} rows × {len(facts.columns):,} columns = "
+                    f"{facts.cells:,} cells, over max_table_cells={max_cells:,}",
+                    line,
+                )
+            continue
+        if id(obj) in seen or flat_size(obj) is not None:
+            continue
+        seen.add(id(obj))
+        keep.append(obj)
+        stack.extend(items)

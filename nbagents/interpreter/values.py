@@ -15,6 +15,7 @@ import weakref
 
 from ..errors import InterpreterError
 from .active import active_machine
+from .tablefacts import TableFacts, table_facts, table_refusal
 
 __all__ = [
     "Handle",
@@ -36,6 +37,7 @@ __all__ = [
     "flat_size",
     "measure",
     "copy_plain",
+    "refresh_tables",
 ]
 
 NoneType = type(None)
@@ -68,14 +70,20 @@ class Handle:
 
     Sandbox code can store it, pass it to tools, compare it by identity and return it; it can
     read nothing from it. Host code gets the object back with :attr:`value`.
+
+    A handle to a table (:mod:`.tablefacts`) also has :attr:`facts`: sandbox code may read
+    those (``t.shape``, ``t.columns``..., ``len(t)``); every operator, subscript, iteration,
+    ``in`` or truth test on it raises the table refusal (``RefusedConstructError``), never
+    reaching the table. Other handles behave as plain objects there (``TypeError``).
     """
 
-    __slots__ = ("_obj", "_number", "_kind", "__weakref__")
+    __slots__ = ("_obj", "_number", "_kind", "_facts", "__weakref__")
 
-    def __init__(self, obj: object, number: int, kind: str) -> None:
+    def __init__(self, obj: object, number: int, kind: str, facts: TableFacts | None = None) -> None:
         self._obj = obj
         self._number = number
         self._kind = kind
+        self._facts = facts
 
     @property
     def value(self) -> object:
@@ -90,10 +98,102 @@ class Handle:
     def number(self) -> int:
         return self._number
 
+    @property
+    def facts(self) -> TableFacts | None:
+        """The table's facts (``None``: not a table), as of the last :meth:`refresh`."""
+        return self._facts
+
+    def refresh(self, facts: TableFacts | None = None) -> None:
+        """Read a table's facts again from the table (in the kernel: after a tool that was given
+        it returns, and when a run starts with it), or take ``facts`` (what the kernel sent the
+        isolated child). Nothing for other handles."""
+        if self._facts is None:
+            return
+        if facts is None and self._obj is not None:
+            facts = table_facts(self._obj)
+        if facts is not None:
+            self._facts = facts
+
     def __repr__(self) -> str:
+        if self._facts is not None:
+            return f"<{self._kind} handle #{self._number}: {self._facts.shown()}>"
         return f"<{self._kind} handle #{self._number}>"
 
     __str__ = __repr__
+    __hash__ = object.__hash__
+
+    # --- what native code may try on a handle: refused for tables, TypeError for the rest ----
+
+    def refuse(self, what: str) -> None:
+        """Raise the table refusal of ``what`` when this is a table (else nothing)."""
+        if self._facts is not None:
+            raise table_refusal(what, self.facts)
+
+    def __len__(self) -> int:
+        if self._facts is None:
+            raise TypeError(f"object of type '{self._kind} handle' has no len()")
+        return self.facts.rows
+
+    def __bool__(self) -> bool:
+        if active_machine() is not None:
+            self.refuse("the truth value of")
+        return True
+
+    def __eq__(self, other):
+        if active_machine() is not None:
+            self.refuse("comparing (==)")
+        return True if self is other else NotImplemented
+
+    def __ne__(self, other):
+        if active_machine() is not None:
+            self.refuse("comparing (!=)")
+        return False if self is other else NotImplemented
+
+    def __iter__(self):
+        self.refuse("iterating over")
+        raise TypeError(f"'{self._kind} handle' object is not iterable")
+
+    def __contains__(self, item) -> bool:
+        self.refuse("'in' on")
+        raise TypeError(f"argument of type '{self._kind} handle' is not iterable")
+
+    def __getitem__(self, key):
+        self.refuse("subscripting (t[...])")
+        raise TypeError(f"'{self._kind} handle' object is not subscriptable")
+
+    def __setitem__(self, key, value):
+        self.refuse("assigning to t[...] of")
+        raise TypeError(f"'{self._kind} handle' object does not support item assignment")
+
+    def __delitem__(self, key):
+        self.refuse("deleting t[...] of")
+        raise TypeError(f"'{self._kind} handle' object does not support item deletion")
+
+
+def _refused_operator(symbol: str, unary: bool = False):
+    def method(self, *other):
+        self.refuse(f"the operator {symbol} on")
+        if unary:
+            raise TypeError(f"bad operand type for unary {symbol}: '{self._kind} handle'")
+        return NotImplemented
+
+    return method
+
+
+for _name, _symbol in (
+    ("add", "+"), ("sub", "-"), ("mul", "*"), ("truediv", "/"), ("floordiv", "//"), ("mod", "%"),
+    ("pow", "**"), ("matmul", "@"), ("and", "&"), ("or", "|"), ("xor", "^"), ("lshift", "<<"),
+    ("rshift", ">>"), ("divmod", "divmod"),
+):
+    setattr(Handle, f"__{_name}__", _refused_operator(_symbol))
+    setattr(Handle, f"__r{_name}__", _refused_operator(_symbol))
+    if _name != "divmod":
+        setattr(Handle, f"__i{_name}__", _refused_operator(_symbol + "="))
+for _name, _symbol in (("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">=")):
+    setattr(Handle, f"__{_name}__", _refused_operator(_symbol))
+for _name, _symbol in (("neg", "-"), ("pos", "+"), ("invert", "~"), ("abs", "abs()")):
+    setattr(Handle, f"__{_name}__", _refused_operator(_symbol, unary=True))
+del _name, _symbol
 
 
 def host_value(value: object) -> object:
@@ -130,9 +230,10 @@ class HandleRegistry:
     def wrap(self, obj: object) -> Handle:
         handle = self._by_id.get(id(obj))
         if handle is not None and handle._obj is obj:
+            handle.refresh()
             return handle
         self._count += 1
-        handle = Handle(obj, self._count, kind_of(obj))
+        handle = Handle(obj, self._count, kind_of(obj), table_facts(obj))
         self._by_id[id(obj)] = handle
         self.by_number[self._count] = handle
         return handle
@@ -559,6 +660,23 @@ def measure(value: object, *, what: str, max_depth: int, max_size: int | None = 
                 parent[2] = max(parent[2], height)
                 parent[3] += size
                 too_big(parent[3])
+
+
+def refresh_tables(values) -> None:
+    """:meth:`Handle.refresh` every table handle in ``values`` (an iterable of sandbox values,
+    containers walked, each once): the tables a tool was given, which it may have changed."""
+    stack = list(values)
+    seen: set[int] = set()
+    while stack:
+        obj = stack.pop()
+        t = type(obj)
+        if t is Handle:
+            obj.refresh()
+        elif t not in SCALARS and id(obj) not in seen and flat_size(obj) is None:
+            items = elements(obj)
+            if items is not None:
+                seen.add(id(obj))
+                stack.extend(items)
 
 
 def _shell(obj: object):
