@@ -256,6 +256,18 @@ class TaskValues:
 CHOICE_WORDS: dict[str, frozenset[str]] = {
     "horizontal": frozenset({"sideways", "left", "right", "mirror", "mirrored"}),
     "vertical": frozenset({"upside", "top", "bottom"}),
+    # aggregates and comparisons (table tools)
+    "sum": frozenset({"total", "totals", "altogether", "combined"}),
+    "mean": frozenset({"average", "averages", "avg"}),
+    "max": frozenset({"maximum", "highest", "largest", "biggest", "most", "top"}),
+    "min": frozenset({"minimum", "lowest", "smallest", "least", "fewest"}),
+    "count": frozenset({"many", "number"}),
+    ">": frozenset({"above", "over", "greater", "more", "exceeds", "exceeding", "exceed", "higher", "bigger"}),
+    "<": frozenset({"below", "under", "less", "fewer", "lower", "smaller"}),
+    ">=": frozenset({"least"}),
+    "<=": frozenset({"most"}),
+    "==": frozenset({"is", "equals", "equal", "exactly"}),
+    "!=": frozenset({"not", "except", "excluding"}),
 }
 _CHOICE_WORDS = CHOICE_WORDS
 

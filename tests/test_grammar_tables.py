@@ -1,0 +1,292 @@
+"""Columns the model cannot get wrong: with a DataFrame input, the grammars (program lines, plans,
+remote JSON schemas and regexes) take only its real column names, numeric ones where a number is
+needed, and a cell value of the chosen column's type; the prompt shows each table's schema.
+
+The Lark grammars run through llguidance (the local engine's ``Matcher``) with a small trained
+tokenizer, as in tests/test_constrain.py; the tools are declared here with the markers of
+:mod:`nbagents.tabular` and run on real pandas DataFrames.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Literal
+
+import pytest
+
+pytest.importorskip("llguidance")
+pd = pytest.importorskip("pandas")
+
+from tiny_models import make_tokenizer  # noqa: E402
+
+from nbagents.engines.local.matcher import Matcher, tokenizer_bridge  # noqa: E402
+from nbagents.grammar import ProgramBuilder, ProgramSpec  # noqa: E402
+from nbagents.grammar.columns import (  # noqa: E402
+    Tables,
+    cell_slot,
+    column_literal,
+    column_variants,
+    stated_columns,
+    tables_of,
+)
+from nbagents.grammar.values import task_values  # noqa: E402
+from nbagents.tabular import CellValue, Column, NumericColumn, Table, table_schema  # noqa: E402
+from nbagents.tools.base import tool  # noqa: E402
+
+# --- tools declared with the markers, on pandas ------------------------------------------------------
+
+Op = Literal["==", "!=", ">", "<", ">=", "<="]
+How = Literal["sum", "mean", "count", "min", "max"]
+
+
+@tool
+def count_rows(table: Table) -> int:
+    """The number of rows of a table."""
+    return int(len(table))
+
+
+@tool
+def filter_rows(table: Table, column: Column, op: Op, value: CellValue) -> Table:
+    """The rows of a table where a column compares to a value."""
+    s = table[column]
+    return table[{"==": s == value, "!=": s != value, ">": s > value, "<": s < value,
+                  ">=": s >= value, "<=": s <= value}[op]]
+
+
+@tool
+def group_and_aggregate(table: Table, by: Column, column: NumericColumn, how: How = "sum") -> Table:
+    """Group a table's rows by a column and aggregate a numeric column per group."""
+    return table.groupby(by, as_index=False)[column].agg(how)
+
+
+@tool
+def column_value(table: Table, column: NumericColumn, how: How = "sum") -> float:
+    """One number from a numeric column: its sum, mean, count, min or max."""
+    return float(table[column].agg(how))
+
+
+@tool
+def select_columns(table: Table, columns: list[Column]) -> Table:
+    """Only some columns of a table."""
+    return table[list(columns)]
+
+
+@tool
+def join_tables(left: Table, right: Table, on: Column) -> Table:
+    """Join two tables on a column they share."""
+    return left.merge(right, on=on)
+
+
+TOOLS = {t.name: t for t in (count_rows, filter_rows, group_and_aggregate, column_value, select_columns,
+                             join_tables)}
+
+
+def sales_frame():
+    return pd.DataFrame({
+        "region": ["North", "South", "North", "East", "South", "West"],
+        "units": [12, 5, 30, 8, 14, 2],
+        "unit_price": [2.5, 4.0, 2.5, 10.0, 4.0, 7.5],
+        "paid": [True, False, True, True, False, True],
+        "Kundenname ü": ["a", "b", "c", "d", "e", "f"],
+        'say "hi"': ["x", "y", "x", "y", "x", "y"],
+    })
+
+
+# --- fixtures -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return make_tokenizer()
+
+
+@pytest.fixture(scope="module")
+def bridge(tok):
+    return tokenizer_bridge(tok)
+
+
+@pytest.fixture(scope="module")
+def sales():
+    return sales_frame()
+
+
+def accepts(bridge, tok, grammar: str, text: str) -> bool:
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    c = Matcher(bridge, grammar)
+    if c.validate(ids) != len(ids):
+        return False
+    c.consume_many(ids)
+    return c.is_accepting()
+
+
+def first_line(tools, inputs, task="", **options) -> str:
+    return ProgramBuilder(ProgramSpec.for_inputs(tools, inputs, task=task, **options)).grammar()
+
+
+def pick(*names):
+    return {n: TOOLS[n] for n in names}
+
+
+# --- the schema ------------------------------------------------------------------------------------
+
+
+def test_schemas_keep_the_distinct_values_of_short_text_columns(sales):
+    schema = table_schema(sales)
+    region = schema.column("region")
+    assert region.kind == "text" and region.values == ("North", "South", "East", "West") and region.complete
+    assert schema.column("units").values == () and schema.column("paid").kind == "bool"
+    wide = pd.DataFrame({"id": [f"row {i}" for i in range(80)]})
+    ids = table_schema(wide).column("id")
+    assert len(ids.values) == 50 and not ids.complete  # a sample, not all of them
+    assert tables_of({"sales": sales, "n": 3}) == {"sales": schema}
+    assert column_literal('say "hi"') == '"say \\"hi\\""' and column_literal("ü") == '"ü"'
+
+
+def test_the_task_names_columns_by_name_plural_words_or_a_word_of_a_longer_name(sales):
+    cols = table_schema(sales).columns
+
+    def named(task):
+        return [c.name for c in stated_columns(cols, task_values(task))]
+
+    assert named("total units per region") == ["region", "units"]
+    assert named("how many units were sold") == ["units"]
+    assert named("the average unit price") == ["unit_price"]
+    assert named("the average price") == ["unit_price"]  # a word of a longer name
+    assert named("which rows are PAID") == ["paid"]
+    assert named("show the 'Kundenname ü' column") == ["Kundenname ü"]
+    assert named("how many rows are there") == []
+    pd_frame = pd.DataFrame({"sale": [1], "sales_tax": [2.0]})
+    assert [c.name for c in stated_columns(table_schema(pd_frame).columns, task_values("the sales"))] == ["sale"]
+
+
+def test_a_cell_value_takes_a_literal_of_its_columns_type(sales):
+    cols = {c.name: c for c in table_schema(sales).columns}
+    v = task_values("rows where region is north and units above 10")
+    assert cell_slot(cols["units"], v).literals == ("10",)
+    assert cell_slot(cols["region"], v).literals == ('"North"',)  # the column's own spelling
+    assert cell_slot(cols["region"], task_values("rows of one region")).literals == (
+        '"North"', '"South"', '"East"', '"West"')  # all its values, when few and known
+    assert cell_slot(cols["paid"], v).kind == "bool"
+    assert cell_slot(cols["units"], task_values("big orders")).literals == ()  # any number
+
+
+def test_variants_pair_different_columns_and_need_a_numeric_one():
+    frame = pd.DataFrame({"region": ["a"], "city": ["b"], "units": [1]})
+    cols = table_schema(frame).columns
+    variants = column_variants(group_and_aggregate, cols, task_values("total units per region"))
+    assert [{k: [c.name for c in v] for k, v in var.items()} for var in variants] == [
+        {"by": ["region"], "column": ["units"]}]
+    texts = table_schema(pd.DataFrame({"a": ["x"], "b": ["y"]})).columns
+    assert column_variants(column_value, texts, None) == []  # no numeric column: cannot be called
+
+
+# --- the line grammar ----------------------------------------------------------------------------
+
+
+def test_a_column_argument_takes_only_real_columns(bridge, tok, sales):
+    g = first_line(pick("column_value"), {"sales": sales})
+    for col in ("units", "unit_price"):
+        assert accepts(bridge, tok, g, f'result = column_value(table=sales, column="{col}")\n'), col
+    assert accepts(bridge, tok, g, 'result = column_value(table=sales, column="units", how="mean")\n')
+    for bad in ("price", "Units", "region", "paid", "Kundenname ü"):  # unknown, or not numeric
+        assert not accepts(bridge, tok, g, f'result = column_value(table=sales, column="{bad}")\n'), bad
+
+
+def test_names_with_spaces_quotes_and_unicode_are_exact_literals(bridge, tok, sales):
+    g = first_line(pick("select_columns"), {"sales": sales})
+    assert accepts(bridge, tok, g, 'result = select_columns(table=sales, columns=["Kundenname ü", "say \\"hi\\""])\n')
+    assert accepts(bridge, tok, g, 'result = select_columns(table=sales, columns=["units"])\n')
+    assert not accepts(bridge, tok, g, 'result = select_columns(table=sales, columns=["Kundenname u"])\n')
+    assert not accepts(bridge, tok, g, 'result = select_columns(table=sales, columns=["say "hi""])\n')
+
+
+def test_a_condition_value_has_the_type_of_its_column(bridge, tok, sales):
+    g = first_line(pick("filter_rows"), {"sales": sales})
+    ok = ['column="units", op=">", value=10', 'column="unit_price", op="<=", value=2.5',
+          'column="region", op="==", value="South"', 'column="paid", op="==", value=True']
+    bad = ['column="units", op=">", value="10"', 'column="region", op="==", value=3',
+           'column="region", op="==", value="Atlantis"',  # not one of the column's values
+           'column="paid", op="==", value="yes"', 'column="units", op=">", value=True']
+    for args in ok:
+        assert accepts(bridge, tok, g, f"result = filter_rows(table=sales, {args})\n"), args
+    for args in bad:
+        assert not accepts(bridge, tok, g, f"result = filter_rows(table=sales, {args})\n"), args
+
+
+def test_a_task_that_names_columns_and_values_restricts_them(bridge, tok, sales):
+    g = first_line(pick("filter_rows"), {"sales": sales}, "how many rows have units above 10")
+    assert accepts(bridge, tok, g, 'result = filter_rows(table=sales, column="units", op=">", value=10)\n')
+    assert not accepts(bridge, tok, g, 'result = filter_rows(table=sales, column="unit_price", op=">", value=10)\n')
+    assert not accepts(bridge, tok, g, 'result = filter_rows(table=sales, column="units", op=">", value=12)\n')
+    assert not accepts(bridge, tok, g, 'result = filter_rows(table=sales, column="units", op="<", value=10)\n')
+    g = first_line(pick("filter_rows"), {"sales": sales}, "the rows where region is north")
+    assert accepts(bridge, tok, g, 'result = filter_rows(table=sales, column="region", op="==", value="North")\n')
+    assert not accepts(bridge, tok, g, 'result = filter_rows(table=sales, column="region", op="==", value="north")\n')
+    g = first_line(pick("group_and_aggregate"), {"sales": sales}, "total units per region")
+    assert accepts(bridge, tok, g, 'result = group_and_aggregate(table=sales, by="region", column="units")\n')
+    assert accepts(bridge, tok, g,
+                   'result = group_and_aggregate(table=sales, by="region", column="units", how="sum")\n')
+    assert not accepts(bridge, tok, g, 'result = group_and_aggregate(table=sales, by="units", column="units")\n')
+    assert not accepts(bridge, tok, g, 'result = group_and_aggregate(table=sales, by="paid", column="units")\n')
+
+
+def test_each_table_input_has_its_own_columns_and_results_take_all_of_them(bridge, tok, sales):
+    regions = pd.DataFrame({"region": ["North"], "manager": ["Ann"], "budget": [1.5]})
+    spec = ProgramSpec.for_inputs(pick("column_value", "filter_rows"), {"sales": sales, "regions": regions})
+    b = ProgramBuilder(spec)
+    g = b.grammar()
+    assert accepts(bridge, tok, g, 'result = column_value(table=regions, column="budget")\n')
+    assert not accepts(bridge, tok, g, 'result = column_value(table=sales, column="budget")\n')
+    assert not accepts(bridge, tok, g, 'result = column_value(table=regions, column="units")\n')
+    assert b.accept('result = filter_rows(table=sales, column="units", op=">", value=3)\n')
+    g = b.grammar()  # regions is unread: it must be read; result's columns are every input's
+    assert accepts(bridge, tok, g, 'result = column_value(table=regions, column="budget")\n')
+    spec = ProgramSpec.for_inputs(pick("column_value", "filter_rows"), {"sales": sales})
+    b = ProgramBuilder(spec)
+    b.accept('result = filter_rows(table=sales, column="units", op=">", value=3)\n')
+    g = b.grammar()
+    assert accepts(bridge, tok, g, 'result = column_value(table=result, column="unit_price")\n')
+    assert not accepts(bridge, tok, g, 'result = column_value(table=result, column="cost")\n')
+
+
+def test_a_join_reads_the_left_tables_columns(bridge, tok, sales):
+    regions = pd.DataFrame({"region": ["North"], "manager": ["Ann"]})
+    g = first_line(pick("join_tables"), {"sales": sales, "regions": regions})
+    assert accepts(bridge, tok, g, 'result = join_tables(left=sales, right=regions, on="region")\n')
+    assert accepts(bridge, tok, g, 'result = join_tables(left=regions, right=sales, on="manager")\n')
+    assert not accepts(bridge, tok, g, 'result = join_tables(left=sales, right=regions, on="manager")\n')
+
+
+def test_without_a_table_input_columns_stay_free(bridge, tok):
+    g = first_line(pick("column_value"), {"n": 3})
+    assert g  # nothing to read a table from: no call, the grammar still builds
+    spec = ProgramSpec(tools=pick("column_value"), input_types={"t": "table"})
+    g = ProgramBuilder(spec).grammar()
+    assert accepts(bridge, tok, g, 'result = column_value(table=t, column="anything")\n')
+
+
+def test_value_candidates_are_the_columns_and_closed_cell_values(sales):
+    spec = ProgramSpec.for_inputs(pick("filter_rows", "group_and_aggregate"), {"sales": sales},
+                                  task="the rows where region is north")
+    b = ProgramBuilder(spec)
+    assert b.value_candidates("filter_rows", "column") == ['"region"']
+    assert b.value_candidates("filter_rows", "value") == ['"North"']
+    spec = ProgramSpec.for_inputs(pick("group_and_aggregate"), {"sales": sales})
+    assert ProgramBuilder(spec).value_candidates("group_and_aggregate", "column") == ['"units"', '"unit_price"']
+    assert spec.describe()["tables"] == {"sales": table_schema(sales).render()}
+
+
+def test_the_declared_tools_run_on_the_dataframe(sales):
+    out = group_and_aggregate.forward(sales, by="region", column="units")
+    assert dict(zip(out["region"], out["units"])) == {"East": 8, "North": 42, "South": 19, "West": 2}
+    assert len(filter_rows.forward(sales, column="units", op=">", value=10)) == 3
+    assert column_value.forward(sales, column="unit_price", how="mean") == pytest.approx(5.083333, rel=1e-5)
+
+
+def test_tables_union_keeps_the_first_of_each_name(sales):
+    t = Tables({"a": table_schema(sales), "b": table_schema(pd.DataFrame({"units": ["x"], "extra": [1]}))})
+    assert [c.name for c in t.union()][-1] == "extra" and t.of("zzz") == t.union()
+    assert t.of("b")[0].kind == "text" and next(c for c in t.union() if c.name == "units").kind == "number"
+    assert re.match(r"6 rows × 6 columns: region \(text\)", t.describe()["a"])
+    assert json.dumps(t.describe())
