@@ -114,7 +114,9 @@ class TableSchema:
         more = len(self.columns) - max_columns
         if more > 0:
             shown += f", … {more} more"
-        return f"{self.rows} rows × {len(self.columns)} columns: {shown}"
+        rows = f"{self.rows} row" + ("" if self.rows == 1 else "s")
+        cols = f"{len(self.columns)} column" + ("" if len(self.columns) == 1 else "s")
+        return f"{rows} × {cols}: {shown}"
 
 
 def _frame_of(value: Any) -> Any:

@@ -290,3 +290,158 @@ def test_tables_union_keeps_the_first_of_each_name(sales):
     assert t.of("b")[0].kind == "text" and next(c for c in t.union() if c.name == "units").kind == "number"
     assert re.match(r"6 rows × 6 columns: region \(text\)", t.describe()["a"])
     assert json.dumps(t.describe())
+
+
+# --- the prompt ------------------------------------------------------------------------------------
+
+
+def test_the_prompt_shows_each_tables_shape_and_columns(sales):
+    from nbagents import ScriptedEngine
+    from nbagents.prompts import PromptTemplate, build_prompt, describe_input
+
+    template = PromptTemplate.load(None)
+    p = build_prompt("the average price", pick("column_value"), {"sales": sales, "n": 3}, template=template)
+    assert ('Inputs: sales (Table: 6 rows × 6 columns: region (text), units (number), unit_price (number), '
+            'paid (bool), Kundenname ü (text), say "hi" (text)), n (int)') in p.text
+    wide = pd.DataFrame({f"col_{i}": [i] for i in range(40)})
+    shown = describe_input("wide", wide)
+    assert shown.startswith("wide (Table: 1 row × 40 columns: col_0 (number), ") and shown.endswith("… 28 more)")
+    # a prompt that does not fit shows fewer columns before it drops tool descriptions
+    full = build_prompt("sum col_1", pick("column_value"), {"wide": wide}, template=template, engine=ScriptedEngine())
+    engine = ScriptedEngine(context_length=full.token_count - 30 + 64)
+    fitted = build_prompt("sum col_1", pick("column_value"), {"wide": wide}, template=template, engine=engine,
+                          max_new_tokens=64, examples=[])
+    assert fitted.dropped == ("columns of wide",)
+    assert "col_3 (number), … 36 more" in fitted.text and fitted.token_count + 64 <= engine.context_length
+
+
+# --- remote engines: the JSON schema and the regex -----------------------------------------------
+
+
+def _calls_schema(spec):
+    from nbagents.grammar.remote import program_schema
+
+    return program_schema(spec)["properties"]["calls"]["items"]["anyOf"]
+
+
+def _valid(schema_options, call) -> bool:
+    """Whether ``call`` fits one of the call schemas (enums, consts and types: what they use here)."""
+
+    def fits(schema, value) -> bool:
+        if "anyOf" in schema:
+            return any(fits(s, value) for s in schema["anyOf"])
+        if "enum" in schema and value not in schema["enum"]:
+            return False
+        t = schema.get("type")
+        if t == "object":
+            if not isinstance(value, dict) or set(value) - set(schema["properties"]):
+                return False
+            return all(k in value and fits(s, value[k]) for k, s in schema["properties"].items())
+        if t == "array":
+            return isinstance(value, list) and all(fits(schema["items"], v) for v in value)
+        types = {"string": str, "number": (int, float), "integer": int, "boolean": bool, "null": type(None)}
+        if t in types and (not isinstance(value, types[t]) or (t == "number" and isinstance(value, bool))):
+            return False
+        return True
+
+    return any(fits(s, call) for s in schema_options)
+
+
+def test_the_remote_schema_pairs_each_column_with_a_value_of_its_type(sales):
+    from nbagents.grammar.remote import render_calls
+
+    options = _calls_schema(ProgramSpec.for_inputs(pick("filter_rows", "column_value"), {"sales": sales}))
+    ref = {"ref": "sales"}
+
+    def call(**args):
+        return {"tool": "filter_rows", "args": {"table": ref, **args}}
+
+    assert _valid(options, call(column="units", op=">", value=10))
+    assert _valid(options, call(column="region", op="==", value="North"))
+    assert _valid(options, call(column="paid", op="==", value=True))
+    assert not _valid(options, call(column="units", op=">", value="10"))  # a number column: a number
+    assert not _valid(options, call(column="region", op="==", value=3))
+    assert not _valid(options, call(column="region", op="==", value="Atlantis"))
+    assert not _valid(options, call(column="cost", op=">", value=1))
+    assert _valid(options, {"tool": "column_value", "args": {"table": ref, "column": "unit_price", "how": None}})
+    assert not _valid(options, {"tool": "column_value", "args": {"table": ref, "column": "region", "how": None}})
+    # a task that names a column and a value leaves only those
+    options = _calls_schema(ProgramSpec.for_inputs(pick("filter_rows"), {"sales": sales},
+                                                   task="rows where units above 10"))
+    assert _valid(options, call(column="units", op=">", value=10))
+    assert not _valid(options, call(column="unit_price", op=">", value=10))
+    answer = {"explanation": "", "calls": [{"tool": "filter_rows", "args": {
+        "table": ref, "column": 'say "hi"', "op": "==", "value": "x"}}]}
+    spec = ProgramSpec.for_inputs(pick("filter_rows"), {"sales": sales}, explanation=False)
+    code = render_calls(answer, spec).split("\n")[1]
+    assert code == "result = filter_rows(table=sales, column='say \"hi\"', op='==', value='x')"
+
+
+def test_the_remote_regex_takes_real_columns_and_typed_values(sales):
+    from nbagents.grammar.remote import program_regex
+
+    rx = re.compile(program_regex(ProgramSpec.for_inputs(pick("filter_rows"), {"sales": sales}, explanation=False)))
+
+    def ok(args):
+        return rx.fullmatch(f"```py\nresult = filter_rows(table=sales, {args})\n```") is not None
+
+    assert ok('column="units", op=">", value=10') and ok('column="region", op="==", value="West"')
+    assert ok('column="say \\"hi\\"", op="==", value="x"')
+    assert not ok('column="units", op=">", value="10"') and not ok('column="cost", op=">", value=1')
+    assert not ok('column="region", op="==", value="Atlantis"')
+
+
+# --- plans and ReAct steps -------------------------------------------------------------------------
+
+
+def test_the_plan_grammar_takes_real_columns_and_typed_values(bridge, tok, sales):
+    from nbagents.grammar import plan_grammar
+
+    g = plan_grammar(pick("filter_rows", "column_value"), {"sales": sales})
+
+    def first(args, tool="filter_rows"):
+        return accepts(bridge, tok, g.text, '[\n{"task": "' + tool + '", "id": 0, "dep": [], "args": {'
+                       + '"table": "<INPUT>-sales", ' + args + "}}")
+
+    assert first('"column": "units", "op": ">", "value": 10')
+    assert first('"column": "region", "op": "==", "value": "South"')
+    assert first('"column": "paid", "op": "==", "value": true')
+    assert not first('"column": "units", "op": ">", "value": "ten"')
+    assert not first('"column": "cost", "op": ">", "value": 1')
+    assert first('"column": "unit_price"', tool="column_value")
+    assert not first('"column": "region"', tool="column_value")
+    g = plan_grammar(pick("column_value"), {"sales": sales}, task="the average price")
+    assert accepts(bridge, tok, g.text, '[\n{"task": "column_value", "id": 0, "dep": [], "args": {'
+                   '"table": "<INPUT>-sales", "column": "unit_price", "how": "mean"}}')
+    assert not accepts(bridge, tok, g.text, '[\n{"task": "column_value", "id": 0, "dep": [], "args": {'
+                       '"table": "<INPUT>-sales", "column": "units", "how": "mean"}}')
+
+
+def test_the_plan_schema_has_enums_of_real_columns(sales):
+    from nbagents.grammar.plan_schema import plan_schema
+
+    schema = plan_schema(pick("filter_rows", "column_value"), {"sales": sales}).schema
+    tasks = {t["properties"]["task"]["enum"][0]: t["properties"]["args"]["properties"]
+             for t in schema["properties"]["tasks"]["items"]["anyOf"]}
+    assert tasks["column_value"]["column"] == {"type": "string", "enum": ["units", "unit_price"]}
+    assert tasks["filter_rows"]["column"]["enum"] == list(sales.columns)
+    assert tasks["filter_rows"]["value"] == {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]}
+
+
+def test_a_react_step_knows_the_columns_of_inputs_and_earlier_results(bridge, tok, sales):
+    from nbagents.modes.react import step_spec
+    from nbagents.tools.base import tool as make_tool
+
+    @make_tool
+    def final_answer(answer: str) -> str:
+        """The final answer."""
+        return answer
+
+    tools = {**pick("group_and_aggregate", "column_value"), "final_answer": final_answer}
+    totals = group_and_aggregate.forward(sales, by="region", column="units")
+    spec = step_spec(tools, {"sales": sales}, {"result": totals}, unread={"result"}, last=False,
+                     task="the largest total")
+    assert set(spec.tables) == {"sales", "result"}
+    g = ProgramBuilder(spec).grammar()
+    assert accepts(bridge, tok, g, 'result = column_value(table=result, column="units", how="max")\n')
+    assert not accepts(bridge, tok, g, 'result = column_value(table=result, column="unit_price", how="max")\n')
