@@ -281,7 +281,7 @@ def column_variants(tool: Any, columns: tuple[ColumnInfo, ...], values: Any,
     combos = _distinct_combos(single, cands, columns)
     if combos is not None:
         return [{**c, **lists} for c in combos]
-    owners = {i.value_of for i in tool.inputs if i.value_of}
+    owners = {i.value_of for i in tool.inputs if getattr(i, "value_of", "")}
     for key in (lambda c: cell_slot(c, values), lambda c: c.kind):
         grouped: list[dict[str, tuple[ColumnInfo, ...]]] = [{}]
         for p in single:

@@ -358,7 +358,7 @@ class _Builder:
                 for name, cols in variant.items():
                     ov[name] = self.columns_rule(by_name[name], cols)
                 for q in tool.inputs:
-                    if q.required and q.value_of in variant:
+                    if q.required and getattr(q, "value_of", "") in variant:
                         ov[q.name] = self.cell_rule(slot_of(variant[q.value_of], self.values))
                 if all(ov.values()):
                     out.append(ov)

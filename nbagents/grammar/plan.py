@@ -166,7 +166,7 @@ class _Item:
                 for name, cols in variant.items():
                     ov[name] = self.columns_rule(next(q for q in tool.inputs if q.name == name), cols)
                 for q in tool.inputs:
-                    if q.required and q.value_of in variant:
+                    if q.required and getattr(q, "value_of", "") in variant:
                         ov[q.name] = self.cell_rule(slot_of(variant[q.value_of], self.b.values))
                 if all(ov.values()):
                     out.append(ov)

@@ -43,10 +43,10 @@ def _table_literals(param: Any, tables: Tables) -> list[dict[str, Any]] | None:
     if not tables:
         return None
     columns = tables.union()
-    if param.column is not None:
+    if getattr(param, "column", None) is not None:
         names = {"type": "string", "enum": [c.name for c in columns if c.numeric or not param.column.numeric]}
         return [{"type": "array", "minItems": 1, "items": names} if param.type == "list" else names]
-    if param.value_of:
+    if getattr(param, "value_of", ""):
         kinds = dict.fromkeys(c.kind for c in columns)
         if "other" in kinds:
             return None

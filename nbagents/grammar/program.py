@@ -366,7 +366,7 @@ class ProgramBuilder:
         p = next((p for p in t.inputs if p.name == param), None) if t is not None else None
         if p is None:
             return []
-        if self.spec.tables and (p.column is not None or p.value_of):
+        if self.spec.tables and (getattr(p, "column", None) is not None or getattr(p, "value_of", "")):
             return self._column_candidates(t, p)
         from .lark import choice_literal
 
@@ -387,7 +387,7 @@ class ProgramBuilder:
             if p.type == "list":
                 return []
             return [column_literal(c.name) for c in candidates(tables.union(), p, self.spec.values)]
-        owner = next((q for q in tool.inputs if q.name == p.value_of and q.column is not None), None)
+        owner = next((q for q in tool.inputs if q.name == p.value_of and getattr(q, "column", None) is not None), None)
         if owner is None:
             return []
         slots = [cell_slot(c, self.spec.values) for c in candidates(tables.union(), owner, self.spec.values)]

@@ -142,7 +142,7 @@ def _tool_schemas(tool: Any, spec: ProgramSpec) -> list[dict[str, Any]]:
     tables = Tables(spec.tables)
     args = base["properties"]["args"]["properties"]
     for p in tool.inputs:  # an optional column parameter: any real column, or left out
-        if p.column is not None and not p.required and tables:
+        if tables and getattr(p, "column", None) is not None and not p.required:
             fit = tuple(c for c in tables.union() if c.numeric or not p.column.numeric)
             args[p.name] = {"anyOf": [_columns_schema(p, fit), {"type": "null"}]}
     overrides = _column_overrides(tool, spec, {**_names(spec), spec.result_name: "any"})
@@ -157,7 +157,7 @@ def _tool_schemas(tool: Any, spec: ProgramSpec) -> list[dict[str, Any]]:
         for name, columns in variant.items():
             props[name] = _columns_schema(next(q for q in tool.inputs if q.name == name), columns)
         for q in tool.inputs:
-            if q.required and q.value_of in variant:
+            if q.required and getattr(q, "value_of", "") in variant:
                 props[q.name] = _cell_schema(slot_of(variant[q.value_of], spec.values))
         out.append(schema)
     return out
@@ -232,7 +232,7 @@ def _regex_call(tool: Any, names: dict[str, str], spec: ProgramSpec | None = Non
         for name, columns in variant.items():
             fixed[name] = _regex_columns(next(q for q in tool.inputs if q.name == name), columns)
         for q in tool.inputs:
-            if q.required and q.value_of in variant:
+            if q.required and getattr(q, "value_of", "") in variant:
                 refs_q = [n for n, t in sorted(names.items()) if t in ("str", "int", "float", "bool")]
                 fixed[q.name] = _regex_cell(slot_of(variant[q.value_of], spec.values), refs_q)
         call = _regex_args(tool, names, fixed)
