@@ -193,6 +193,14 @@ def test_a_column_argument_takes_only_real_columns(bridge, tok, sales):
         assert not accepts(bridge, tok, g, f'result = column_value(table=sales, column="{bad}")\n'), bad
 
 
+def test_a_list_of_few_columns_names_each_once(bridge, tok, sales):
+    g = first_line(pick("select_columns"), {"sales": sales}, "keep the region and units columns")
+    assert accepts(bridge, tok, g, 'result = select_columns(table=sales, columns=["region", "units"])\n')
+    assert accepts(bridge, tok, g, 'result = select_columns(table=sales, columns=["units"])\n')
+    assert not accepts(bridge, tok, g, 'result = select_columns(table=sales, columns=["units", "units"])\n')
+    assert not accepts(bridge, tok, g, 'result = select_columns(table=sales, columns=["paid"])\n')
+
+
 def test_names_with_spaces_quotes_and_unicode_are_exact_literals(bridge, tok, sales):
     g = first_line(pick("select_columns"), {"sales": sales})
     assert accepts(bridge, tok, g, 'result = select_columns(table=sales, columns=["Kundenname ü", "say \\"hi\\""])\n')
@@ -220,6 +228,9 @@ def test_a_task_that_names_columns_and_values_restricts_them(bridge, tok, sales)
     assert not accepts(bridge, tok, g, 'result = filter_rows(table=sales, column="unit_price", op=">", value=10)\n')
     assert not accepts(bridge, tok, g, 'result = filter_rows(table=sales, column="units", op=">", value=12)\n')
     assert not accepts(bridge, tok, g, 'result = filter_rows(table=sales, column="units", op="<", value=10)\n')
+    g = first_line(pick("filter_rows"), {"sales": sales}, "the rows where units is below 5")
+    assert accepts(bridge, tok, g, 'result = filter_rows(table=sales, column="units", op="<", value=5)\n')
+    assert not accepts(bridge, tok, g, 'result = filter_rows(table=sales, column="units", op="==", value=5)\n')
     g = first_line(pick("filter_rows"), {"sales": sales}, "the rows where region is north")
     assert accepts(bridge, tok, g, 'result = filter_rows(table=sales, column="region", op="==", value="North")\n')
     assert not accepts(bridge, tok, g, 'result = filter_rows(table=sales, column="region", op="==", value="north")\n')
@@ -270,7 +281,7 @@ def test_value_candidates_are_the_columns_and_closed_cell_values(sales):
     spec = ProgramSpec.for_inputs(pick("filter_rows", "group_and_aggregate"), {"sales": sales},
                                   task="the rows where region is north")
     b = ProgramBuilder(spec)
-    assert b.value_candidates("filter_rows", "column") == ['"region"']
+    assert b.value_candidates("filter_rows", "column") == [column_literal(c) for c in sales.columns]  # region first
     assert b.value_candidates("filter_rows", "value") == ['"North"']
     spec = ProgramSpec.for_inputs(pick("group_and_aggregate"), {"sales": sales})
     assert ProgramBuilder(spec).value_candidates("group_and_aggregate", "column") == ['"units"', '"unit_price"']

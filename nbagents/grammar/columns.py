@@ -40,6 +40,7 @@ __all__ = [
     "Tables",
     "cell_slot",
     "column_literal",
+    "column_lists",
     "column_params",
     "column_variants",
     "candidates",
@@ -167,6 +168,18 @@ def candidates(columns: Sequence[ColumnInfo], p: Any, values: Any) -> tuple[Colu
     fit = tuple(c for c in columns if c.numeric or not p.column.numeric)
     stated = stated_columns(fit, values)
     return stated or fit
+
+
+#: A list parameter with at most this many columns to choose from lists each at most once.
+MAX_LISTED = 4
+
+
+def column_lists(columns: Sequence[ColumnInfo]) -> list[tuple[ColumnInfo, ...]] | None:
+    """Every list of different columns of ``columns`` (each ordered subset), when there are at
+    most :data:`MAX_LISTED`; None for more (a list then takes any of them, repeats included)."""
+    if len(columns) > MAX_LISTED:
+        return None
+    return [combo for k in range(1, len(columns) + 1) for combo in itertools.permutations(columns, k)]
 
 
 # --- the literal of a cell ------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from .columns import (
     CellSlot,
     Tables,
     candidates,
+    column_lists,
     column_literal,
     column_params,
     column_variants,
@@ -307,6 +308,10 @@ class _Builder:
         if not names:
             return ""
         if p.type == "list":
+            lists = column_lists(columns)
+            if lists is not None:  # few columns: each at most once
+                return self._named_rule("cols_", alt('"[" ' + ' ", " '.join(lit(column_literal(c.name)) for c in combo)
+                                                     + ' "]"' for combo in lists))
             item = self._named_rule("col_", names)
             return self._named_rule("cols_", f'"[" {item} (", " {item}){{0,{MAX_ITEMS - 1}}} "]"')
         return self._named_rule("col_", names)

@@ -36,6 +36,7 @@ from ..relevance import choice_prior, expected_tools, task_prior, tool_relevance
 from .columns import (
     CellSlot,
     Tables,
+    column_lists,
     column_literal,
     column_params,
     column_variants,
@@ -127,6 +128,10 @@ class _Item:
         names = _alt(_lit(column_literal(c.name)) for c in columns)
         if not names or p.type != "list":
             return self._named("col_", names) if names else ""
+        lists = column_lists(columns)
+        if lists is not None:  # few columns: each at most once
+            return self._named("cols_", _alt('"[" ' + ' ", " '.join(_lit(column_literal(c.name)) for c in combo)
+                                             + ' "]"' for combo in lists))
         item = self._named("col_", names)
         return self._named("cols_", f'"[" {item} (", " {item}){{0,{MAX_ITEMS - 1}}} "]"')
 

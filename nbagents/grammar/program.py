@@ -386,7 +386,9 @@ class ProgramBuilder:
         if p.column is not None:
             if p.type == "list":
                 return []
-            return [column_literal(c.name) for c in candidates(tables.union(), p, self.spec.values)]
+            stated = candidates(tables.union(), p, self.spec.values)  # first; the grammar may allow others
+            fit = [c for c in tables.union() if c.numeric or not p.column.numeric]
+            return list(dict.fromkeys(column_literal(c.name) for c in [*stated, *fit]))
         owner = next((q for q in tool.inputs if q.name == p.value_of and getattr(q, "column", None) is not None), None)
         if owner is None:
             return []

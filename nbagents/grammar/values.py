@@ -30,6 +30,7 @@ from ..parsing import calls_of
 
 __all__ = [
     "CHOICE_WORDS",
+    "WEAK_CHOICE_WORDS",
     "PARAMETER_KINDS",
     "Amount",
     "Derived",
@@ -145,6 +146,9 @@ class TaskValues:
         if named:
             return named
         said = tuple(c for c in texts if _CHOICE_WORDS.get(c.lower(), frozenset()) & self.words)
+        if said:
+            return said
+        said = tuple(c for c in texts if WEAK_CHOICE_WORDS.get(c.lower(), frozenset()) & self.words)
         if said:
             return said
         numbers = {float(x) for x in self.literals(name, "float", carry=False)}
@@ -266,10 +270,13 @@ CHOICE_WORDS: dict[str, frozenset[str]] = {
     "<": frozenset({"below", "under", "less", "fewer", "lower", "smaller"}),
     ">=": frozenset({"least"}),
     "<=": frozenset({"most"}),
-    "==": frozenset({"is", "equals", "equal", "exactly"}),
+    "==": frozenset({"equals", "equal", "exactly"}),
     "!=": frozenset({"not", "except", "excluding"}),
 }
 _CHOICE_WORDS = CHOICE_WORDS
+#: Words that name a choice only when the task says no other choice in its own words ("region is
+#: North" -> ``"=="``, but "units is below 10" -> ``"<"``).
+WEAK_CHOICE_WORDS: dict[str, frozenset[str]] = {"==": frozenset({"is", "are", "was", "were"})}
 
 
 def _stem_match(word: str, choice: str) -> bool:
