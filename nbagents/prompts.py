@@ -22,8 +22,9 @@ from .engines.base import Engine, flatten_messages
 from .errors import ConfigurationError, PromptTooLongError
 from .kinds import kind_of
 from .relevance import tool_relevance
+from .tabular import table_schema
 
-__all__ = ["PromptTemplate", "Prompt", "Turn", "build_prompt", "input_type_name", "load_examples"]
+__all__ = ["PromptTemplate", "Prompt", "Turn", "build_prompt", "describe_input", "input_type_name", "load_examples"]
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,20 @@ def input_type_name(value: Any) -> str:
     return "tuple" if isinstance(value, tuple) else type(value).__name__
 
 
+#: Columns shown per table input, then (when the prompt does not fit) fewer.
+TABLE_COLUMNS = (12, 4)
+
+
+def describe_input(name: str, value: Any, *, max_columns: int = TABLE_COLUMNS[0]) -> str:
+    """An input as the prompt shows it: ``photo (Image)``; a table with its shape and columns,
+    ``sales (Table: 120 rows × 4 columns: region (text), units (number), …)``, the first
+    ``max_columns`` of a wide one."""
+    schema = table_schema(value)
+    if schema is not None:
+        return f"{name} ({input_type_name(value)}: {schema.render(max_columns=max_columns)})"
+    return f"{name} ({input_type_name(value)})"
+
+
 def _fill(template: str, values: Mapping[str, str]) -> str:
     for key, value in values.items():
         template = template.replace("{{" + key + "}}", value)
@@ -188,6 +203,7 @@ def build_prompt(
     tool_list = list(tools.values())
     history = list(history)
     short_descriptions = False
+    table_columns = TABLE_COLUMNS[0]
     dropped: list[str] = []
     context = engine.context_length if engine is not None else None
 
@@ -195,7 +211,8 @@ def build_prompt(
         tool_text = "\n".join(t.signature(short=short_descriptions) for t in tool_list) or "(no tools)"
         ex_text = ("\nExamples:\n\n" + "\n\n".join(e.text for e in usable) + "\n") if usable else ""
         if inputs:
-            input_text = "Inputs: " + ", ".join(f"{n} ({input_type_name(v)})" for n, v in inputs.items())
+            input_text = "Inputs: " + ", ".join(describe_input(n, v, max_columns=table_columns)
+                                                for n, v in inputs.items())
         else:
             input_text = ""
         if state_names:
@@ -225,6 +242,11 @@ def build_prompt(
     while not fits(count) and history:
         history.pop(0)
         dropped.append("an earlier chat turn")
+        messages, count = render()
+    wide = [n for n, v in inputs.items() if (s := table_schema(v)) is not None and len(s.columns) > TABLE_COLUMNS[1]]
+    if not fits(count) and wide:
+        table_columns = TABLE_COLUMNS[1]
+        dropped.append("columns of " + ", ".join(wide))
         messages, count = render()
     if not fits(count) and tool_list:
         short_descriptions = True

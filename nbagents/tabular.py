@@ -42,10 +42,17 @@ __all__ = [
     "column_role",
     "value_of",
     "COLUMN_KINDS",
+    "MAX_VALUES",
 ]
 
 #: The kinds of column a schema distinguishes (what a literal of that column may be).
 COLUMN_KINDS = ("number", "text", "bool", "datetime", "other")
+#: The most distinct values a schema keeps of a text column.
+MAX_VALUES = 50
+#: The longest text value a schema keeps.
+MAX_VALUE_CHARS = 40
+#: The most rows read for a text column's distinct values.
+MAX_SCANNED_ROWS = 100_000
 
 
 def _column_kind(dtype: Any) -> str:
@@ -71,6 +78,11 @@ class ColumnInfo:
     name: str
     dtype: str
     kind: str  # one of COLUMN_KINDS
+    #: Distinct values of a short text column (at most :data:`MAX_VALUES`, each at most
+    #: :data:`MAX_VALUE_CHARS` characters), in order of first appearance; empty for other columns.
+    values: tuple[str, ...] = ()
+    #: Whether :attr:`values` are all the column's distinct values (not a sample).
+    complete: bool = False
 
     @property
     def numeric(self) -> bool:
@@ -102,7 +114,9 @@ class TableSchema:
         more = len(self.columns) - max_columns
         if more > 0:
             shown += f", … {more} more"
-        return f"{self.rows} rows × {len(self.columns)} columns: {shown}"
+        rows = f"{self.rows} row" + ("" if self.rows == 1 else "s")
+        cols = f"{len(self.columns)} column" + ("" if len(self.columns) == 1 else "s")
+        return f"{rows} × {cols}: {shown}"
 
 
 def _frame_of(value: Any) -> Any:
@@ -122,17 +136,36 @@ def is_table(value: Any) -> bool:
     return _is_pandas(_frame_of(value), ("DataFrame", "Series"))
 
 
+def _distinct(series: Any) -> tuple[tuple[str, ...], bool]:
+    """The distinct short string values of a text column (the first :data:`MAX_SCANNED_ROWS`
+    rows), and whether they are all of them."""
+    try:
+        head = series.iloc[:MAX_SCANNED_ROWS]
+        seen = list(head.dropna().unique())
+    except Exception:  # an exotic column: no values
+        return (), False
+    kept = tuple(v for v in seen[:MAX_VALUES] if isinstance(v, str) and 0 < len(v) <= MAX_VALUE_CHARS)
+    complete = (len(seen) <= MAX_VALUES and len(kept) == len(seen) and len(head) == len(series))
+    return kept, complete
+
+
+def _column_info(name: Any, series: Any) -> ColumnInfo:
+    kind = _column_kind(series.dtype)
+    values, complete = _distinct(series) if kind == "text" else ((), False)
+    return ColumnInfo(str(name), str(series.dtype), kind, values, complete)
+
+
 def table_schema(value: Any) -> TableSchema | None:
     """The schema of a table value, or ``None`` when it is not a table. A Series is one column
-    (named after the Series, or ``value``)."""
+    (named after the Series, or ``value``). Text columns keep their distinct values when they are
+    few and short (:attr:`ColumnInfo.values`)."""
     frame = _frame_of(value)
     if _is_pandas(frame, ("DataFrame",)):
-        cols = tuple(ColumnInfo(str(name), str(dtype), _column_kind(dtype))
-                     for name, dtype in zip(frame.columns, frame.dtypes))
+        cols = tuple(_column_info(name, frame.iloc[:, i]) for i, name in enumerate(frame.columns))
         return TableSchema(int(frame.shape[0]), cols)
     if _is_pandas(frame, ("Series",)):
         name = frame.name if frame.name is not None else "value"
-        return TableSchema(int(frame.shape[0]), (ColumnInfo(str(name), str(frame.dtype), _column_kind(frame.dtype)),))
+        return TableSchema(int(frame.shape[0]), (_column_info(name, frame),))
     return None
 
 

@@ -26,6 +26,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..kinds import takes_literal
+from .columns import (
+    CellSlot,
+    Tables,
+    candidates,
+    column_lists,
+    column_literal,
+    column_params,
+    column_variants,
+    slot_of,
+    stated_columns,
+    table_param,
+)
 from .lark import alt, choice_literal, excluding, lit, regex_escape
 from .types import compatible
 
@@ -140,11 +152,13 @@ def _none_default(p: Any) -> bool:
 class _Builder:
     """Collects rules while a grammar is built; one value rule per type, shared by all tools."""
 
-    def __init__(self, tools: Mapping[str, Any], state: LineState, *, rich: bool, values: Any = None) -> None:
+    def __init__(self, tools: Mapping[str, Any], state: LineState, *, rich: bool, values: Any = None,
+                 tables: Tables | None = None) -> None:
         self.tools = tools
         self.state = state
         self.rich = rich
         self.values = values
+        self.tables = tables or Tables()
         self.rules: dict[str, str] = {}
         self._tool_rule: dict[str, str] = {}
 
@@ -251,6 +265,12 @@ class _Builder:
         """The rule for a value of parameter ``p``: its choices, the task's values, or any value
         of its type."""
         keeps_default = not p.required and self.values is not None and not self.rich
+        if self.tables and getattr(p, "column", None) is not None:
+            # a required one is set per table the call reads (see _column_overrides)
+            cols = self.tables.union()
+            if keeps_default and not stated_columns(cols, self.values):
+                return ""
+            return self.columns_rule(p, candidates(cols, p, self.values))
         if getattr(p, "choices", ()):
             if keeps_default and not self.values.choices(p.name, p.type, tuple(p.choices)):
                 return ""  # the task names none of its choices: the default stands
@@ -273,6 +293,85 @@ class _Builder:
         if name not in self.rules:
             self.rules[name] = alt([*(x for x in literals if x), *self.refs(p.type)])
         return name if self.rules[name] else ""
+
+    # columns (a table input's real columns, see .columns)
+
+    def _named_rule(self, prefix: str, body: str) -> str:
+        name = prefix + hashlib.sha1(body.encode()).hexdigest()[:10]
+        self.rules.setdefault(name, body)
+        return name if body else ""
+
+    def columns_rule(self, p: Any, columns: tuple) -> str:
+        """The rule for a column parameter that takes one of ``columns`` (a list of them for a
+        list parameter)."""
+        names = alt(lit(column_literal(c.name)) for c in columns)
+        if not names:
+            return ""
+        if p.type == "list":
+            lists = column_lists(columns)
+            if lists is not None:  # few columns: each at most once
+                return self._named_rule("cols_", alt('"[" ' + ' ", " '.join(lit(column_literal(c.name)) for c in combo)
+                                                     + ' "]"' for combo in lists))
+            item = self._named_rule("col_", names)
+            return self._named_rule("cols_", f'"[" {item} (", " {item}){{0,{MAX_ITEMS - 1}}} "]"')
+        return self._named_rule("col_", names)
+
+    def cell_rule(self, slot: CellSlot) -> str:
+        """The rule for a cell value of a column of this :class:`~nbagents.grammar.columns.CellSlot`:
+        its literals (or any literal of its kind), or a reference of that type."""
+        ptype = {"number": "float", "text": "str", "bool": "bool", "datetime": "str"}.get(slot.kind, "any")
+        if slot.kind == "other":
+            return self.value("any")
+        free = {"float": "NUM", "str": "STR", "bool": '"True" | "False"'}[ptype]
+        options = [lit(x) for x in slot.literals] if slot.literals and ptype != "bool" else [free]
+        return self._named_rule("cell_", alt([*options, *self.refs(ptype)]))
+
+    def _ref_names(self, rule: str | None, p: Any) -> list[str]:
+        """The names a reference rule of parameter ``p`` stands for."""
+        pool = [n for n, t in sorted(self.state.names.items()) if compatible(p.type, t) and not keyword.iskeyword(n)]
+        if rule and rule.startswith('"'):
+            import json
+
+            return [json.loads(rule)]
+        if rule == f"must_{p.type}":
+            return [n for n in pool if n in self.state.must]
+        return pool
+
+    def _column_overrides(self, tool: Any, override: dict[str, str]) -> list[dict[str, str]]:
+        """``override`` once per way of filling the call's column parameters: the table
+        parameter takes one table input (or the earlier results, whose columns are all the inputs'
+        columns), its column parameters that table's columns, a cell value a literal of its column's
+        type (:func:`~nbagents.grammar.columns.column_variants`)."""
+        params = [p for p in column_params(tool) if p.required]
+        if not self.tables or not params:
+            return [override]
+        tp = table_param(tool, params[0])
+        groups: list[tuple[list[str] | None, tuple]] = [(None, self.tables.union())]
+        if tp:
+            names = self._ref_names(override.get(tp), next(q for q in tool.inputs if q.name == tp))
+            known = [n for n in names if n in self.tables.schemas]
+            unknown = [n for n in names if n not in self.tables.schemas]
+            groups = [([n], self.tables.schemas[n].columns) for n in known]
+            groups += [(unknown, self.tables.union())] if unknown else []
+        out = []
+        for names, columns in groups:
+            for variant in column_variants(tool, columns, self.values, params):
+                ov = dict(override)
+                if names is not None:
+                    ov[tp] = self._named_rule("tab_", alt(lit(n) for n in names))
+                by_name = {q.name: q for q in tool.inputs}
+                for name, cols in variant.items():
+                    ov[name] = self.columns_rule(by_name[name], cols)
+                for q in tool.inputs:
+                    if q.required and getattr(q, "value_of", "") in variant:
+                        ov[q.name] = self.cell_rule(slot_of(variant[q.value_of], self.values))
+                if all(ov.values()):
+                    out.append(ov)
+        return out
+
+    def _arg_variants(self, tool: Any, required: list, optional: list, values: dict,
+                      override: dict) -> list[str]:
+        return [self._args(required, optional, values, ov) for ov in self._column_overrides(tool, override)]
 
     def must_value(self, ptype: str) -> str:
         name = f"must_{ptype}"
@@ -320,13 +419,15 @@ class _Builder:
         head = lit(f"{tool.name}(")
         slots = [p for p in required if not takes_literal(p.type)]
         if len(slots) >= 2:  # a join: each of its value-only parameters takes a different value
-            variants = [self._args(required, optional, values, override) for override in self._joins(slots, must)]
+            variants = [v for override in self._joins(slots, must)
+                        for v in self._arg_variants(tool, required, optional, values, override)]
             if not variants:
                 return ""
             args = " | ".join(f"({v})" for v in variants)
             return f'{head} ({args}) ")"'
         if must == "all":
-            variants = [self._args(required, optional, values, override) for override in self._reading_all(required)]
+            variants = [v for override in self._reading_all(required)
+                        for v in self._arg_variants(tool, required, optional, values, override)]
             if not variants:
                 return ""
             args = " | ".join(f"({v})" for v in variants)
@@ -336,7 +437,13 @@ class _Builder:
             for p in required:
                 mv = self.must_value(p.type)
                 if mv:
-                    variants.append(self._args(required, optional, values, {p.name: mv}))
+                    variants += self._arg_variants(tool, required, optional, values, {p.name: mv})
+            if not variants:
+                return ""
+            args = " | ".join(f"({v})" for v in variants)
+            return f'{head} ({args}) ")"'
+        if self.tables and column_params(tool):
+            variants = self._arg_variants(tool, required, optional, values, {})
             if not variants:
                 return ""
             args = " | ".join(f"({v})" for v in variants)
@@ -427,7 +534,8 @@ def _ends(state: LineState) -> list[str]:
     return ['"```"', lit(f"print({state.result_name})")] if state.may_end else []
 
 
-def line_grammar(tools: Mapping[str, Any], state: LineState, *, rich: bool = False, values: Any = None) -> str:
+def line_grammar(tools: Mapping[str, Any], state: LineState, *, rich: bool = False, values: Any = None,
+                 tables: Tables | None = None) -> str:
     """The Lark grammar of the next line of the program.
 
     The simple grammar: ``result = <call>\\n`` (or ``<name> = <call>\\n`` with the name
@@ -435,9 +543,10 @@ def line_grammar(tools: Mapping[str, Any], state: LineState, *, rich: bool = Fal
     ``state.may_end``, also the end of the program (the empty string, so that ``<eos>`` is
     allowed, a closing fence or ``print(result)``, which ends the program and is not kept).
     ``values``: the task's :class:`~nbagents.grammar.values.TaskValues`, which restrict the
-    literals of the parameters they fit.
+    literals of the parameters they fit. ``tables``: the schemas of the table inputs, whose real
+    columns are the only ones a column parameter takes (:mod:`.columns`).
     """
-    b = _Builder(tools, state, rich=rich, values=values)
+    b = _Builder(tools, state, rich=rich, values=values, tables=tables)
     if rich:
         return _rich_line(b, state)
     groups: dict[str, list[str]] = {}

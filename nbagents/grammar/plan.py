@@ -33,6 +33,17 @@ from typing import Any
 
 from ..kinds import takes_literal
 from ..relevance import choice_prior, expected_tools, task_prior, tool_relevance
+from .columns import (
+    CellSlot,
+    Tables,
+    column_lists,
+    column_literal,
+    column_params,
+    column_variants,
+    slot_of,
+    table_param,
+    tables_of,
+)
 from .constraint import Grammar
 from .lark import excluding
 from .lines import MAX_ITEMS
@@ -104,6 +115,68 @@ class _Item:
             self.rules[name] = _alt(options)
         return name if self.rules[name] else ""
 
+    # columns (see .columns and the program lines' grammar)
+
+    def _named(self, prefix: str, body: str) -> str:
+        import hashlib
+
+        name = prefix + hashlib.sha1(body.encode()).hexdigest()[:10]
+        self.rules.setdefault(name, body)
+        return name if body else ""
+
+    def columns_rule(self, p: Any, columns: tuple) -> str:
+        names = _alt(_lit(column_literal(c.name)) for c in columns)
+        if not names or p.type != "list":
+            return self._named("col_", names) if names else ""
+        lists = column_lists(columns)
+        if lists is not None:  # few columns: each at most once
+            return self._named("cols_", _alt('"[" ' + ' ", " '.join(_lit(column_literal(c.name)) for c in combo)
+                                             + ' "]"' for combo in lists))
+        item = self._named("col_", names)
+        return self._named("cols_", f'"[" {item} (", " {item}){{0,{MAX_ITEMS - 1}}} "]"')
+
+    def cell_rule(self, slot: CellSlot) -> str:
+        ptype = {"number": "float", "text": "str", "bool": "bool", "datetime": "str"}.get(slot.kind, "any")
+        if slot.kind == "bool" or not slot.literals:
+            return self.value(ptype, none=False)
+        return self._named("cell_", _alt([*(_lit(x) for x in slot.literals), *self.refs(ptype)]))
+
+    def column_overrides(self, tool: Any, override: Mapping[str, str]) -> list[dict[str, str]]:
+        """``override`` once per way of filling the task's column parameters: the table
+        parameter names one table input (or earlier results, whose columns are every input's),
+        the column parameters that table's real columns, a cell value a literal of its column's
+        type."""
+        tables = self.b.tables
+        params = [p for p in column_params(tool) if p.required]
+        if not tables or not params:
+            return [dict(override)]
+        tp = table_param(tool, params[0])
+        groups: list[tuple[list[str] | None, tuple]] = [(None, tables.union())]
+        if tp:
+            ptype = next(q.type for q in tool.inputs if q.name == tp)
+            rule = override.get(tp)
+            keys = [k for k, (t, _) in sorted(self.b.names().items()) if compatible(ptype, t)
+                    and (rule != f"m_{ptype}" or k in self.must)]
+            known = [k for k in keys if k.startswith("input:") and k[6:] in tables.schemas]
+            unknown = [k for k in keys if k not in known]
+            groups = [([k], tables.schemas[k[6:]].columns) for k in known]
+            groups += [(unknown, tables.union())] if unknown else []
+        names = self.b.names()
+        out = []
+        for keys, columns in groups:
+            for variant in column_variants(tool, columns, self.b.values, params):
+                ov = dict(override)
+                if keys is not None:
+                    ov[tp] = self._named("tab_", _alt(names[k][1] for k in keys))
+                for name, cols in variant.items():
+                    ov[name] = self.columns_rule(next(q for q in tool.inputs if q.name == name), cols)
+                for q in tool.inputs:
+                    if q.required and getattr(q, "value_of", "") in variant:
+                        ov[q.name] = self.cell_rule(slot_of(variant[q.value_of], self.b.values))
+                if all(ov.values()):
+                    out.append(ov)
+        return out
+
     def must_value(self, ptype: str) -> str:
         name = f"m_{ptype}"
         if name not in self.rules:
@@ -113,6 +186,10 @@ class _Item:
     def args(self, tool: Any, *, must: bool) -> str | None:
         """The body of ``"args": {...}`` for ``tool``; None when it cannot be called here."""
         values = {p.name: self.value(p.type, none=p.default is None) for p in tool.inputs}
+        if self.b.tables:
+            for p in column_params(tool):  # an optional one: any real column
+                values[p.name] = self.columns_rule(p, tuple(c for c in self.b.tables.union()
+                                                            if c.numeric or not p.column.numeric))
         required = [p for p in tool.inputs if p.required]
         optional = [p for p in tool.inputs if not p.required and values[p.name]]
         if any(not values[p.name] for p in required):
@@ -127,10 +204,12 @@ class _Item:
             return " ".join(parts + [f"({pair(p, ', ', values[p.name])})?" for p in optional])
 
         if must:
-            variants = [with_required({p.name: mv}) for p in required if (mv := self.must_value(p.type))]
+            variants = [with_required(ov) for p in required if (mv := self.must_value(p.type))
+                        for ov in self.column_overrides(tool, {p.name: mv})]
             return " | ".join(f"({v})" for v in variants) if variants else None
         if required:
-            return with_required({})
+            variants = [with_required(ov) for ov in self.column_overrides(tool, {})]
+            return " | ".join(f"({v})" for v in variants) if variants else None
         if not optional:
             return '""'
         alternatives = []
@@ -172,8 +251,14 @@ class PlanBuilder:
     """The plan written so far, and the grammar of what comes next (see the module docstring)."""
 
     def __init__(self, tools: Mapping[str, Any], input_types: Mapping[str, str], *, max_tasks: int = 4,
-                 forbid: Iterable[str] = (), task: str = "") -> None:
+                 forbid: Iterable[str] = (), task: str = "", tables: Mapping[str, Any] | None = None) -> None:
+        from .values import task_values
+
         self.tools = dict(tools)
+        #: The table inputs' schemas (their real columns) and what the task states (the columns
+        #: and values it names).
+        self.tables = Tables(dict(tables or {}))
+        self.values = task_values(task) if task else None
         # The task's words: a prior for each tool name, and the tools it asks for one after the
         # other (the plan may not close before it has them, while it has room).
         scores = tool_relevance(self.tools, task) if task else {}
@@ -292,7 +377,7 @@ def _reads(value: Any) -> set[str]:
 
 def plan_grammar(tools: Mapping[str, Any], inputs: Mapping[str, Any] | None = None, *, max_tasks: int = 4,
                  forbid: Iterable[str] = (), input_types: Mapping[str, str] | None = None,
-                 task: str = "") -> Grammar | None:
+                 task: str = "", tables: Mapping[str, Any] | None = None) -> Grammar | None:
     """The :class:`~nbagents.grammar.Grammar` of a plan over ``tools`` (its first
     segment; each segment builds the next).
 
@@ -310,6 +395,10 @@ def plan_grammar(tools: Mapping[str, Any], inputs: Mapping[str, Any] | None = No
         The task: its words give each tool a prior when the model picks a task's tool, and the
         tools it asks for one after the other must all be in the plan
         (:mod:`nbagents.relevance`).
+    tables:
+        The table inputs' schemas (name -> :class:`~nbagents.tabular.TableSchema`; from the
+        ``inputs`` when not given): a column parameter takes only real columns, a cell value a
+        literal of its column's type (:mod:`~nbagents.grammar.columns`).
 
     Returns
     -------
@@ -319,4 +408,6 @@ def plan_grammar(tools: Mapping[str, Any], inputs: Mapping[str, Any] | None = No
     """
     if input_types is None:
         input_types = {n: value_type(v) for n, v in (inputs or {}).items()}
-    return PlanBuilder(tools, input_types, max_tasks=max_tasks, forbid=forbid, task=task).grammar()
+    if tables is None:
+        tables = tables_of(inputs or {})
+    return PlanBuilder(tools, input_types, max_tasks=max_tasks, forbid=forbid, task=task, tables=tables).grammar()

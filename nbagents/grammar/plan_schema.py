@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .columns import Tables, tables_of
 from .constraint import JsonSchema
 from .remote import literal_schemas
 
@@ -30,8 +31,36 @@ def _reference(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "string", "pattern": pattern}
 
 
-def _value(param: Any, reference: dict[str, Any]) -> dict[str, Any]:
+_KIND_SCHEMAS = {"number": {"type": "number"}, "text": {"type": "string"}, "bool": {"type": "boolean"},
+                 "datetime": {"type": "string"}}
+
+
+def _table_literals(param: Any, tables: Tables) -> list[dict[str, Any]] | None:
+    """With table inputs: a column parameter's enum of real column names (numeric ones for a
+    numeric role; all the inputs' columns, since a task's table may be an earlier result), a cell
+    value's types of those columns' kinds (a schema cannot pair it with the column chosen: the
+    plan's validation and the tool check the rest); None for other parameters."""
+    if not tables:
+        return None
+    columns = tables.union()
+    if getattr(param, "column", None) is not None:
+        names = {"type": "string", "enum": [c.name for c in columns if c.numeric or not param.column.numeric]}
+        return [{"type": "array", "minItems": 1, "items": names} if param.type == "list" else names]
+    if getattr(param, "value_of", ""):
+        kinds = dict.fromkeys(c.kind for c in columns)
+        if "other" in kinds:
+            return None
+        return [dict(_KIND_SCHEMAS[k]) for k in kinds]
+    return None
+
+
+def _value(param: Any, reference: dict[str, Any], tables: Tables | None = None) -> dict[str, Any]:
     choices = tuple(getattr(param, "choices", ()) or ())
+    options = _table_literals(param, tables or Tables())
+    if options is not None:
+        if not param.required:
+            options.append({"type": "null"})
+        return options[0] if len(options) == 1 else {"anyOf": options}
     options = literal_schemas(param.type, choices)
     if param.type != "str" or choices:  # a plain string already takes a reference
         options.append(dict(reference))
@@ -40,8 +69,8 @@ def _value(param: Any, reference: dict[str, Any]) -> dict[str, Any]:
     return options[0] if len(options) == 1 else {"anyOf": options}
 
 
-def _task(tool: Any, reference: dict[str, Any]) -> dict[str, Any]:
-    props = {p.name: _value(p, reference) for p in tool.inputs}
+def _task(tool: Any, reference: dict[str, Any], tables: Tables | None = None) -> dict[str, Any]:
+    props = {p.name: _value(p, reference, tables) for p in tool.inputs}
     args = {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
     return {"type": "object",
             "properties": {"task": {"type": "string", "enum": [tool.name]}, "id": {"type": "integer"},
@@ -52,12 +81,14 @@ def _task(tool: Any, reference: dict[str, Any]) -> dict[str, Any]:
 def plan_schema(tools: Mapping[str, Any], inputs: Mapping[str, Any] | None = None, *,
                 max_tasks: int = 8) -> JsonSchema | None:
     """The plan's :class:`~nbagents.grammar.JsonSchema` for ``tools`` (name -> Tool) and the
-    inputs' names, or ``None`` without tools."""
+    inputs' names, or ``None`` without tools. With table inputs (values), a column parameter
+    takes an enum of their real column names (:func:`_table_literals`)."""
     if not tools:
         return None
     reference = _reference(inputs or {})
+    tables = Tables(tables_of(inputs or {}))
     tasks = {"type": "array", "minItems": 1, "maxItems": max_tasks,
-             "items": {"anyOf": [_task(t, reference) for t in tools.values()]}}
+             "items": {"anyOf": [_task(t, reference, tables) for t in tools.values()]}}
     schema = {"type": "object", "properties": {"tasks": tasks}, "required": ["tasks"],
               "additionalProperties": False}
     return JsonSchema(schema, name="plan", hint=_HINT)

@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 from ..kinds import kind_of_annotation, takes_literal
 from ..parsing import parses
 from ..relevance import expected_tools, task_prior, tool_relevance
+from .columns import Tables, candidates, cell_slot, column_literal, tables_of
 from .constraint import Constraint
 from .lines import INDENT, LineState, grounded_literals, line_grammar, stated_choices
 from .types import compatible, literal_type, value_type
@@ -114,6 +115,11 @@ class ProgramSpec(Constraint):
         of them, or a line of this program, is dropped and the next line can only call the final
         tool (a small model that repeats itself has nothing new to do); without, the program
         ends there.
+    tables:
+        The schemas of the inputs and variables that are tables, name ->
+        :class:`~nbagents.tabular.TableSchema`: a column parameter takes only their real
+        columns, a cell value a literal of its column's type (:mod:`~nbagents.grammar.columns`);
+        :meth:`for_inputs` fills it.
     """
 
     kind: ClassVar[str] = "program"
@@ -134,10 +140,12 @@ class ProgramSpec(Constraint):
     tool_prior: Mapping[str, float] = field(default_factory=dict)
     expected_tools: tuple[str, ...] = ()
     values: TaskValues | None = None
+    tables: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tools", _tool_map(self.tools))
         object.__setattr__(self, "done_lines", frozenset(self.done_lines))
+        object.__setattr__(self, "tables", dict(self.tables))
         object.__setattr__(self, "tool_prior", {n: float(v) for n, v in dict(self.tool_prior).items()
                                                 if n in self.tools and v})
         object.__setattr__(self, "expected_tools", tuple(n for n in self.expected_tools if n in self.tools))
@@ -171,8 +179,10 @@ class ProgramSpec(Constraint):
                 options.setdefault("tool_prior", task_prior(by_name, task, scores=scores))
                 if wants_steps:
                     options["expected_tools"] = expected_tools(by_name, task, scores=scores)
-        variables = {n: value_type(v) for n, v in (state or {}).items()
-                     if n not in inputs and n.isidentifier() and not n.startswith("_")}
+        readable = {n: v for n, v in (state or {}).items()
+                    if n not in inputs and n.isidentifier() and not n.startswith("_")}
+        variables = {n: value_type(v) for n, v in readable.items()}
+        options.setdefault("tables", tables_of({**readable, **inputs}))
         return cls(tools=tools, input_types={n: value_type(v) for n, v in inputs.items()},
                    variables=variables, **options)
 
@@ -215,6 +225,8 @@ class ProgramSpec(Constraint):
             out.update(final_tool=self.final_tool, must_finish=self.must_finish)
         if self.expected_tools:
             out["expected_tools"] = list(self.expected_tools)
+        if self.tables:
+            out["tables"] = Tables(self.tables).describe()
         if self.values:
             out["task_values"] = self.values.describe()
             grounded = self.grounded()
@@ -333,7 +345,8 @@ class ProgramBuilder:
 
     def grammar(self) -> str:
         self.line_state = self.state()
-        return line_grammar(self.line_tools(), self.line_state, rich=self.spec.rich, values=self.spec.values)
+        return line_grammar(self.line_tools(), self.line_state, rich=self.spec.rich, values=self.spec.values,
+                            tables=Tables(self.spec.tables))
 
     def head(self, tool: str) -> str:
         """The text before the tool name when the next line calls ``tool`` (simple grammar)."""
@@ -353,6 +366,8 @@ class ProgramBuilder:
         p = next((p for p in t.inputs if p.name == param), None) if t is not None else None
         if p is None:
             return []
+        if self.spec.tables and (getattr(p, "column", None) is not None or getattr(p, "value_of", "")):
+            return self._column_candidates(t, p)
         from .lark import choice_literal
 
         literals = list(grounded_literals(self.spec.values, p, self.forbid))
@@ -362,6 +377,25 @@ class ProgramBuilder:
             return []
         refs = [n for n, ty in sorted(self.names.items()) if compatible(p.type, ty) and not keyword.iskeyword(n)]
         return list(dict.fromkeys(literals + refs))
+
+    def _column_candidates(self, tool: Any, p: Any) -> list[str]:
+        """A column parameter's columns (of every table: the line's grammar keeps those of the
+        table it reads), or a cell value's literals when every column it may belong to has a
+        closed set of them; empty otherwise."""
+        tables = Tables(self.spec.tables)
+        if p.column is not None:
+            if p.type == "list":
+                return []
+            stated = candidates(tables.union(), p, self.spec.values)  # first; the grammar may allow others
+            fit = [c for c in tables.union() if c.numeric or not p.column.numeric]
+            return list(dict.fromkeys(column_literal(c.name) for c in [*stated, *fit]))
+        owner = next((q for q in tool.inputs if q.name == p.value_of and getattr(q, "column", None) is not None), None)
+        if owner is None:
+            return []
+        slots = [cell_slot(c, self.spec.values) for c in candidates(tables.union(), owner, self.spec.values)]
+        if not slots or not all(s.literals for s in slots) or any(s.kind == "bool" for s in slots):
+            return []
+        return list(dict.fromkeys(x for s in slots for x in s.literals))
 
     # --- taking a line ------------------------------------------------------------------------
 

@@ -14,6 +14,15 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from .columns import (
+    CellSlot,
+    Tables,
+    column_literal,
+    column_params,
+    column_variants,
+    slot_of,
+    table_param,
+)
 from .lark import regex_escape
 from .lines import EXPLANATION_CHARS, STRING_CHARS, grounded_literals, stated_choices
 from .program import ProgramSpec, render_program
@@ -80,6 +89,80 @@ def _tool_schema(tool: Any, spec: ProgramSpec) -> dict[str, Any]:
             "required": ["tool", "args"], "additionalProperties": False}
 
 
+def _cell_schema(slot: CellSlot) -> dict[str, Any]:
+    """A cell value's JSON schema: the literals of its slot, or any value of its column's kind."""
+    if slot.kind == "bool":
+        return {"type": "boolean"}
+    if slot.literals:
+        return {"enum": [json.loads(x) for x in slot.literals]}
+    if slot.kind == "number":
+        return {"type": "number"}
+    if slot.kind in ("text", "datetime"):
+        return {"type": "string"}
+    return {"anyOf": [dict(o) for o in _ANY]}
+
+
+def _columns_schema(p: Any, columns: tuple) -> dict[str, Any]:
+    names = {"type": "string", "enum": [c.name for c in columns]}
+    return {"type": "array", "minItems": 1, "items": names} if p.type == "list" else names
+
+
+def _table_groups(tool: Any, tp: str, names: Mapping[str, str], tables: Tables) -> list[tuple[list[str] | None, tuple]]:
+    """The tables a call may read, grouped by what their columns are: each table input alone,
+    the other names (earlier results, whose columns are every input's) together."""
+    if not tp:
+        return [(None, tables.union())]
+    ptype = next(q.type for q in tool.inputs if q.name == tp)
+    pool = [n for n, t in sorted(names.items()) if compatible(ptype, t)]
+    groups: list[tuple[list[str] | None, tuple]] = [([n], tables.schemas[n].columns) for n in pool
+                                                     if n in tables.schemas]
+    unknown = [n for n in pool if n not in tables.schemas]
+    return groups + ([(unknown, tables.union())] if unknown else [])
+
+
+def _column_overrides(tool: Any, spec: ProgramSpec, names: Mapping[str, str],
+                      ) -> list[tuple[str, list[str] | None, dict[str, tuple]]] | None:
+    """(table parameter, the tables it may name, {column parameter: its columns}) for every way
+    of filling the call's column parameters (:func:`~nbagents.grammar.columns.column_variants`);
+    None when the call has none or no table is known."""
+    tables = Tables(spec.tables)
+    params = [p for p in column_params(tool) if p.required]
+    if not tables or not params:
+        return None
+    tp = table_param(tool, params[0])
+    return [(tp, refs, variant) for refs, columns in _table_groups(tool, tp, names, tables)
+            for variant in column_variants(tool, columns, spec.values, params)]
+
+
+def _tool_schemas(tool: Any, spec: ProgramSpec) -> list[dict[str, Any]]:
+    """The tool's call schemas: one, or with table inputs one per way of filling its column
+    parameters, where the column parameters take enums of real column names and a cell value the
+    literals of its column's type (JSON schema ``anyOf`` over the column/value pairs)."""
+    base = _tool_schema(tool, spec)
+    tables = Tables(spec.tables)
+    args = base["properties"]["args"]["properties"]
+    for p in tool.inputs:  # an optional column parameter: any real column, or left out
+        if tables and getattr(p, "column", None) is not None and not p.required:
+            fit = tuple(c for c in tables.union() if c.numeric or not p.column.numeric)
+            args[p.name] = {"anyOf": [_columns_schema(p, fit), {"type": "null"}]}
+    overrides = _column_overrides(tool, spec, {**_names(spec), spec.result_name: "any"})
+    if overrides is None:
+        return [base]
+    out = []
+    for tp, refs, variant in overrides:
+        schema = json.loads(json.dumps(base))
+        props = schema["properties"]["args"]["properties"]
+        if refs is not None:
+            props[tp] = {"anyOf": [_ref_schema(refs)]}
+        for name, columns in variant.items():
+            props[name] = _columns_schema(next(q for q in tool.inputs if q.name == name), columns)
+        for q in tool.inputs:
+            if q.required and getattr(q, "value_of", "") in variant:
+                props[q.name] = _cell_schema(slot_of(variant[q.value_of], spec.values))
+        out.append(schema)
+    return out
+
+
 def program_schema(spec: ProgramSpec) -> dict[str, Any]:
     """A JSON schema (OpenAI strict-mode compatible) for ``{"explanation", "calls": [...]}``.
 
@@ -89,7 +172,7 @@ def program_schema(spec: ProgramSpec) -> dict[str, Any]:
     type fits (``result`` is the previous call's value).
     """
     calls = {"type": "array", "minItems": 1, "maxItems": spec.max_calls,
-             "items": {"anyOf": [_tool_schema(t, spec) for t in spec.tools.values()]}}
+             "items": {"anyOf": [s for t in spec.tools.values() for s in _tool_schemas(t, spec)]}}
     props: dict[str, Any] = {}
     if spec.explanation:
         props["explanation"] = {"type": "string"}
@@ -119,11 +202,50 @@ def _regex_value(ptype: str, names: list[str]) -> str:
     return "(" + "|".join(options) + ")" if options else ""
 
 
-def _regex_call(tool: Any, names: dict[str, str]) -> str:
+def _regex_cell(slot: CellSlot, refs: list[str]) -> str:
+    if slot.kind == "other":
+        return _regex_value("any", refs)
+    if slot.literals and slot.kind != "bool":
+        options = [regex_escape(x) for x in slot.literals]
+    else:
+        options = [{"number": r"-?(0|[1-9][0-9]*)(\.[0-9]+)?", "bool": "True|False"}.get(
+            slot.kind, r'"[^"\\\n]{1,' + str(STRING_CHARS) + '}"')]
+    return "(" + "|".join(options + [regex_escape(n) for n in refs]) + ")"
+
+
+def _regex_columns(p: Any, columns: tuple) -> str:
+    one = "(" + "|".join(regex_escape(column_literal(c.name)) for c in columns) + ")"
+    return r"\[" + one + "(, " + one + r")*\]" if p.type == "list" else one
+
+
+def _regex_call(tool: Any, names: dict[str, str], spec: ProgramSpec | None = None) -> str:
+    """The regex of a call of ``tool``; with table inputs, one alternative per way of filling its
+    column parameters (real columns, a cell value of its column's type)."""
+    overrides = _column_overrides(tool, spec, names) if spec is not None else None
+    if overrides is None:
+        return _regex_args(tool, names, {})
+    calls = []
+    for tp, refs, variant in overrides:
+        fixed = {}
+        if refs is not None:
+            fixed[tp] = "(" + "|".join(regex_escape(n) for n in refs) + ")"
+        for name, columns in variant.items():
+            fixed[name] = _regex_columns(next(q for q in tool.inputs if q.name == name), columns)
+        for q in tool.inputs:
+            if q.required and getattr(q, "value_of", "") in variant:
+                refs_q = [n for n, t in sorted(names.items()) if t in ("str", "int", "float", "bool")]
+                fixed[q.name] = _regex_cell(slot_of(variant[q.value_of], spec.values), refs_q)
+        call = _regex_args(tool, names, fixed)
+        if call:
+            calls.append(call)
+    return "(" + "|".join(calls) + ")" if calls else ""
+
+
+def _regex_args(tool: Any, names: dict[str, str], fixed: Mapping[str, str]) -> str:
     parts = []
     for p in tool.inputs:
         refs = [n for n, t in sorted(names.items()) if compatible(p.type, t)]
-        value = _regex_value(p.type, refs)
+        value = fixed.get(p.name) or _regex_value(p.type, refs)
         if not value:
             if p.required:
                 return ""
@@ -142,9 +264,9 @@ def program_regex(spec: ProgramSpec) -> str:
     The first line cannot read ``result``; later lines can. (Bounded repetition makes some
     regex compilers slow, so only string literals are bounded.)"""
     names = _names(spec)
-    first = [c for c in (_regex_call(t, names) for t in spec.tools.values()) if c]
+    first = [c for c in (_regex_call(t, names, spec) for t in spec.tools.values()) if c]
     later_names = {**names, spec.result_name: "any"}
-    later = [c for c in (_regex_call(t, later_names) for t in spec.tools.values()) if c]
+    later = [c for c in (_regex_call(t, later_names, spec) for t in spec.tools.values()) if c]
     head = regex_escape(f"{spec.result_name} = ")
     expl = r"([^\n`]{1," + str(EXPLANATION_CHARS) + r"}\n)?" if spec.explanation else ""
     body = f"{head}({'|'.join(first)})\\n({head}({'|'.join(later)})\\n){{0,{spec.max_calls - 1}}}"

@@ -30,6 +30,7 @@ from ..parsing import calls_of
 
 __all__ = [
     "CHOICE_WORDS",
+    "WEAK_CHOICE_WORDS",
     "PARAMETER_KINDS",
     "Amount",
     "Derived",
@@ -147,6 +148,9 @@ class TaskValues:
         said = tuple(c for c in texts if _CHOICE_WORDS.get(c.lower(), frozenset()) & self.words)
         if said:
             return said
+        said = tuple(c for c in texts if WEAK_CHOICE_WORDS.get(c.lower(), frozenset()) & self.words)
+        if said:
+            return said
         numbers = {float(x) for x in self.literals(name, "float", carry=False)}
         return tuple(c for c in choices if isinstance(c, (int, float)) and not isinstance(c, bool)
                      and float(c) in numbers)
@@ -256,8 +260,23 @@ class TaskValues:
 CHOICE_WORDS: dict[str, frozenset[str]] = {
     "horizontal": frozenset({"sideways", "left", "right", "mirror", "mirrored"}),
     "vertical": frozenset({"upside", "top", "bottom"}),
+    # aggregates and comparisons (table tools)
+    "sum": frozenset({"total", "totals", "altogether", "combined"}),
+    "mean": frozenset({"average", "averages", "avg"}),
+    "max": frozenset({"maximum", "highest", "largest", "biggest", "most", "top"}),
+    "min": frozenset({"minimum", "lowest", "smallest", "least", "fewest"}),
+    "count": frozenset({"many", "number"}),
+    ">": frozenset({"above", "over", "greater", "more", "exceeds", "exceeding", "exceed", "higher", "bigger"}),
+    "<": frozenset({"below", "under", "less", "fewer", "lower", "smaller"}),
+    ">=": frozenset({"least"}),
+    "<=": frozenset({"most"}),
+    "==": frozenset({"equals", "equal", "exactly"}),
+    "!=": frozenset({"not", "except", "excluding"}),
 }
 _CHOICE_WORDS = CHOICE_WORDS
+#: Words that name a choice only when the task says no other choice in its own words ("region is
+#: North" -> ``"=="``, but "units is below 10" -> ``"<"``).
+WEAK_CHOICE_WORDS: dict[str, frozenset[str]] = {"==": frozenset({"is", "are", "was", "were"})}
 
 
 def _stem_match(word: str, choice: str) -> bool:
