@@ -58,16 +58,21 @@ def _require(module: str, install: str) -> None:
 
 def _state_env(state: Path, **extra: str) -> dict[str, str]:
     """Temporary Jupyter config, runtime, settings and IPython dirs; the venv's tools first on PATH."""
-    dirs = {name: state / name for name in ("config", "runtime", "settings", "workspaces", "ipython")}
+    dirs = {name: state / name for name in ("config", "data", "runtime", "settings", "workspaces", "ipython")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
     toast = dirs["settings"] / "@jupyterlab" / "apputils-extension"
     toast.mkdir(parents=True, exist_ok=True)
     (toast / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # Every cell in the page (by default only those in view are), so tests find them by text.
+    tracker = dirs["settings"] / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True, exist_ok=True)
+    (tracker / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     env = {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(dirs["config"]),
+        "JUPYTER_DATA_DIR": str(dirs["data"]),  # the notary's secret and trusted-notebook database
         "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
         "JUPYTERLAB_SETTINGS_DIR": str(dirs["settings"]),
         "JUPYTERLAB_WORKSPACES_DIR": str(dirs["workspaces"]),
@@ -166,7 +171,7 @@ def root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("frontends")
     shutil.copytree(NOTEBOOKS / "replies", root / "replies")
     tutorial = nbformat.read(NOTEBOOKS / "01-getting-started.ipynb", as_version=4)
-    last = next(i for i, c in enumerate(tutorial.cells) if "--inspect" in c.source)
+    last = next(i for i, c in enumerate(tutorial.cells) if c.source.startswith("%%agent --inspect"))
     tutorial.cells = tutorial.cells[: last + 1]
     nbformat.write(tutorial, root / "first-cells.ipynb")
     return root
@@ -195,17 +200,22 @@ def saved(root, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def notebook7(root, tmp_path_factory) -> Iterator[str]:
+def notebook7_env(tmp_path_factory) -> dict[str, str]:
+    return _state_env(tmp_path_factory.mktemp("notebook7"))
+
+
+@pytest.fixture(scope="module")
+def notebook7(root, notebook7_env) -> Iterator[str]:
     """Notebook 7 serving ``root`` on a free port (no token, ``window.jupyterapp`` exposed)."""
     _require("notebook", '"notebook>=7.6,<7.7"')
-    state = tmp_path_factory.mktemp("notebook7")
+    state = Path(notebook7_env["JUPYTER_CONFIG_DIR"]).parent
     port = free_port()
     cmd = [sys.executable, "-m", "notebook", "--no-browser", "--allow-root",
            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
            "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
            f"--ServerApp.root_dir={root}", "--JupyterNotebookApp.expose_app_in_browser=True",
            "--MappingKernelManager.cull_idle_timeout=0"]
-    with _server(cmd, cwd=root, env=_state_env(state), url=f"http://127.0.0.1:{port}/",
+    with _server(cmd, cwd=root, env=notebook7_env, url=f"http://127.0.0.1:{port}/",
                  log=state / "notebook.log", ready="api/status") as url:
         yield url
 
@@ -225,8 +235,8 @@ def browser(chromium) -> Iterator[object]:
 LOCAL = ("http://127.0.0.1:", "file:", "data:", "blob:")
 
 
-@pytest.fixture
-def page(browser):
+@contextlib.contextmanager
+def _new_page(browser) -> Iterator[object]:
     """A fresh page that records console errors (``page.errors``) and refuses every request
     beyond 127.0.0.1 (``page.refused``), as a machine without a network would."""
     context = browser.new_context(viewport={"width": 1300, "height": 1300})
@@ -247,11 +257,23 @@ def page(browser):
 
     context.route("**/*", route)
     page.on("console", on_console)
-    page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
+    page.on("pageerror", lambda e: page.errors.append(f"pageerror at {page.url}: {e}\n{(e.stack or '')[:3000]}"))
     try:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser):
+    with _new_page(browser) as page:
+        yield page
+
+
+def expect(locator):
+    from playwright.sync_api import expect
+
+    return expect(locator)
 
 
 def _shot(page, path: Path, element=None) -> None:
@@ -259,6 +281,16 @@ def _shot(page, path: Path, element=None) -> None:
         element.scroll_into_view_if_needed()
     page.mouse.move(0, 0)
     page.screenshot(path=str(path))
+
+
+# Notebook 7.6.5 with JupyterLab 4.6 throws this on every notebook page, from its shortcuts settings
+# plugin, with or without nbagents' extension (checked with it disabled): not ours to fix.
+NOTEBOOK7_KNOWN = "pageerror at {url}notebooks/{name}: Cannot read properties of undefined (reading 'schema')"
+
+
+def _notebook7_errors(page, url: str, name: str) -> list[str]:
+    known = NOTEBOOK7_KNOWN.format(url=url, name=name)
+    return [e for e in page.errors if not e.startswith(known)]
 
 
 def _open_notebook7(page, url: str, name: str) -> None:
@@ -299,16 +331,17 @@ def test_getting_started_first_cells_in_notebook7(notebook7, page, tmp_path):
         inspector.wait_for(state="attached", timeout=180_000)
         wait_kernel_idle(page, 60_000)
 
-        # The model's output streamed into the cell in pieces, then settled into the summary line.
+        # The model's output showed in the cell while it was written, then settled into the summary
+        # line. (The embedded model writes these short programs in well under a second, and the
+        # display updates every 0.1 s, so how many pieces the page sees varies; test_browser.py
+        # checks piece-by-piece streaming with a slowed scripted engine.)
         streamed = [t for t in page.evaluate("() => window.nbagentsStreamed") if t]
-        assert len(set(streamed)) >= 2, streamed
-        assert any("440" in t for t in streamed), streamed
+        assert streamed and all(t.startswith("`") or "result" in t for t in streamed), streamed
         tone.scroll_into_view_if_needed()
         assert tone.locator(".nbagents-stream").count() == 0
         summary = tone.locator(".nbagents-run summary").text_content()
         assert "✓ agent run" in summary and "default" in summary, summary
-        assert tone.locator(".jp-OutputArea audio source, .jp-OutputArea audio").first.get_attribute(
-            "src") or tone.locator("audio source").first.get_attribute("src")
+        assert tone.locator(".jp-OutputArea audio source").first.get_attribute("src").startswith("data:audio/wav")
 
         # The rotated image (a PNG, portrait now) and the inspector.
         rotated.scroll_into_view_if_needed()
@@ -325,7 +358,7 @@ def test_getting_started_first_cells_in_notebook7(notebook7, page, tmp_path):
 
         # Edit -> Run: the edited program (rotate by 180, no model) shows its image in the inspector.
         inspector.get_by_role("button", name="Edit", exact=True).click()
-        assert not code.is_disabled()
+        expect(code).to_be_enabled()  # the kernel's answer to the toggle
         code.fill(original.replace("90", "180"))
         inspector.get_by_role("button", name="Run", exact=True).click()
         inspector.get_by_text("✓ run", exact=False).wait_for(timeout=60_000)
@@ -339,42 +372,77 @@ def test_getting_started_first_cells_in_notebook7(notebook7, page, tmp_path):
     except BaseException:
         _shot(page, tmp_path / "notebook7-failure.png")
         raise
-    assert not page.errors, page.errors
+    assert not _notebook7_errors(page, notebook7, "first-cells.ipynb"), page.errors
+    assert not page.refused, page.refused
 
 
-def test_notebook_saved_with_widget_state_reopens_in_notebook7(notebook7, saved, page, tmp_path):
-    """Outputs and the inspector from the file alone: no cell is run in the browser."""
+def _check_saved_outputs(cells) -> None:
+    out = cells.nth(GREET).locator(".jp-OutputArea")
+    out.get_by_text("Hello from a saved notebook!", exact=True).wait_for()
+    assert "printed by the agent" in out.locator("[data-mime-type='application/vnd.jupyter.stdout']").inner_text()
+    assert "✓ agent run" in out.locator(".nbagents-run summary").inner_text()
+    assert cells.nth(PICTURE).locator(".jp-OutputArea img").first.get_attribute("src").startswith("data:image/png")
+    assert cells.nth(SOUND).locator(".jp-OutputArea audio").count() == 1
+
+
+def test_notebook_saved_with_widget_state_reopens_in_notebook7(notebook7, notebook7_env, saved, browser, tmp_path):
+    """Outputs and the inspector from the file alone: no cell is run in the browser. A notebook
+    the user saved (Lab signs it with the user's key, so it is trusted) shows the inspector widget
+    rebuilt from the saved widget state; one that is not trusted shows its static HTML instead."""
     nb = nbformat.read(saved, as_version=4)
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     view = next(o for o in nb.cells[INSPECT].outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {}))
     assert view["data"]["application/vnd.jupyter.widget-view+json"]["model_id"] in state
     assert "text/html" in view["data"]  # the static fallback travels with the widget view
+    counts = [f"[{c.get('execution_count')}]:" for c in nb.cells]
 
-    _open_notebook7(page, notebook7, saved.name)
-    cells = page.locator(".jp-Notebook .jp-Cell")
-    try:
-        out = cells.nth(GREET).locator(".jp-OutputArea")
-        out.get_by_text("Hello from a saved notebook!").wait_for()
-        assert "printed by the agent" in out.locator("[data-mime-type='application/vnd.jupyter.stdout']").inner_text()
-        assert "✓ agent run" in out.locator(".nbagents-run summary").inner_text()
-        assert cells.nth(PICTURE).locator(".jp-OutputArea img").first.get_attribute("src").startswith("data:image/png")
-        assert cells.nth(SOUND).locator(".jp-OutputArea audio").count() == 1
-        # The inspector is the widget, rebuilt from the saved state (not the HTML fallback).
-        inspector = cells.nth(INSPECT).locator(".widget-vbox.nbagents-inspector")
-        inspector.wait_for(timeout=30_000)
-        assert inspector.locator(".nbagents-code textarea").input_value() == "result = 6 * 7"
-        assert "Multiply 6 by 7." in inspector.inner_text()
-        assert inspector.locator(".widget-output").get_by_text("42", exact=True).count() == 1
-        assert "Stop sequences" in inspector.locator(".widget-accordion, .jp-Accordion, .lm-AccordionPanel, details").first.inner_text()
-        # Nothing ran: every cell keeps the execution count the file has.
-        counts = [c.get("execution_count") for c in nb.cells]
-        prompts = cells.locator(".jp-InputArea-prompt").all_inner_texts()
-        assert [p.strip() for p in prompts] == [f"[{n}]:" for n in counts], prompts
-        _shot(page, tmp_path / "notebook7-saved.png", inspector)
-    except BaseException:
-        _shot(page, tmp_path / "notebook7-saved-failure.png")
-        raise
-    assert not page.errors, page.errors
+    # Trust goes by the notebook's content (its signature), so the untrusted copy differs a little.
+    untrusted = saved.with_name("untrusted.ipynb")
+    nb.metadata["title"] = "not signed"
+    nbformat.write(nb, untrusted)
+    trusted = saved.with_name("trusted.ipynb")
+    shutil.copy(saved, trusted)
+    done = subprocess.run([str(BIN / "jupyter"), "trust", str(trusted)], env=notebook7_env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Signing notebook" in done.stdout, done.stdout + done.stderr
+    with _new_page(browser) as page:
+        try:
+            _open_notebook7(page, notebook7, untrusted.name)
+            cells = page.locator(".jp-Notebook .jp-Cell")
+            _check_saved_outputs(cells)
+            static = cells.nth(INSPECT).locator("div.nbagents-inspector")
+            static.wait_for()
+            assert "result = 6 * 7" in static.inner_text() and "Result (int): 42" in static.inner_text()
+            assert cells.nth(INSPECT).locator(".widget-vbox").count() == 0
+            _shot(page, tmp_path / "notebook7-untrusted.png", static)
+        except BaseException:
+            _shot(page, tmp_path / "notebook7-untrusted-failure.png")
+            raise
+        assert not _notebook7_errors(page, notebook7, untrusted.name), page.errors
+        assert not page.refused, page.refused
+
+    with _new_page(browser) as page:
+        try:
+            _open_notebook7(page, notebook7, trusted.name)
+            cells = page.locator(".jp-Notebook .jp-Cell")
+            _check_saved_outputs(cells)
+            # Trusted, the player keeps its sound (an untrusted page's sanitizer drops the data URL).
+            assert cells.nth(SOUND).locator("audio source").first.get_attribute("src").startswith("data:audio/wav")
+            inspector = cells.nth(INSPECT).locator(".widget-vbox.nbagents-inspector")
+            inspector.wait_for(timeout=30_000)
+            assert inspector.locator(".nbagents-code textarea").input_value() == "result = 6 * 7"
+            assert "Multiply 6 by 7." in inspector.inner_text()
+            assert inspector.locator(".widget-output").get_by_text("42", exact=True).count() == 1
+            assert "Stop sequences" in inspector.inner_text()
+            # Nothing ran: every cell keeps the execution count the file has.
+            prompts = cells.locator(".jp-InputArea-prompt").all_inner_texts()
+            assert [p.strip() for p in prompts] == counts, prompts
+            _shot(page, tmp_path / "notebook7-saved.png", inspector)
+        except BaseException:
+            _shot(page, tmp_path / "notebook7-saved-failure.png")
+            raise
+        assert not _notebook7_errors(page, notebook7, trusted.name), page.errors
+        assert not page.refused, page.refused
 
 
 # --- nbconvert HTML -----------------------------------------------------------------------------
@@ -421,7 +489,7 @@ def test_html_export_renders_the_saved_inspector_offline(saved, page, tmp_path):
     try:
         inspector = page.locator(".widget-vbox.nbagents-inspector")
         inspector.wait_for(timeout=30_000)
-        page.get_by_text("Hello from a saved notebook!").first.wait_for()
+        page.get_by_text("Hello from a saved notebook!", exact=True).wait_for()
         assert page.locator("img[src^='data:image/png']").count() >= 1
         assert page.locator("audio").count() == 1
         assert inspector.locator(".nbagents-code textarea").input_value() == "result = 6 * 7"
@@ -449,7 +517,7 @@ def test_html_export_offline_with_nbconverts_defaults_and_static(saved, page, tm
     assert "unpkg.com/@jupyter-widgets/html-manager" in default.read_text()
     refused = _offline(page, export)
     page.goto(default.as_uri())
-    page.get_by_text("Hello from a saved notebook!").first.wait_for()
+    page.get_by_text("Hello from a saved notebook!", exact=True).wait_for()
     assert page.locator(".nbagents-inspector").count() == 0
     views = page.locator(".jupyter-widgets.jp-OutputArea-output")
     assert views.count() == 1 and views.first.inner_text().strip() == ""
@@ -514,6 +582,7 @@ def test_app_view_in_voila(voila, page, tmp_path):
         assert code.input_value().startswith('result = "Hello from the app! "')
         # The inspector works here too: Edit -> Run the changed code.
         inspector.get_by_role("button", name="Edit", exact=True).click()
+        expect(code).to_be_enabled()
         code.fill("result = 6 * 9")
         inspector.get_by_role("button", name="Run", exact=True).click()
         inspector.get_by_text("54", exact=True).wait_for(timeout=30_000)
