@@ -152,6 +152,11 @@ SAVED_CELLS = [
 GREET, PICTURE, SOUND, INSPECT = 2, 3, 4, 5
 
 
+APP_REPLIES = [
+    'I will greet the user.\n```py\nresult = "Hello from the app! " + str(6 * 7)\n```',
+]
+
+
 def _new_notebook(cells: list[str]) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -174,6 +179,10 @@ def root(tmp_path_factory) -> Path:
     last = next(i for i, c in enumerate(tutorial.cells) if c.source.startswith("%%agent --inspect"))
     tutorial.cells = tutorial.cells[: last + 1]
     nbformat.write(tutorial, root / "first-cells.ipynb")
+    # The app, served by Voila's server extension as on Binder (voila.json beside it, as there).
+    shutil.copy(NOTEBOOKS / "app.ipynb", root / "app.ipynb")
+    shutil.copy(ROOT / "voila.json", root / "voila.json")
+    (root / "app-replies.json").write_text(json.dumps(APP_REPLIES))
     return root
 
 
@@ -200,8 +209,9 @@ def saved(root, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def notebook7_env(tmp_path_factory) -> dict[str, str]:
-    return _state_env(tmp_path_factory.mktemp("notebook7"))
+def notebook7_env(root, tmp_path_factory) -> dict[str, str]:
+    return _state_env(tmp_path_factory.mktemp("notebook7"),
+                      NBAGENTS_APP_ENGINE=f"fake:{root / 'app-replies.json'}")
 
 
 @pytest.fixture(scope="module")
@@ -539,11 +549,6 @@ def test_html_export_offline_with_nbconverts_defaults_and_static(saved, page, tm
 
 # --- Voila --------------------------------------------------------------------------------------
 
-APP_REPLIES = [
-    'I will greet the user.\n```py\nresult = "Hello from the app! " + str(6 * 7)\n```',
-]
-
-
 @pytest.fixture(scope="module")
 def voila(tmp_path_factory) -> Iterator[str]:
     """``voila notebooks/app.ipynb`` on a free port, its agent on scripted replies."""
@@ -563,7 +568,18 @@ def voila(tmp_path_factory) -> Iterator[str]:
 
 
 def test_app_view_in_voila(voila, page, tmp_path):
-    page.goto(voila, timeout=120_000)
+    """``voila notebooks/app.ipynb``, as ``make app`` runs it."""
+    _check_app(page, voila, tmp_path / "voila-app.png")
+
+
+def test_app_view_through_voilas_server_extension(notebook7, page, tmp_path):
+    """The app as Binder offers it: ``/voila/render/...`` on the notebook server."""
+    _require("voila", '"voila>=0.5,<0.6"')
+    _check_app(page, f"{notebook7}voila/render/app.ipynb", tmp_path / "voila-extension-app.png")
+
+
+def _check_app(page, url: str, screenshot: Path) -> None:
+    page.goto(url, timeout=120_000)
     try:
         task = page.locator(".nbagents-app-task textarea")
         task.wait_for(timeout=120_000)
@@ -586,14 +602,16 @@ def test_app_view_in_voila(voila, page, tmp_path):
         code.fill("result = 6 * 9")
         inspector.get_by_role("button", name="Run", exact=True).click()
         inspector.get_by_text("54", exact=True).wait_for(timeout=30_000)
-        _shot(page, tmp_path / "voila-app.png")
+        _shot(page, screenshot)
         # An empty task says so, and runs nothing.
         task.fill("")
         page.locator(".nbagents-app-run").click()
         page.locator(".nbagents-app-status").get_by_text("The task is empty").wait_for(timeout=30_000)
     except BaseException:
-        _shot(page, tmp_path / "voila-failure.png")
+        _shot(page, screenshot.with_name("app-failure.png"))
         raise
     assert not page.errors, page.errors
-    # Voila's page asks a CDN for Font Awesome (icons; the app has none); nothing else goes out.
-    assert all(u.startswith("https://cdn.jsdelivr.net/npm/@fortawesome/") for u in page.refused), page.refused
+    # Voila's page asks CDNs for Font Awesome (icons; the app has none) and, served by the server
+    # extension, MathJax (math in markdown; none here); nothing else goes out.
+    cdns = ("https://cdn.jsdelivr.net/npm/@fortawesome/", "https://cdnjs.cloudflare.com/ajax/libs/mathjax/")
+    assert all(u.startswith(cdns) for u in page.refused), page.refused
