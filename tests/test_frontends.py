@@ -1,20 +1,22 @@
 """Agent results in every frontend besides JupyterLab, driven through a real Chromium.
 
 * **Notebook 7** (the ``notebook`` package): the getting-started tutorial's first cells, run in the
-  browser on the embedded model: the model's output streams into the cell, the tone plays in an
+  browser on the embedded model: the model's output shows while it is written, the tone plays in an
   ``<audio>`` player, the rotated image shows, and the inspector's Edit -> Run runs changed code.
 * **Saved and reopened**: a notebook executed headless (nbclient, widget state saved, as Lab saves
-  it) opened in Notebook 7 shows its outputs and the inspector, rendered from the saved widget
-  state, without running a cell.
+  it) opened in Notebook 7 shows its outputs without running a cell: signed (trusted, as a notebook
+  the user saved is), the inspector widget rebuilt from the saved state; unsigned, its static HTML.
 * **nbconvert HTML export** of that notebook, opened in Chromium with every request outside the
-  page's folder refused (offline): with the widget manager served from a local folder
-  (``make widgets-js``) the inspector renders from the saved state; with nbconvert's default (the
-  widget manager from a CDN), it shows its static fallback instead.
+  page's folder refused (offline): with the widget manager from a local folder (``make widgets-js``)
+  the inspector renders from the saved state; with nbconvert's defaults (the widget manager from a
+  CDN) its place stays empty; with widget views left out, its static HTML shows.
 * **Voila app view** (``notebooks/app.ipynb``): a task box, a Run button, the result and the
-  inspector, served by ``voila`` and used in the browser.
+  inspector, served by ``voila`` (as ``make app`` runs it) and by Voila's server extension (as
+  Binder offers it), and used in the browser.
 
-One Notebook 7 server, one executed notebook and one browser per module. Servers listen on
-``127.0.0.1`` (free ports) and are stopped by the fixtures; screenshots go to ``tmp_path``.
+The Notebook 7 server, the executed notebook and the browser are shared per module; every page
+refuses requests beyond 127.0.0.1. Servers listen on ``127.0.0.1`` (free ports) and are stopped by
+the fixtures; screenshots go to ``tmp_path``.
 """
 
 from __future__ import annotations
@@ -444,6 +446,8 @@ def test_notebook_saved_with_widget_state_reopens_in_notebook7(notebook7, notebo
             assert "Multiply 6 by 7." in inspector.inner_text()
             assert inspector.locator(".widget-output").get_by_text("42", exact=True).count() == 1
             assert "Stop sequences" in inspector.inner_text()
+            # ipywidgets marks views of models the kernel does not have (yet) as disconnected.
+            assert page.locator(".jupyter-widgets-disconnected").count() >= 1
             # Nothing ran: every cell keeps the execution count the file has.
             prompts = cells.locator(".jp-InputArea-prompt").all_inner_texts()
             assert [p.strip() for p in prompts] == counts, prompts
