@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 # The CPU build of torch; override for CUDA, e.g. make TORCH=torch lab
 TORCH ?= torch==2.13.0
 
-.PHONY: setup lab test bench lint clean
+.PHONY: setup lab app test bench lint clean widgets-js
 
 setup: $(VENV)/.installed
 
@@ -32,10 +32,29 @@ $(VENV)/.installed: pyproject.toml Makefile $(LABEXT_SRC)
 	# One-time work now rather than in the first notebook cell: the embedded model converted into
 	# ~/.cache/nbagents (about 20 s, with a progress bar) and the tool router's vectors stored.
 	$(VENV)/bin/nbagents prepare
+	$(MAKE) widgets-js
 	touch $@
+
+# The widget manager of static HTML pages (@jupyter-widgets/html-manager) and require.js, for
+# `jupyter nbconvert --to html` exports that render widgets offline (see the README).
+WIDGETS_JS := $(VENV)/share/jupyter/nbagents/widgets
+HTML_MANAGER ?= @jupyter-widgets/html-manager@1.0.15
+REQUIREJS ?= requirejs@2.3.8
+
+widgets-js:
+	rm -rf $(WIDGETS_JS) && mkdir -p $(WIDGETS_JS)/.pack
+	cd $(WIDGETS_JS)/.pack && npm pack -s $(HTML_MANAGER) $(REQUIREJS) >/dev/null
+	tar -xzf $(WIDGETS_JS)/.pack/jupyter-widgets-html-manager-*.tgz -C $(WIDGETS_JS)/.pack
+	tar -xzf $(WIDGETS_JS)/.pack/requirejs-*.tgz -C $(WIDGETS_JS)/.pack package/require.js
+	cp $(WIDGETS_JS)/.pack/package/dist/* $(WIDGETS_JS)/.pack/package/require.js $(WIDGETS_JS)/
+	rm -rf $(WIDGETS_JS)/.pack $(WIDGETS_JS)/*.map
 
 lab: setup
 	$(VENV)/bin/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/01-getting-started.ipynb
+
+# The app view (notebooks/app.ipynb) with Voila: a task box, a Run button, the result, the inspector.
+app: setup
+	$(VENV)/bin/voila notebooks/app.ipynb
 
 test: setup
 	# The browser tests drive Debian's Chromium; install it when missing and running as root.

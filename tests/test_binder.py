@@ -170,3 +170,20 @@ def test_getting_started_runs_through_start(tmp_path):
     results = [o["data"]["text/plain"] for c in nb.cells if c.cell_type == "code"
                for o in c.outputs if o.output_type == "execute_result"]
     assert "45" in results  # the first task's answer
+
+
+def test_binder_offers_the_other_frontends():
+    """Notebook 7 and the Voila app view (notebooks/app.ipynb) are installed, and the app's link works
+    on the paths that exist; voila.json leaves out only extensions that exist."""
+    reqs = {Requirement(line).name: Requirement(line) for line in requirement_lines()
+            if not line.startswith(("-", "."))}
+    assert "7.6.0" in reqs["notebook"].specifier and "0.5.0" in reqs["voila"].specifier
+    readme = (BINDER / "README.md").read_text()
+    app = re.search(r"urlpath=voila%2Frender%2F([\w%.-]+)`", readme).group(1).replace("%2F", "/")
+    assert (ROOT / app).is_file() and app == "notebooks/app.ipynb"
+    assert app in (ROOT / "README.md").read_text()
+    denied = json.loads((ROOT / "voila.json").read_text())["VoilaConfiguration"]["extension_denylist"]
+    listed = subprocess.run([str(BIN / "jupyter"), "labextension", "list"], capture_output=True, text=True,
+                            env=in_venv_env(), timeout=60)
+    for name in denied:
+        assert name in listed.stdout + listed.stderr, name
