@@ -102,8 +102,7 @@ class Structure:
         """The schema (as JSON text) or the regex, for the Run's facts and the inspector."""
         if self.kind == "regex":
             return str(self.value.get("value", ""))
-        schema = self.value.get("value") or (self.value.get("json_schema") or {}).get("schema")
-        return json.dumps(schema, indent=1)
+        return json.dumps(self.schema, indent=1)
 
     def messages(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
         """The messages with one sentence about the JSON shape added to the last user message: the
@@ -131,6 +130,40 @@ class Structure:
         return {"constrained": True, "constraint": self.constraint.kind, "grammar_kind": self.kind,
                 "grammar": self.grammar, **described, "structured_param": self.param,
                 "structured_hint": self.kind == "json" and self.hint}
+
+    @property
+    def schema(self) -> Mapping[str, Any] | None:
+        """The JSON schema sent (``None`` for a regex)."""
+        if self.kind != "json":
+            return None
+        return self.value.get("value") or (self.value.get("json_schema") or {}).get("schema")
+
+    def ignored(self, text: str, finish_reason: str | None) -> str | None:
+        """Why ``text`` shows that the server ignored the schema it accepted, or ``None``.
+
+        A server that decodes under the schema answers one JSON value of the schema's type with
+        its required keys (unless it was cut off at the token limit, when nothing can be told).
+        Anything else (free text, a ```py block, JSON of another shape) means the schema was not
+        followed. A regex is not checked.
+        """
+        schema = self.schema
+        if schema is None or finish_reason == "length":
+            return None
+        s = text.strip()
+        try:
+            value = json.loads(s)
+        except ValueError:
+            return f"the reply is not JSON: {_shown(s)}"
+        wanted = schema.get("type")
+        if wanted == "object" and not isinstance(value, dict):
+            return f"the schema asks for a JSON object, the reply is {type(value).__name__}: {_shown(s)}"
+        if wanted == "array" and not isinstance(value, list):
+            return f"the schema asks for a JSON array, the reply is {type(value).__name__}: {_shown(s)}"
+        if isinstance(value, dict):
+            missing = [k for k in schema.get("required", ()) if k not in value]
+            if missing:
+                return f"the reply lacks the schema's required {', '.join(map(repr, missing))}: {_shown(s)}"
+        return None
 
     def render(self, text: str) -> tuple[str, dict[str, Any]]:
         """The text the agent's parser reads, from the server's answer, and facts.
@@ -161,6 +194,10 @@ class Structure:
             return (f"The model's JSON answer does not fit the toolbox: {reason}\n```json\n{shown}\n```",
                     {"structured_answer": "invalid", "structured_error": reason, "structured_raw": text})
         return program, {"structured_answer": "rendered", "structured_raw": text}
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def _json_candidate(text: str) -> str | None:

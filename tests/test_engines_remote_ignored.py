@@ -1,0 +1,90 @@
+"""A server that accepts a JSON schema and ignores it (``transformers serve`` does) is found out from
+its answer, once per engine: the Run says "structured output: requested, ignored by the server"
+instead of claiming constrained decoding, and later requests go as free text with the plain prompt.
+Against the loopback servers of tests/servers.py; tests/test_real_servers.py does it for real."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from servers import FakeServer
+from test_engines_remote_structured import (
+    FREE_TEXT,
+    GOOD,
+    TGI_INFO,
+    agent_for,
+    make,
+    sent_prompt,
+    spec,
+)
+
+from nbagents.engines.http import IGNORED, Structure
+from nbagents.grammar import JsonSchema
+from nbagents.inspector import render_run_html
+
+pytestmark = pytest.mark.usefixtures("no_ambient_credentials")
+
+PLAN_SCHEMA = JsonSchema({"type": "object", "properties": {"steps": {"type": "array"}},
+                          "required": ["steps"]}, name="plan")
+
+
+@pytest.mark.parametrize("text,words", [
+    (FREE_TEXT, "not JSON"),
+    ('["shout"]', "JSON object, the reply is list"),
+    ('{"explanation": "x"}', "required 'calls'"),
+])
+def test_an_answer_that_does_not_follow_the_schema_is_named(text, words):
+    reason = Structure.openai(spec()).ignored(text, "stop")
+    assert reason is not None and words in reason
+
+
+def test_an_answer_that_follows_it_or_was_cut_off_is_not_taken_for_ignoring():
+    s = Structure.openai(spec())
+    assert s.ignored(GOOD, "stop") is None
+    assert s.ignored(GOOD[:20], "length") is None  # cut at max_new_tokens: nothing can be told
+    assert Structure.openai(PLAN_SCHEMA).ignored('{"steps": []}', None) is None
+    assert "required 'steps'" in Structure.openai(PLAN_SCHEMA).ignored('{"plan": []}', None)
+
+
+@pytest.mark.parametrize("flavour", ["openai", "tgi-chat"])
+def test_a_server_that_ignores_the_schema_is_found_out_once(flavour):
+    with FakeServer(FREE_TEXT, info=dict(TGI_INFO), structured="ignore", structured_reply=GOOD) as server:
+        engine = make(flavour, server)
+        assert engine.structured_output and engine.accepts(spec())
+        c = engine.generate("Count the words", constraint=spec())
+        assert c.facts["constrained"] is False and c.facts["structured_output"] == IGNORED
+        assert "not JSON" in c.facts["structured_ignored"] and c.text == FREE_TEXT
+        assert not engine.structured_output and not engine.accepts(spec())  # remembered
+        assert "not JSON" in engine.describe()["structured_ignored"]
+        assert "not JSON" in engine.structured_ignored
+        c = engine.generate("Count the words")
+        assert server.structures()[1:] == [None] and "structured_ignored" not in c.facts
+
+
+def test_a_server_that_follows_it_is_recorded_as_constrained():
+    with FakeServer(FREE_TEXT, structured_reply=GOOD) as server:
+        engine = make("openai", server)
+        task = "Shout the sentence and count the words"
+        c = engine.generate(task, constraint=spec(task))
+        assert c.facts["constrained"] is True
+        assert c.facts["structured_output"] == "requested, followed by the server"
+        assert engine.structured_output and engine.structured_ignored is None
+
+
+def test_through_the_agent_the_next_run_gets_the_plain_prompt_and_the_inspector_says_so():
+    with FakeServer(FREE_TEXT, structured="ignore", structured_reply=GOOD) as server:
+        agent = agent_for(make("openai", server))
+        run = agent.perform("Count the words", {"sentence": "a b c"})
+        assert run.error is None, run.error
+        assert run.result == 3 and run.facts["constrained"] is False
+        assert run.facts["structured_output"] == IGNORED
+        html = render_run_html(run)
+        assert "requested, ignored by the server" in html and "constrained</td><td>on" not in html
+        second = agent.perform("Count the words", {"sentence": "a b c d"})
+        assert second.result == 4 and "structured_output" not in second.facts
+        first_body, second_body = (r.json for r in server.generation_requests())
+        assert "response_format" in first_body and "response_format" not in second_body
+        assert "Answer with JSON" in sent_prompt(first_body)
+        assert "Answer with JSON" not in sent_prompt(second_body)
+        assert json.loads(json.dumps(run.facts))  # still serialisable
