@@ -30,8 +30,9 @@ PLAN_SCHEMA = JsonSchema({"type": "object", "properties": {"steps": {"type": "ar
 
 
 @pytest.mark.parametrize("text,words", [
-    (FREE_TEXT, "not JSON"),
-    ('["shout"]', "JSON object, the reply is list"),
+    (FREE_TEXT, "does not start like a JSON object"),
+    ('["shout"]', "does not start like a JSON object"),
+    ('{"calls": [}', "not JSON"),
     ('{"explanation": "x"}', "required 'calls'"),
 ])
 def test_an_answer_that_does_not_follow_the_schema_is_named(text, words):
@@ -42,7 +43,8 @@ def test_an_answer_that_does_not_follow_the_schema_is_named(text, words):
 def test_an_answer_that_follows_it_or_was_cut_off_is_not_taken_for_ignoring():
     s = Structure.openai(spec())
     assert s.ignored(GOOD, "stop") is None
-    assert s.ignored(GOOD[:20], "length") is None  # cut at max_new_tokens: nothing can be told
+    assert s.ignored(GOOD[:20], "length") is None  # cut at max_new_tokens: it starts like one
+    assert "start like a JSON object" in s.ignored("```python\ndef count(", "length")  # not even the start
     assert Structure.openai(PLAN_SCHEMA).ignored('{"steps": []}', None) is None
     assert "required 'steps'" in Structure.openai(PLAN_SCHEMA).ignored('{"plan": []}', None)
 
@@ -54,10 +56,10 @@ def test_a_server_that_ignores_the_schema_is_found_out_once(flavour):
         assert engine.structured_output and engine.accepts(spec())
         c = engine.generate("Count the words", constraint=spec())
         assert c.facts["constrained"] is False and c.facts["structured_output"] == IGNORED
-        assert "not JSON" in c.facts["structured_ignored"] and c.text == FREE_TEXT
+        assert "start like a JSON object" in c.facts["structured_ignored"] and c.text == FREE_TEXT
         assert not engine.structured_output and not engine.accepts(spec())  # remembered
-        assert "not JSON" in engine.describe()["structured_ignored"]
-        assert "not JSON" in engine.structured_ignored
+        assert "start like a JSON object" in engine.describe()["structured_ignored"]
+        assert "start like a JSON object" in engine.structured_ignored
         c = engine.generate("Count the words")
         assert server.structures()[1:] == [None] and "structured_ignored" not in c.facts
 
@@ -88,3 +90,22 @@ def test_through_the_agent_the_next_run_gets_the_plain_prompt_and_the_inspector_
         assert "Answer with JSON" in sent_prompt(first_body)
         assert "Answer with JSON" not in sent_prompt(second_body)
         assert json.loads(json.dumps(run.facts))  # still serialisable
+
+
+# --- a reply cut off mid-stream: what came stays in the Run ---------------------------------------
+
+
+@pytest.mark.parametrize("flavour", ["openai", "tgi-generate"])
+def test_a_stream_cut_mid_way_keeps_what_came_in_the_run(flavour):
+    from servers import cut_stream
+
+    from nbagents.errors import EngineResponseError
+
+    with FakeServer(FREE_TEXT, info=dict(TGI_INFO), chunk_size=4) as server:
+        server.push(cut_stream(after=3))
+        shown: list[str] = []
+        run = agent_for(make(flavour, server, max_retries=0)).perform(
+            "Count the words", {"sentence": "a b c"}, on_token=shown.append, constrained=False)
+        assert isinstance(run.exception, EngineResponseError) and "cut off" in run.error.message
+        assert run.raw_output and FREE_TEXT.startswith(run.raw_output)
+        assert run.raw_output == "".join(shown) and len(run.raw_output) < len(FREE_TEXT)

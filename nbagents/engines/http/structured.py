@@ -142,19 +142,24 @@ class Structure:
         """Why ``text`` shows that the server ignored the schema it accepted, or ``None``.
 
         A server that decodes under the schema answers one JSON value of the schema's type with
-        its required keys (unless it was cut off at the token limit, when nothing can be told).
+        its required keys (cut off at the token limit, it still starts like one).
         Anything else (free text, a ```py block, JSON of another shape) means the schema was not
         followed. A regex is not checked.
         """
         schema = self.schema
-        if schema is None or finish_reason == "length":
+        if schema is None:
             return None
         s = text.strip()
+        wanted = schema.get("type")
+        opening = {"object": "{", "array": "["}.get(wanted)
+        if opening and s and not s.startswith(opening):  # not even the start of the schema's JSON
+            return f"the reply does not start like a JSON {wanted}: {_shown(s)}"
+        if finish_reason == "length":  # cut off at the token limit: nothing more can be told
+            return None
         try:
             value = json.loads(s)
         except ValueError:
             return f"the reply is not JSON: {_shown(s)}"
-        wanted = schema.get("type")
         if wanted == "object" and not isinstance(value, dict):
             return f"the schema asks for a JSON object, the reply is {type(value).__name__}: {_shown(s)}"
         if wanted == "array" and not isinstance(value, list):
