@@ -109,3 +109,20 @@ def test_a_stream_cut_mid_way_keeps_what_came_in_the_run(flavour):
         assert isinstance(run.exception, EngineResponseError) and "cut off" in run.error.message
         assert run.raw_output and FREE_TEXT.startswith(run.raw_output)
         assert run.raw_output == "".join(shown) and len(run.raw_output) < len(FREE_TEXT)
+
+
+# --- llama-cpp-python's server: a schema goes as response_format type json_object ------------------
+
+LLAMA_CPP_REFUSAL = ("1 validation error: {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+                     "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}")
+
+
+def test_llama_cpp_servers_refusal_of_json_schema_is_recognised_and_the_schema_resent_as_json_object():
+    from nbagents.engines.http import structure_rejected
+
+    assert structure_rejected(500, LLAMA_CPP_REFUSAL)
+    assert not structure_rejected(500, "CUDA out of memory")
+    s = Structure.openai(spec())
+    again = s.as_json_object()
+    assert again.value == {"type": "json_object", "schema": dict(s.schema)}
+    assert again.ignored(GOOD, "stop") is None and again.grammar == s.grammar

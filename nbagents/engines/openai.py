@@ -155,6 +155,7 @@ class OpenAIEngine(HTTPEngine):
         self.url = safe_url(self.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL)
         self.spec = f"openai:{model}" + (f"@{safe_url(self.base_url)}" if self.base_url else "")
         self._models: list[dict[str, Any]] | None = None  # GET /models, once asked
+        self._json_object = False  # the server takes a schema as response_format type json_object
 
     @classmethod
     def from_spec(cls, rest: str, **options: Any) -> OpenAIEngine:
@@ -271,8 +272,21 @@ class OpenAIEngine(HTTPEngine):
         settings = self._settings(sampling, stream)
         self._check_credentials()
         structure = Structure.openai(constraint, hint=self.structured_hint) if constraint is not None else None
-        return self._with_structure_fallback(lambda structured: self._call(
-            messages, stop, max_new_tokens, emit, settings, structure if structured else None))
+
+        def send(structured: bool) -> Completion:
+            if not structured or structure is None:
+                return self._call(messages, stop, max_new_tokens, emit, settings, None)
+            if self._json_object:
+                return self._call(messages, stop, max_new_tokens, emit, settings, structure.as_json_object())
+            try:
+                return self._call(messages, stop, max_new_tokens, emit, settings, structure)
+            except StructureRejected as e:
+                if "json_object" not in e.message:
+                    raise
+                self._json_object = True  # llama-cpp-python: {"type": "json_object", "schema": ...}
+                return self._call(messages, stop, max_new_tokens, emit, settings, structure.as_json_object())
+
+        return self._with_structure_fallback(send)
 
     def _call(self, messages, stop, max_new_tokens: int, emit, settings,
               structure: Structure | None) -> Completion:

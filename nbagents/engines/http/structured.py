@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ...errors import ConfigurationError
@@ -45,7 +45,10 @@ _STRUCTURE_WORDS = re.compile(r"response_format|json_schema|grammar|\bschema\b|"
 
 
 def structure_rejected(status: int, message: str) -> bool:
-    """Whether an error answer refuses the structured-output parameter (not the request)."""
+    """Whether an error answer refuses the structured-output parameter (not the request).
+    llama-cpp-python's server answers its validation error for ``response_format`` as HTTP 500."""
+    if status == 500:
+        return "'response_format'" in (message or "") and "validation error" in (message or "")
     return status in (400, 422) and bool(_STRUCTURE_WORDS.search(message or ""))
 
 
@@ -136,7 +139,13 @@ class Structure:
         """The JSON schema sent (``None`` for a regex)."""
         if self.kind != "json":
             return None
-        return self.value.get("value") or (self.value.get("json_schema") or {}).get("schema")
+        return (self.value.get("value") or self.value.get("schema")
+                or (self.value.get("json_schema") or {}).get("schema"))
+
+    def as_json_object(self) -> Structure:
+        """The same schema as ``{"type": "json_object", "schema": ...}``, the form llama-cpp-python's
+        server takes (it refuses ``json_schema``)."""
+        return replace(self, value={"type": "json_object", "schema": dict(self.schema or {})})
 
     def ignored(self, text: str, finish_reason: str | None) -> str | None:
         """Why ``text`` shows that the server ignored the schema it accepted, or ``None``.
