@@ -109,7 +109,8 @@ def _engine_html(d: Mapping[str, Any]) -> str:
 
 _GRAMMAR_FACTS = ("constrained", "grammar", "grammars", "grammar_kind", "program_spec", "tool_choices",
                   "program_end", "program_calls", "structured_param", "structured_answer", "structured_raw",
-                  "structured_hint", "structured_error", "structured_fallback", "constraint",
+                  "structured_hint", "structured_error", "structured_fallback", "structured_ignored",
+                  "structured_output", "constraint",
                   "constraint_declined", "json_schema_name", "value_choices")
 
 
@@ -118,13 +119,17 @@ def _grammar_html(d: Mapping[str, Any]) -> str:
     facts = d.get("facts") or {}
     if not facts.get("constrained"):
         note = "<i>off: the model wrote freely</i>"
+        if facts.get("structured_ignored"):
+            note += _table([("structured output", "requested, ignored by the server"),
+                            ("how it showed", facts["structured_ignored"])])
         if facts.get("structured_fallback"):
             note += _table([("server refused structured output", facts["structured_fallback"])])
         if facts.get("constraint_declined"):
             note += _table([("the engine does not take", facts["constraint_declined"])])
         return note
     rows = [("constrained", "on")]
-    for key in ("constraint", "json_schema_name", "program_spec", "grammar_kind", "structured_param", "structured_answer", "structured_raw",
+    for key in ("constraint", "json_schema_name", "program_spec", "grammar_kind", "structured_param", "structured_output",
+                "structured_answer", "structured_raw",
                 "structured_error", "program_end", "program_calls", "tool_choices", "value_choices"):
         if key in facts:
             value = facts[key]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, NbAgentsError
 
 if TYPE_CHECKING:  # the constraint values load with the first constrained request
     from ..grammar.constraint import Constraint
@@ -302,18 +302,25 @@ class Engine(ABC):
         sampling = Sampling.of(sampling)
         messages = normalize_messages(prompt)
         cutter = StopCutter(stop)
+        received: list[str] = []
 
         def emit(piece: str) -> bool:
             """Feed a streamed piece; return True once a stop sequence was produced."""
+            received.append(piece)
             shown = cutter.feed(piece)
             if shown and on_token is not None:
                 on_token(shown)
             return cutter.stopped is not None
 
-        completion = self._generate(
-            messages, stop=tuple(stop), max_new_tokens=max_new_tokens or self.max_new_tokens, emit=emit,
-            constraint=constraint, sampling=sampling, stream=stream,
-        )
+        try:
+            completion = self._generate(
+                messages, stop=tuple(stop), max_new_tokens=max_new_tokens or self.max_new_tokens,
+                emit=emit, constraint=constraint, sampling=sampling, stream=stream,
+            )
+        except NbAgentsError as error:  # a stream cut mid-way: keep what came, for the Run
+            if received and not getattr(error, "partial_output", ""):
+                error.partial_output = cut_at_stop("".join(received), stop)[0]
+            raise
         tail = cutter.flush()
         if tail and on_token is not None:
             on_token(tail)

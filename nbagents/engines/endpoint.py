@@ -241,7 +241,7 @@ class EndpointEngine(HTTPEngine):
         return self._structured_on(self._route())
 
     def _structured_on(self, route: str) -> bool:
-        if self.structured is False or self._structured_refused is not None:
+        if self.structured is False or self.structured_off:
             return False
         if self.structured is True:
             return True

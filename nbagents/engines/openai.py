@@ -32,6 +32,7 @@ from ..errors import (
     EngineAuthError,
     EngineResponseError,
 )
+from ..redaction import redacted_http_logs
 from .base import Completion, flatten_messages
 from .http import (
     HTTPEngine,
@@ -153,6 +154,8 @@ class OpenAIEngine(HTTPEngine):
             "max_completion_tokens" if official else "max_tokens")
         self.url = safe_url(self.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL)
         self.spec = f"openai:{model}" + (f"@{safe_url(self.base_url)}" if self.base_url else "")
+        self._models: list[dict[str, Any]] | None = None  # GET /models, once asked
+        self._json_object = False  # the server takes a schema as response_format type json_object
 
     @classmethod
     def from_spec(cls, rest: str, **options: Any) -> OpenAIEngine:
@@ -163,6 +166,46 @@ class OpenAIEngine(HTTPEngine):
         if not model:
             raise ConfigurationError("openai: needs a model name, e.g. openai:gpt-4o-mini.")
         return cls(model, **options)
+
+    @property
+    def context_length(self) -> int | None:  # type: ignore[override]
+        """The context window: as given, as learnt from a "prompt too long" answer, or, for a
+        local server (``base_url``), as its ``/models`` entry for the model says (vLLM's
+        ``max_model_len``, llama.cpp's ``meta.n_ctx``...); ``None`` when nothing says."""
+        if self._context_length is None and self.base_url is not None and self._models is None:
+            self._context_length = _window(self._model_entry())
+        return self._context_length
+
+    @context_length.setter
+    def context_length(self, value: int | None) -> None:
+        self._context_length = value
+
+    def served_models(self) -> list[dict[str, Any]]:
+        """What the server's ``GET /models`` lists (asked once; ``[]`` when it does not answer)."""
+        if self._models is None:
+            self._models = []
+            try:
+                with redacted_http_logs():
+                    page = self._client().models.list()
+                self._models = [m.model_dump() for m in getattr(page, "data", None) or []]
+            except Exception:  # noqa: BLE001 - a server without /models, or not up: nothing known
+                pass
+        return self._models
+
+    def _model_entry(self) -> dict[str, Any] | None:
+        entries = self.served_models()
+        return next((m for m in entries if m.get("id") == self.model_id),
+                    entries[0] if len(entries) == 1 else None)
+
+    def _with_models(self, error: EngineResponseError) -> EngineResponseError:
+        """A "no such model" answer gets the server's list of models in its hint."""
+        if error.status not in (400, 404) or "model" not in error.message.lower():
+            return error
+        names = [str(m.get("id")) for m in self.served_models() if m.get("id")]
+        if names and self.model_id not in names:
+            error.hint = (f"The server serves {', '.join(map(repr, names[:10]))}, not {self.model_id!r}: "
+                          f"use engine='openai:{names[0]}@{self.url}'.")
+        return error
 
     @property
     def is_chat(self) -> bool:  # type: ignore[override]
@@ -180,7 +223,7 @@ class OpenAIEngine(HTTPEngine):
     @property
     def structured_output(self) -> bool:
         """Whether constrained requests get ``response_format`` now (see ``structured``)."""
-        if self.structured is False or self._structured_refused is not None or self.api != "chat":
+        if self.structured is False or self.structured_off or self.api != "chat":
             return False
         return self.structured is True or self._auto_structured()
 
@@ -229,8 +272,21 @@ class OpenAIEngine(HTTPEngine):
         settings = self._settings(sampling, stream)
         self._check_credentials()
         structure = Structure.openai(constraint, hint=self.structured_hint) if constraint is not None else None
-        return self._with_structure_fallback(lambda structured: self._call(
-            messages, stop, max_new_tokens, emit, settings, structure if structured else None))
+
+        def send(structured: bool) -> Completion:
+            if not structured or structure is None:
+                return self._call(messages, stop, max_new_tokens, emit, settings, None)
+            if self._json_object:
+                return self._call(messages, stop, max_new_tokens, emit, settings, structure.as_json_object())
+            try:
+                return self._call(messages, stop, max_new_tokens, emit, settings, structure)
+            except StructureRejected as e:
+                if "json_object" not in e.message:
+                    raise
+                self._json_object = True  # llama-cpp-python: {"type": "json_object", "schema": ...}
+                return self._call(messages, stop, max_new_tokens, emit, settings, structure.as_json_object())
+
+        return self._with_structure_fallback(send)
 
     def _call(self, messages, stop, max_new_tokens: int, emit, settings,
               structure: Structure | None) -> Completion:
@@ -258,9 +314,12 @@ class OpenAIEngine(HTTPEngine):
             emit(whole.text)
             return whole
 
-        reply, attempts = self._send(attempt, read, where=where, log_url=self.url,
-                                     max_new_tokens=max_new_tokens,
-                                     prompt_estimate=self.count_tokens(prompt_text) + 4 * len(messages))
+        try:
+            reply, attempts = self._send(attempt, read, where=where, log_url=self.url,
+                                         max_new_tokens=max_new_tokens,
+                                         prompt_estimate=self.count_tokens(prompt_text) + 4 * len(messages))
+        except EngineResponseError as error:
+            raise self._with_models(error) from error.__cause__
         return self._completion(reply, attempts, route=self.api, streamed=bool(settings["stream"]),
                                 structure=structure,
                                 prompt_text="" if self.api == "chat" else prompt_text)
@@ -330,6 +389,22 @@ class OpenAIEngine(HTTPEngine):
         usage = _usage(reply.usage) if getattr(reply, "usage", None) is not None else {}
         return Reply(text, usage.get("prompt_tokens"), usage.get("completion_tokens"),
                      getattr(choice, "finish_reason", None), getattr(reply, "model", None))
+
+
+#: Where servers' ``/models`` entries say the context window: vLLM ``max_model_len``, llama.cpp's
+#: server ``meta.n_ctx`` / ``meta.n_ctx_train``, others ``context_length`` / ``context_window``.
+_WINDOW_KEYS = ("max_model_len", "context_length", "context_window", "n_ctx", "max_context_length")
+
+
+def _window(entry: dict[str, Any] | None) -> int | None:
+    if not entry:
+        return None
+    for where in (entry, entry.get("meta") or {}):
+        for key in (*_WINDOW_KEYS, "n_ctx_train"):
+            value = where.get(key) if isinstance(where, dict) else None
+            if isinstance(value, int) and value > 0:
+                return value
+    return None
 
 
 def _usage(usage: Any) -> dict[str, Any]:

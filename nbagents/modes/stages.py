@@ -80,8 +80,10 @@ def _is_factory(value: Any) -> bool:
 
 
 def failed(run: Run, error: NbAgentsError) -> Run:
-    """``run`` with its typed error."""
-    return run.with_changes(error=ErrorInfo.from_exception(error), exception=error)
+    """``run`` with its typed error (and, from a reply cut off mid-stream, the text that came)."""
+    partial = getattr(error, "partial_output", "")
+    return run.with_changes(error=ErrorInfo.from_exception(error), exception=error,
+                            raw_output=run.raw_output or partial)
 
 
 def retry_messages(messages: Sequence[Mapping[str, str]], raw_output: str, failure: str,
@@ -245,6 +247,8 @@ class Stages:
         (``failure``, the error) and what to write (``ask``), under the same constraint; timed as
         ``repair``. ``None`` when the engine fails on it (the first try's error then stands)."""
         messages = retry_messages(prompt.messages, raw_output, failure, error, ask)
+        if constraint is not None and not self.engine.accepts(constraint):
+            constraint = None  # the server was found to ignore it meanwhile: free text now
         try:
             return self.generate(messages, stop=prompt.stop, constraint=constraint, stage="repair")
         except NbAgentsError:

@@ -14,7 +14,7 @@ request bodies and reply readers (as :mod:`nbagents.engines.endpoint` and :mod:`
 from __future__ import annotations
 
 from .credentials import Credential, env_credential, hf_credential
-from .engine import HTTPEngine
+from .engine import IGNORED, HTTPEngine
 from .failures import (
     cut_off,
     parse_context_error,
@@ -33,6 +33,7 @@ __all__ = [
     "Attempts",
     "Credential",
     "HTTPEngine",
+    "IGNORED",
     "HTTPFailure",
     "Reply",
     "RetryPolicy",

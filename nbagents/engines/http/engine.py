@@ -34,7 +34,10 @@ from .reply import Reply
 from .retries import Attempts, HTTPFailure, RetryPolicy, call_with_retries
 from .structured import Structure, StructureRejected, check_structured
 
-__all__ = ["HTTPEngine"]
+__all__ = ["HTTPEngine", "IGNORED"]
+
+#: The Run's ``structured_output`` fact when the server accepted a schema and did not follow it.
+IGNORED = "requested, ignored by the server"
 
 log = logging.getLogger("nbagents.engines")
 R = TypeVar("R")
@@ -91,6 +94,7 @@ class HTTPEngine(Engine):
         self.structured = check_structured(structured, grammar_kind)
         self.structured_hint = structured_hint
         self._structured_refused: str | None = None  # the server's words, once it refused
+        self._structured_ignored: str | None = None  # why its answer showed it ignored the schema
         self._headers = dict(headers or {})
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         self.retry_policy = RetryPolicy(max_retries=max_retries, max_wait=max_wait, backoff=backoff)
@@ -123,10 +127,24 @@ class HTTPEngine(Engine):
         """Whether constrained requests get structured output now."""
         return False
 
+    @property
+    def structured_off(self) -> bool:
+        """Whether the server refused structured output or was found to ignore it."""
+        return self._structured_refused is not None or self._structured_ignored is not None
+
+    @property
+    def structured_ignored(self) -> str | None:
+        """Why the server was found to ignore the schemas it accepts (its answer did not follow
+        one), or ``None``. Once set, constrained requests go without structured output."""
+        return self._structured_ignored
+
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "url": self.url, "route": self.route_in_use,
-                "server": self.server, "token_source": self.credential.source,
-                "structured": self.structured_output}
+        out = {**super().describe(), "url": self.url, "route": self.route_in_use,
+               "server": self.server, "token_source": self.credential.source,
+               "structured": self.structured_output}
+        if self._structured_ignored is not None:
+            out["structured_ignored"] = self._structured_ignored
+        return out
 
     def accepts(self, constraint: Constraint) -> bool:
         """A tool program (with tools) or a JSON schema, while structured output is on."""
@@ -180,7 +198,8 @@ class HTTPEngine(Engine):
             log.info("%s refused %s (%s); sending the request without it", self.url,
                      self.structured_param, e.message)
             self._structured_refused = e.message
-            extra.update(structured_fallback=e.message, constrained=False)
+            extra.update(structured_fallback=e.message, constrained=False,
+                         structured_output="requested, refused by the server")
             completion = send(False)
         return replace(completion, facts={**completion.facts, **extra}) if extra else completion
 
@@ -222,6 +241,14 @@ class HTTPEngine(Engine):
         return transport_error(exc, server=where, connect_timeout=self.connect_timeout,
                                read_timeout=self.read_timeout)
 
+    def _note_ignored(self, reason: str) -> None:
+        """The server accepted a schema and did not follow it: free text from now on."""
+        if self._structured_ignored is None:
+            log.warning("%s accepted %s but its answer does not follow the schema (%s); sending "
+                        "constrained requests without it from now on", self.url, self.structured_param,
+                        reason)
+            self._structured_ignored = reason
+
     def _learn(self, error: Exception) -> None:
         """A prompt-too-long answer tells the context window: remember it for prompt fitting."""
         if isinstance(error, PromptTooLongError) and self._context_length is None:
@@ -238,8 +265,15 @@ class HTTPEngine(Engine):
             facts["served_model"] = reply.served_model
         text = reply.text
         if structure is not None:
+            ignored = structure.ignored(text, reply.finish_reason)
             text, answer = structure.render(text)
             facts.update(structure.facts(), **answer)
+            if ignored is None:
+                checked = structure.kind == "json" and reply.finish_reason != "length"
+                facts["structured_output"] = "requested, followed by the server" if checked else "requested"
+            else:
+                self._note_ignored(ignored)
+                facts.update(constrained=False, structured_output=IGNORED, structured_ignored=ignored)
         return Completion(text=text, prompt_text=prompt_text, prompt_tokens=reply.prompt_tokens,
                           completion_tokens=reply.completion_tokens,
                           finish_reason=reply.finish_reason, facts=facts)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ...errors import ConfigurationError
@@ -45,7 +45,10 @@ _STRUCTURE_WORDS = re.compile(r"response_format|json_schema|grammar|\bschema\b|"
 
 
 def structure_rejected(status: int, message: str) -> bool:
-    """Whether an error answer refuses the structured-output parameter (not the request)."""
+    """Whether an error answer refuses the structured-output parameter (not the request).
+    llama-cpp-python's server answers its validation error for ``response_format`` as HTTP 500."""
+    if status == 500:
+        return "'response_format'" in (message or "") and "validation error" in (message or "")
     return status in (400, 422) and bool(_STRUCTURE_WORDS.search(message or ""))
 
 
@@ -102,8 +105,7 @@ class Structure:
         """The schema (as JSON text) or the regex, for the Run's facts and the inspector."""
         if self.kind == "regex":
             return str(self.value.get("value", ""))
-        schema = self.value.get("value") or (self.value.get("json_schema") or {}).get("schema")
-        return json.dumps(schema, indent=1)
+        return json.dumps(self.schema, indent=1)
 
     def messages(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
         """The messages with one sentence about the JSON shape added to the last user message: the
@@ -131,6 +133,51 @@ class Structure:
         return {"constrained": True, "constraint": self.constraint.kind, "grammar_kind": self.kind,
                 "grammar": self.grammar, **described, "structured_param": self.param,
                 "structured_hint": self.kind == "json" and self.hint}
+
+    @property
+    def schema(self) -> Mapping[str, Any] | None:
+        """The JSON schema sent (``None`` for a regex)."""
+        if self.kind != "json":
+            return None
+        return (self.value.get("value") or self.value.get("schema")
+                or (self.value.get("json_schema") or {}).get("schema"))
+
+    def as_json_object(self) -> Structure:
+        """The same schema as ``{"type": "json_object", "schema": ...}``, the form llama-cpp-python's
+        server takes (it refuses ``json_schema``)."""
+        return replace(self, value={"type": "json_object", "schema": dict(self.schema or {})})
+
+    def ignored(self, text: str, finish_reason: str | None) -> str | None:
+        """Why ``text`` shows that the server ignored the schema it accepted, or ``None``.
+
+        A server that decodes under the schema answers one JSON value of the schema's type with
+        its required keys (cut off at the token limit, it still starts like one).
+        Anything else (free text, a ```py block, JSON of another shape) means the schema was not
+        followed. A regex is not checked.
+        """
+        schema = self.schema
+        if schema is None:
+            return None
+        s = text.strip()
+        wanted = schema.get("type")
+        opening = {"object": "{", "array": "["}.get(wanted)
+        if opening and s and not s.startswith(opening):  # not even the start of the schema's JSON
+            return f"the reply does not start like a JSON {wanted}: {_shown(s)}"
+        if finish_reason == "length":  # cut off at the token limit: nothing more can be told
+            return None
+        try:
+            value = json.loads(s)
+        except ValueError:
+            return f"the reply is not JSON: {_shown(s)}"
+        if wanted == "object" and not isinstance(value, dict):
+            return f"the schema asks for a JSON object, the reply is {type(value).__name__}: {_shown(s)}"
+        if wanted == "array" and not isinstance(value, list):
+            return f"the schema asks for a JSON array, the reply is {type(value).__name__}: {_shown(s)}"
+        if isinstance(value, dict):
+            missing = [k for k in schema.get("required", ()) if k not in value]
+            if missing:
+                return f"the reply lacks the schema's required {', '.join(map(repr, missing))}: {_shown(s)}"
+        return None
 
     def render(self, text: str) -> tuple[str, dict[str, Any]]:
         """The text the agent's parser reads, from the server's answer, and facts.
@@ -161,6 +208,10 @@ class Structure:
             return (f"The model's JSON answer does not fit the toolbox: {reason}\n```json\n{shown}\n```",
                     {"structured_answer": "invalid", "structured_error": reason, "structured_raw": text})
         return program, {"structured_answer": "rendered", "structured_raw": text}
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def _json_candidate(text: str) -> str | None:
