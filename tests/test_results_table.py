@@ -135,7 +135,7 @@ def test_a_dataframe_input_and_a_table_result_through_agent_run(sales):
     assert isinstance(result, AgentTable)
     assert result.to_raw()["units"].tolist() == [7, 5, 3, 1]
     assert agent.last_run.inputs == {"sales": "table 4 rows × 3 columns (region, units, price)"}
-    assert "sales (Table)" in engine.last_call.prompt_text
+    assert "sales (Table: 4 rows" in engine.last_call.prompt_text
 
 
 # --- the magics in IPython -------------------------------------------------------------------
