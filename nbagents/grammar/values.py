@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..parsing import calls_of
+from .zones import find_zones
 
 __all__ = [
     "CHOICE_WORDS",
@@ -36,9 +37,12 @@ __all__ = [
     "Derived",
     "Factor",
     "Language",
+    "Zone",
     "TaskValues",
+    "STATED_KINDS",
     "calls_of",
     "parameter_kind",
+    "stated_fit",
     "task_values",
 ]
 
@@ -93,6 +97,17 @@ class Language:
 
 
 @dataclass(frozen=True)
+class Zone:
+    """A time zone the task names, as its IANA name (``"Europe/Paris"`` for "Paris",
+    ``"America/New_York"`` for "New York", ``"UTC"``); ``role`` is ``"source"`` ("from London",
+    "9am in London") or ``"target"`` ("to Tokyo", "in Tokyo time") or ``""``."""
+
+    name: str
+    role: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True)
 class TaskValues:
     """What a task states (see :func:`task_values`); every field is a tuple in the task's order."""
 
@@ -106,6 +121,9 @@ class TaskValues:
     emails: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
     languages: tuple[Language, ...] = ()
+    zones: tuple[Zone, ...] = ()
+    #: Clock times the task states, as 24-hour ``"HH:MM"`` ("9am" -> ``"09:00"``).
+    clock_times: tuple[str, ...] = ()
     colours: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     options: tuple[tuple[str, ...], ...] = ()
@@ -160,10 +178,10 @@ class TaskValues:
         source-language parameter, when only the target language is stated, is not that language
         (and the other way round)."""
         kind, role = parameter_kind(name, ptype)
-        if kind != "language" or not role or self.literals(name, ptype, carry=False):
+        if kind not in _ROLE_KINDS or not role or self.literals(name, ptype, carry=False):
             return ()
         other = "target" if role == "source" else "source"
-        return tuple(x.name for x in self.languages if x.role == other)
+        return tuple(x.name for x in self._roled(kind) if x.role == other)
 
     def _numbers(self, name: str, kind: str, *, integer: bool) -> list[float]:
         words = _name_words(name)
@@ -185,16 +203,21 @@ class TaskValues:
             out = [round(v) for v in out if abs(v - round(v)) < 1e-9]
         return out
 
+    def _roled(self, kind: str) -> tuple[Language | Zone, ...]:
+        return self.languages if kind == "language" else self.zones
+
     def _strings(self, kind: str, role: str) -> list[Any]:
-        if kind == "language":
-            by_role = {r: [x.name for x in self.languages if x.role == r] for r in ("source", "target", "")}
+        if kind in _ROLE_KINDS:
+            items = self._roled(kind)
+            by_role = {r: [x.name for x in items if x.role == r] for r in ("source", "target", "")}
             if role == "target":
                 return by_role["target"] or [n for n in by_role[""] if n not in by_role["source"]]
             if role == "source":
                 return by_role["source"] or [n for n in by_role[""] if n not in by_role["target"]]
-            return [x.name for x in self.languages]
+            return [x.name for x in items]
         return list({
             "url": self.urls, "email": self.emails, "path": self.paths, "colour": self.colours,
+            "clock": self.clock_times,
             "name": self.names, "options": [list(o) for o in self.options],
             "text": self._phrases() + self.after_colon,
             "question": self._phrases() + self.questions + self.after_colon,
@@ -249,7 +272,7 @@ class TaskValues:
                           for x in items]
             elif f == "derived":
                 out[f] = [{"param": d.param, "value": d.value, "text": d.text} for d in items]
-            elif f == "languages":
+            elif f in ("languages", "zones"):
                 out[f] = [x.name + (f" ({x.role})" if x.role else "") for x in items]
             else:
                 out[f] = [list(x) if isinstance(x, tuple) else x for x in items]
@@ -287,7 +310,7 @@ def _stem_match(word: str, choice: str) -> bool:
 
 
 _SHOWN = ("numbers", "factors", "derived", "quoted", "after_colon", "questions", "urls", "emails", "paths",
-          "languages", "colours", "names", "options")
+          "languages", "zones", "clock_times", "colours", "names", "options")
 
 
 # --- which values a parameter takes ---------------------------------------------------------------
@@ -310,6 +333,8 @@ PARAMETER_KINDS: tuple[tuple[str, tuple[str, ...], frozenset[str]], ...] = (
     ("email", _STR, _words("email emails mail recipient recipients sender cc bcc")),
     ("path", _STR, _words("path paths file files filename filenames filepath fname folder directory dir")),
     ("language", _STR, _words("lang language languages locale")),
+    ("timezone", _STR, _words("timezone timezones tz zone zones tzname")),
+    ("clock", ("str",), _words("time clock hour")),
     ("colour", _STR, _words("color colour colors colours fill background foreground bg fg")),
     ("question", _STR, _words("question questions query ask")),
     ("options", ("list", "any"), _words("labels choices options categories classes candidates")),
@@ -327,6 +352,8 @@ PARAMETER_KINDS: tuple[tuple[str, tuple[str, ...], frozenset[str]], ...] = (
 )
 
 _NUMBER_KINDS = frozenset(k for k, types, _ in PARAMETER_KINDS if "int" in types)
+#: Kinds whose values have a role (a source and a target parameter take different ones).
+_ROLE_KINDS = frozenset({"language", "timezone"})
 _SOURCE = _words("src source from input original")
 _TARGET = _words("tgt target to dest destination output into")
 _AXES = frozenset({"width", "height"})
@@ -346,7 +373,7 @@ def parameter_kind(name: str, ptype: str) -> tuple[str, str]:
     for kind, types, own in PARAMETER_KINDS:
         if ptype in types and (own & words or not own):
             role = ""
-            if kind == "language":
+            if kind in _ROLE_KINDS:
                 role = "source" if words & _SOURCE else "target" if words & _TARGET else ""
             return kind, role
     return "", ""
@@ -357,6 +384,30 @@ _SPAN_START = frozenset({"from", "after", "starting", "since", "skip", "skipping
 _SPAN_END = frozenset({"to", "until", "till", "through", "first", "thru"})
 _START_WORDS = frozenset({"start", "begin", "beginning", "from", "offset"})
 _END_WORDS = frozenset({"end", "stop", "until", "to", "finish"})
+
+
+#: Value kinds that only the task can give: a clock time to convert, a URL to open, an address to
+#: write to. A tool that needs one fits a task that states it better than one that does not.
+STATED_KINDS = frozenset({"clock", "url", "email"})
+#: Kinds that, stated, make a tool that takes them fit better (a place's time zone for a time tool);
+#: unstated, they have a default the tool's description gives ("UTC").
+_FITTING_KINDS = STATED_KINDS | {"timezone"}
+
+
+def stated_fit(values: TaskValues, tool: Any) -> int:
+    """How the task's stated values fit ``tool``'s required parameters of the kinds only a task
+    gives (:data:`STATED_KINDS`, and time zones): ``1`` when it states a value for each of them,
+    ``-1`` when it states none for one of :data:`STATED_KINDS`, else ``0`` (also for a tool with
+    no such parameter)."""
+    needed = [(p, parameter_kind(p.name, p.type)[0]) for p in getattr(tool, "inputs", ())
+              if getattr(p, "required", False)]
+    needed = [(p, kind) for p, kind in needed if kind in _FITTING_KINDS]
+    if not needed:
+        return 0
+    stated = [(bool(values.literals(p.name, p.type, carry=False)), kind) for p, kind in needed]
+    if all(ok for ok, _ in stated):
+        return 1
+    return -1 if any(not ok and kind in STATED_KINDS for ok, kind in stated) else 0
 
 
 def _fits(amount: Amount, kind: str, words: frozenset[str]) -> bool:
@@ -777,6 +828,50 @@ def _languages(toks: list[_Tok]) -> list[Language]:
     return list(best.values())
 
 
+_CLOCK = re.compile(
+    r"(?<![\w:.])(?:(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?::[0-5]\d)?(?:\s*(?P<ap>[ap])\.?\s?m\b\.?)?"
+    r"|(?P<h2>1[0-2]|0?[1-9])\s*(?P<ap2>[ap])\.?\s?m\b\.?|(?P<word>noon|midday|midnight))(?![\w:])",
+    re.I)
+
+
+def _clock_times(masked: str) -> list[tuple[int, int, str]]:
+    """Clock times ("9am", "9:30 pm", "14:05", "noon") as ``(start, end, "HH:MM")``."""
+    out = []
+    for m in _CLOCK.finditer(masked):
+        if m.group("word"):
+            text = "00:00" if m.group("word").lower() == "midnight" else "12:00"
+        else:
+            hour = int(m.group("h") or m.group("h2"))
+            minute = int(m.group("m") or 0)
+            ap = (m.group("ap") or m.group("ap2") or "").lower()
+            if ap and not 1 <= hour <= 12:
+                continue
+            if ap == "p" and hour != 12:
+                hour += 12
+            elif ap == "a" and hour == 12:
+                hour = 0
+            text = f"{hour:02d}:{minute:02d}"
+        out.append((m.start(), m.end(), text))
+    return out
+
+
+def _zones(task: str, masked: str) -> list[Zone]:
+    """The zones the task names, with roles: after "from" or next to a clock time the task
+    states ("9am in London", "London's 9am") the source; after "to"/"into", or any other once a
+    source is known, the target."""
+    clocks = _clock_times(masked)
+    out = []
+    for mention in find_zones(masked):
+        before = masked[:mention.start].split()
+        word = before[-1].lower().strip(",") if before else ""
+        near = any(0 <= mention.start - end <= 6 or 0 <= start - mention.end <= 8 for start, end, _ in clocks)
+        role = "source" if word == "from" or near else "target" if word in ("to", "into") else ""
+        out.append(Zone(mention.zone, role, mention.text))
+    if any(z.role == "source" for z in out) and not any(z.role == "target" for z in out):
+        out = [replace(z, role="target") if not z.role else z for z in out]
+    return out
+
+
 def _names(text: str, masked: str) -> list[str]:
     out = []
     for m in re.finditer(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\b", masked):
@@ -898,7 +993,8 @@ def task_values(task: str, *, previous: str | Sequence[tuple[str, Mapping[str, A
         derived=_unique(_derived(calls, scanner)),
         quoted=_unique(q for _, _, q in quoted), after_colon=_unique(after), questions=_unique(questions),
         urls=_unique(u for _, _, u in urls), emails=_unique(e for _, _, e in emails), paths=_unique(paths_all),
-        languages=_unique(_languages(toks)), colours=_unique(colours), names=_unique(_names(task, masked)),
+        languages=_unique(_languages(toks)), zones=_unique(_zones(task, masked)),
+        clock_times=_unique(t for _, _, t in _clock_times(masked)), colours=_unique(colours), names=_unique(_names(task, masked)),
         options=_unique(_options(toks)),
         words=frozenset(t.low for t in toks if t.low.isalpha()),
         previous=tuple((tool, tuple(args.items())) for tool, args in calls),

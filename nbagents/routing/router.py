@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import NoToolError
+from ..grammar.values import stated_fit, task_values
 from ..kinds import kind_for_extension, takes_literal
 from ..relevance import tool_relevance, words_match
 from .clauses import clauses, refers_back
@@ -48,6 +49,9 @@ UNREFERENCED = 0.1
 #: Bonus, in a chat turn that refers back ("now make it twice as long"), for the tools the
 #: previous turn called.
 FOLLOW_UP = 0.12
+#: Bonus for a tool whose values only a task can give (a clock time, a URL, an email address) the
+#: clause states, and penalty for one it states none for (:func:`~nbagents.grammar.values.stated_fit`).
+STATED = 0.06
 #: Nats per unit of score when the model picks among the ready tools (the program grammar's prior).
 NATS = 12.0
 
@@ -229,6 +233,7 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
         files = mentioned_files(part.text)
         follow_up = chat and refers_back(part.text)
         fresh = i == 0 and names_nothing_at_hand(part.text, input_names)
+        stated = task_values(part.text)
         scores: dict[str, float] = {}
         for j, e in enumerate(entries):
             matched = min(1.0, words.get(e.name, 0.0) / unit)  # 1: a word found in one tool's name alone
@@ -239,6 +244,7 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
                 score -= UNREFERENCED
             if follow_up and e.name in previous:
                 score += FOLLOW_UP
+            score += STATED * stated_fit(stated, e.tool)
             scores[e.name] = score
         ranked = sorted(scores, key=scores.get, reverse=True)
         ready = [n for n in ranked if by_name[n].ready]
