@@ -44,6 +44,7 @@ __all__ = [
     "column_params",
     "column_variants",
     "candidates",
+    "named_values",
     "slot_of",
     "stated_columns",
     "table_param",
@@ -209,9 +210,16 @@ def _names_value(value: str, words: frozenset[str], quoted: Sequence[str]) -> bo
     return bool(parts) and all(p in words or (len(p) > 3 and _singular(p) in words) for p in parts)
 
 
+def named_values(column: ColumnInfo, values: Any) -> tuple[str, ...]:
+    """The known text values of ``column`` that the task names ("North", "New York"), quoted
+    or in its words."""
+    if values is None or column.kind != "text":
+        return ()
+    return tuple(v for v in column.values if _names_value(v, values.words, tuple(values.quoted)))
+
+
 def cell_slot(column: ColumnInfo, values: Any) -> CellSlot:
     """The literals a value of ``column`` takes, given what the task states (``values``)."""
-    words = values.words if values is not None else frozenset()
     quoted = tuple(values.quoted) if values is not None else ()
     if column.kind == "number":
         numbers = [_number(a.value) for a in values.numbers] if values is not None else []
@@ -219,7 +227,7 @@ def cell_slot(column: ColumnInfo, values: Any) -> CellSlot:
     if column.kind == "bool":
         return CellSlot("bool")
     if column.kind == "text":
-        named = [v for v in column.values if _names_value(v, words, quoted)]
+        named = named_values(column, values)
         if named:
             return CellSlot("text", tuple(column_literal(v) for v in named))
         if quoted:
@@ -282,11 +290,18 @@ def column_variants(tool: Any, columns: tuple[ColumnInfo, ...], values: Any,
     variant per combination; else one per kind of value (:class:`CellSlot`, then per column kind
     when those are too many) of the parameters that a cell value refers to. A list parameter
     takes any of its candidates (it is not in the combinations). Empty when a required parameter
-    has no column it may take (a numeric role and a table without numbers)."""
+    has no column it may take (a numeric role and a table without numbers). A parameter that a
+    cell value refers to takes only the columns holding a value the task names, when it names
+    one ("North" -> ``region``)."""
     params = [p for p in (column_params(tool) if params is None else params) if p.required]
     if not params:
         return [{}]
     cands = {p.name: candidates(columns, p, values) for p in params}
+    owners = {i.value_of for i in tool.inputs if getattr(i, "value_of", "")}
+    for name in owners & set(cands):  # "the sales from the North region": the column North is in
+        holding = tuple(c for c in columns if named_values(c, values))
+        if holding:
+            cands[name] = holding
     if any(not c for c in cands.values()):
         return []
     single = [p for p in params if p.type != "list"]
@@ -294,7 +309,6 @@ def column_variants(tool: Any, columns: tuple[ColumnInfo, ...], values: Any,
     combos = _distinct_combos(single, cands, columns)
     if combos is not None:
         return [{**c, **lists} for c in combos]
-    owners = {i.value_of for i in tool.inputs if getattr(i, "value_of", "")}
     for key in (lambda c: cell_slot(c, values), lambda c: c.kind):
         grouped: list[dict[str, tuple[ColumnInfo, ...]]] = [{}]
         for p in single:

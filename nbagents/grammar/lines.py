@@ -626,7 +626,7 @@ def grounded_literals(values: Any, p: Any, forbid: Iterable[str] = (), *, carry:
 #: Value kinds that make an optional parameter asked for (free texts and names are left to the model:
 #: a quoted phrase may be meant for another step).
 _ASKING_KINDS = frozenset({"degrees", "seconds", "hertz", "percent", "factor", "pixels", "number", "url",
-                           "email", "path", "language", "colour", "options"})
+                           "email", "path", "language", "colour", "options", "flag"})
 
 
 def stated_choices(values: Any, p: Any) -> tuple:
@@ -637,8 +637,8 @@ def stated_choices(values: Any, p: Any) -> tuple:
 
 def asked_params(values: Any, tool: Any, forbid: Iterable[str] = ()) -> frozenset[str]:
     """Optional parameters of ``tool`` the task asks for: it states values that fit them and
-    no other parameter of the tool ("a 32 pixel thumbnail" -> ``size``). A line calling the tool
-    writes them."""
+    no other parameter of the tool ("a 32 pixel thumbnail" -> ``size``), or names one of their
+    choices ("the average" -> ``how="mean"``). A line calling the tool writes them."""
     if values is None:
         return frozenset()
     from .values import parameter_kind
@@ -646,6 +646,9 @@ def asked_params(values: Any, tool: Any, forbid: Iterable[str] = ()) -> frozense
     stated = {p.name: set(grounded_literals(values, p, forbid, carry=False)) for p in tool.inputs}
     out = set()
     for p in tool.inputs:
+        if not p.required and p.choices and values.choices(p.name, p.type, tuple(p.choices)):
+            out.add(p.name)  # a choice the task names ("the mean of units" -> how="mean")
+            continue
         if p.required or not stated[p.name] or parameter_kind(p.name, p.type)[0] not in _ASKING_KINDS:
             continue
         if not any(stated[p.name] & stated[q.name] for q in tool.inputs if q is not p):

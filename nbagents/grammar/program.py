@@ -168,7 +168,9 @@ class ProgramSpec(Constraint):
         """A spec whose input types come from the input values (and ``state``'s values become
         optional variables); with ``task``, tools whose names and descriptions match its words
         get a prior in tool choice, and the values it states ground the literals. ``previous``:
-        the previous chat turn's code (or its calls, see :func:`~nbagents.grammar.values.task_values`)."""
+        the previous chat turn's code (or its calls, see :func:`~nbagents.grammar.values.task_values`).
+        ``file_tables``: the schemas of table files the task names (by file name), whose columns
+        the column parameters of a call reading an earlier result may then take."""
         inputs = dict(inputs or {})
         if task:
             options.setdefault("values", task_values(task, previous=previous).with_inputs(inputs))
@@ -182,7 +184,8 @@ class ProgramSpec(Constraint):
         readable = {n: v for n, v in (state or {}).items()
                     if n not in inputs and n.isidentifier() and not n.startswith("_")}
         variables = {n: value_type(v) for n, v in readable.items()}
-        options.setdefault("tables", tables_of({**readable, **inputs}))
+        files = dict(options.pop("file_tables", None) or {})  # table files the task names: their schemas
+        options.setdefault("tables", {**files, **tables_of({**readable, **inputs})})
         return cls(tools=tools, input_types={n: value_type(v) for n, v in inputs.items()},
                    variables=variables, **options)
 

@@ -142,6 +142,9 @@ class TaskValues:
         nothing, the previous turn's values of the same argument."""
         kind, role = parameter_kind(name, ptype)
         out: list[Any] = []
+        if kind == "flag":
+            said = self._flag(name)
+            return () if said is None else (str(said),)
         if kind in _NUMBER_KINDS:
             out = self._numbers(name, kind, integer=ptype == "int")
         elif kind:
@@ -223,6 +226,15 @@ class TaskValues:
             "question": self._phrases() + self.questions + self.after_colon,
         }.get(kind, ()))
 
+    def _flag(self, name: str) -> bool | None:
+        """``True``/``False`` for a yes/no parameter the task says in words ("highest first" ->
+        ``descending``), else None."""
+        words = _name_words(name)
+        for flag, (yes, no) in FLAG_WORDS.items():
+            if flag in words:
+                return True if yes & self.words else False if no & self.words else None
+        return True if words & self.words - _STOP else None
+
     def _phrases(self) -> tuple[str, ...]:
         """Quoted text that is no file name, URL or email address (those have their own kinds)."""
         other = set(self.paths) | set(self.urls) | set(self.emails)
@@ -289,17 +301,31 @@ CHOICE_WORDS: dict[str, frozenset[str]] = {
     "max": frozenset({"maximum", "highest", "largest", "biggest", "most", "top"}),
     "min": frozenset({"minimum", "lowest", "smallest", "least", "fewest"}),
     "count": frozenset({"many", "number"}),
-    ">": frozenset({"above", "over", "greater", "more", "exceeds", "exceeding", "exceed", "higher", "bigger"}),
-    "<": frozenset({"below", "under", "less", "fewer", "lower", "smaller"}),
+    ">": frozenset({"above", "over", "greater", "more", "exceeds", "exceeding", "exceed", "higher", "bigger",
+                    "older", "larger", "longer", "later", "heavier", "taller", "hotter", "warmer", "dearer",
+                    "pricier", "costlier", "richer", "faster", "wider", "deeper"}),
+    "<": frozenset({"below", "under", "less", "fewer", "lower", "smaller", "younger", "shorter", "earlier",
+                    "lighter", "cheaper", "colder", "cooler", "slower", "narrower", "shallower", "poorer"}),
     ">=": frozenset({"least"}),
     "<=": frozenset({"most"}),
     "==": frozenset({"equals", "equal", "exactly"}),
     "!=": frozenset({"not", "except", "excluding"}),
 }
 _CHOICE_WORDS = CHOICE_WORDS
+#: Yes/no parameters said in everyday words: a word of the parameter's name -> (words for ``True``,
+#: words for ``False``). A flag with no entry is ``True`` when the task says a word of its name.
+FLAG_WORDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "descending": (frozenset({"descending", "decreasing", "highest", "largest", "biggest", "greatest", "most",
+                              "top", "newest", "latest", "reverse", "reversed"}),
+                   frozenset({"ascending", "increasing", "lowest", "smallest", "least", "fewest", "earliest"})),
+    "ascending": (frozenset({"ascending", "increasing", "lowest", "smallest", "least", "fewest", "earliest"}),
+                  frozenset({"descending", "decreasing", "highest", "largest", "biggest", "greatest", "most",
+                             "top", "newest", "latest"})),
+}
 #: Words that name a choice only when the task says no other choice in its own words ("region is
 #: North" -> ``"=="``, but "units is below 10" -> ``"<"``).
-WEAK_CHOICE_WORDS: dict[str, frozenset[str]] = {"==": frozenset({"is", "are", "was", "were"})}
+WEAK_CHOICE_WORDS: dict[str, frozenset[str]] = {
+    "==": frozenset({"is", "are", "was", "were", "from", "in", "for", "of", "with", "whose", "at", "by"})}
 
 
 def _stem_match(word: str, choice: str) -> bool:
@@ -349,6 +375,7 @@ PARAMETER_KINDS: tuple[tuple[str, tuple[str, ...], frozenset[str]], ...] = (
     ("pixels", _NUM, _words("width height size x y left top right bottom pixels px radius margin padding "
                             "thickness")),
     ("number", ("int", "float"), frozenset()),  # any other number: the task's numbers without a unit
+    ("flag", ("bool",), frozenset()),  # a yes/no the task says in words (:data:`FLAG_WORDS`)
 )
 
 _NUMBER_KINDS = frozenset(k for k, types, _ in PARAMETER_KINDS if "int" in types)

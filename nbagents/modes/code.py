@@ -82,11 +82,14 @@ def perform_code(stages: Stages, task: str, inputs: Mapping[str, Any], *, templa
 
 def _routed(routing: Routing | None, tools: Mapping[str, Any]) -> dict[str, Any]:
     """The program grammar's options from the routing: the tool of each step in the task's order
-    (the simple grammar writes one line per step: no steps the task did not ask for), and the
-    routing's scores as the tool prior."""
-    if routing is None or not routing.expected or not all(n in tools for n in routing.expected):
+    (the simple grammar writes one line per step: no steps the task did not ask for), the
+    routing's scores as the tool prior, and the columns of the table files the task names."""
+    if routing is None:
         return {}
-    return {"expected_tools": routing.steps, "tool_prior": dict(routing.prior)}
+    files = {"file_tables": dict(routing.tables)} if routing.tables else {}
+    if not routing.expected or not all(n in tools for n in routing.expected):
+        return files
+    return {"expected_tools": routing.steps, "tool_prior": dict(routing.prior), **files}
 
 
 def _repair(stages: Stages, run: Run, prompt: Prompt, constraint: Any, *, execute: bool,

@@ -28,10 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import NoToolError
+from ..grammar.columns import Tables
 from ..grammar.values import stated_fit, task_values
 from ..kinds import kind_for_extension, takes_literal
 from ..relevance import tool_relevance, words_match
 from .clauses import clauses, refers_back
+from .tablefit import has_condition, meant_columns, table_fit
 
 __all__ = ["FIT", "MARGIN", "ClauseRoute", "Routing", "route", "tool_text"]
 
@@ -52,6 +54,14 @@ FOLLOW_UP = 0.12
 #: Bonus for a tool whose values only a task can give (a clock time, a URL, an email address) the
 #: clause states, and penalty for one it states none for (:func:`~nbagents.grammar.values.stated_fit`).
 STATED = 0.06
+#: Weight of how fully a clause's table facts (columns, cell values, numbers, choices) fill a table
+#: tool's parameters, with tables at hand (:func:`~nbagents.routing.tablefit.table_fit`).
+TABLE_FIT = 0.3
+#: Bonus, in a clause that names a file, for the tools that open a file into that file's kind (a
+#: CSV file's table: ``read_table``); the tools that open a file into another kind take the
+#: :data:`MISFILED` penalty ("Load weather.csv" is no image, and a table is more than its text).
+FILE_KIND = 0.2
+MISFILED = 0.3
 #: Nats per unit of score when the model picks among the ready tools (the program grammar's prior).
 NATS = 12.0
 
@@ -169,6 +179,8 @@ class Routing:
     prior: Mapping[str, float]
     error: NoToolError | None = None
     method: str = "meaning+words"
+    #: The schemas of the table files the task names (read before any tool ran), by file name.
+    tables: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -206,15 +218,20 @@ def _similarities(encoder: Any, texts: Sequence[str], tool_texts: Sequence[str])
 
 def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
           input_kinds: Iterable[str] = (), previous_tools: Iterable[str] = (),
-          chat: bool = False, input_names: Iterable[str] = ()) -> Routing:
+          chat: bool = False, input_names: Iterable[str] = (), tables: Tables | None = None,
+          table_files: Mapping[str, Any] | None = None) -> Routing:
     """Decide which tools ``task`` needs, in order, from ``entries`` (catalogue entries: ``name``,
     ``ready``, ``missing``, ``command`` and the ``tool``).
 
     ``encoder`` embeds texts (``encode(texts) -> array`` of unit vectors; ``None``: words only);
     ``input_kinds`` are the kinds of the inputs and chat variables (``"image"``, ``"str"``...);
     ``previous_tools`` the tools the previous chat turn called; ``input_names`` the names of the
-    inputs and chat variables.
+    inputs and chat variables; ``tables`` the schemas of the tables among them (and of
+    ``table_files``: the table files the task names, by name, whose kind is then ``table``
+    whatever their extension says).
     """
+    table_files = dict(table_files or {})
+    tables = tables or Tables()
     entries = [e for e in entries if getattr(e, "tool", None) is not None]
     by_name = {e.name: e for e in entries}
     tools = {e.name: e.tool for e in entries}
@@ -230,10 +247,11 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
         text = masked(_previous_as_it(part.text, tools.get(last)))
         sims = _similarities(encoder, [text], tool_texts)
         words = tool_relevance(tools, text)
-        files = mentioned_files(part.text)
+        files = {f: "table" if f in table_files else k for f, k in mentioned_files(part.text).items()}
         follow_up = chat and refers_back(part.text)
         fresh = i == 0 and names_nothing_at_hand(part.text, input_names)
         stated = task_values(part.text)
+        meant = meant_columns(encoder, masked(part.text), tables, skip=input_names) if tables else ()
         scores: dict[str, float] = {}
         for j, e in enumerate(entries):
             matched = min(1.0, words.get(e.name, 0.0) / unit)  # 1: a word found in one tool's name alone
@@ -244,7 +262,11 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
                 score -= UNREFERENCED
             if follow_up and e.name in previous:
                 score += FOLLOW_UP
-            score += STATED * stated_fit(stated, e.tool)
+            score += STATED * stated_fit(stated, e.tool) + TABLE_FIT * table_fit(e.tool, stated, tables, meant)
+            opens = _opens(e.tool)
+            if files and opens:
+                kinds = set(files.values())
+                score += FILE_KIND if opens in kinds else -MISFILED if (opens in _MEDIA or kinds & _MEDIA) else 0.0
             scores[e.name] = score
         ranked = sorted(scores, key=scores.get, reverse=True)
         ready = [n for n in ranked if by_name[n].ready]
@@ -255,6 +277,16 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
         needs = tuple(n for n in ranked[:3] if not by_name[n].ready and scores[n] >= FIT
                       and scores[n] - ready_score >= MARGIN)
         chosen = best_ready if fits and not needs else None
+        condition = None
+        if chosen is not None and tables and has_condition(stated, tables) and not _filters(tools[chosen]):
+            # "How many of the staff work in Engineering?": rows that meet the condition first,
+            # then the clause's own step, scored without the condition
+            condition = next((n for n in ready if _filters(tools[n])), None)
+            if condition is not None:
+                rescored = {n: scores[n] - TABLE_FIT * (table_fit(tools[n], stated, tables, meant)
+                                                        - table_fit(tools[n], stated, tables, meant, condition=False))
+                            for n in ready if not _filters(tools[n])}
+                chosen = max(rescored, key=rescored.get)
         if chosen is None and not fits and is_arithmetic(part.text):  # plain code, no tool
             routes.append(ClauseRoute(part.text, None, (), {n: scores[n] for n in ranked[:6]}, True, plain=True))
             continue
@@ -275,6 +307,10 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
             routes[-1] = ClauseRoute(f"{previous_route.text}; {part.text}", chosen, previous_route.needs,
                                      previous_route.scores, True)
             continue
+        if condition is not None:
+            routes.append(ClauseRoute(f"{part.text} (the rows that meet its condition)", condition, (),
+                                      {condition: scores[condition]}, True))
+            available.add(getattr(tools[condition], "output_type", "any"))
         routes.append(ClauseRoute(part.text, chosen, needs, {n: scores[n] for n in ranked[:6]}, fits))
         last = chosen or top  # what the step makes, even when its tool is not ready
         if chosen is not None:
@@ -282,17 +318,33 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
     error = _error(routes, by_name)
     expected = tuple(dict.fromkeys(r.tool for r in routes if r.tool))
     prior = _prior(routes) if error is None else {}
-    return Routing(task, tuple(routes), expected, prior, error, method)
+    return Routing(task, tuple(routes), expected, prior, error, method, tables=table_files)
+
+
+_MEDIA = frozenset({"image", "audio", "table"})
+
+
+def _filters(tool: Any) -> bool:
+    """Whether a tool keeps the rows that meet a condition: it takes a table and a cell value."""
+    params = list(getattr(tool, "inputs", ()))
+    return any(p.type == "table" for p in params) and any(getattr(p, "value_of", "") for p in params)
+
+
+def _opens(tool: Any) -> str | None:
+    """The kind a tool opens a file into: its output kind, when it takes only literals, one of
+    them a path or file name (``load_image`` -> ``"image"``); else None."""
+    params = list(getattr(tool, "inputs", ()))
+    if (params and not _required_kinds(tool)
+            and any("path" in p.name or "file" in p.name for p in params if p.required)):
+        return getattr(tool, "output_type", None)
+    return None
 
 
 def _loader(kind: str, ready: Sequence[str], tools: Mapping[str, Any]) -> str | None:
     """The best-scored ready tool that opens a file of ``kind``: it returns that kind and takes
     only literals, one of them a path or file name."""
     for name in ready:
-        tool = tools[name]
-        params = list(getattr(tool, "inputs", ()))
-        if (getattr(tool, "output_type", None) == kind and params and not _required_kinds(tool)
-                and any("path" in p.name or "file" in p.name for p in params if p.required)):
+        if _opens(tools[name]) == kind:
             return name
     return None
 

@@ -188,6 +188,27 @@ def read_table(path: str) -> Table:
     return AgentTable.from_file(resolved).to_raw()
 
 
+#: The largest table file whose columns are read before a run (:func:`peek_table`).
+PEEK_BYTES = 20 * 1024 * 1024
+
+
+def peek_table(path: str | os.PathLike) -> Any | None:
+    """The DataFrame in the table file at ``path`` when it is one (a CSV, TSV, Parquet, Excel or
+    JSON file of records or columns, at most :data:`PEEK_BYTES`), else ``None``: what the router
+    and the grammars learn of a file a task names before any tool runs (its columns, their kinds
+    and values). Never raises."""
+    try:
+        given = Path(os.path.expanduser(str(path)))
+        if given.suffix.lower() not in TABLE_EXTENSIONS or not given.is_file():
+            return None
+        if given.stat().st_size > PEEK_BYTES:
+            return None
+        frame = AgentTable.from_file(given).to_raw()
+    except Exception:  # noqa: BLE001 - not a table we can read: the task's words decide
+        return None
+    return frame if len(frame.columns) else None
+
+
 # --- facts -----------------------------------------------------------------------------------
 
 
@@ -255,7 +276,7 @@ def _comparable(frame: Any, label: Any, value: Any, op: str) -> Any:
 
 def filter_rows(table: Table, column: Column, op: Literal["==", "!=", ">", ">=", "<", "<=", "contains"],
                 value: CellValue) -> Table:
-    """Keep the rows of `table` where `column` `op` `value` holds.
+    """Keep only the rows of `table` that meet a condition: where `column` `op` `value` holds.
 
     Like units > 10. `op` is one of ==, !=, >, >=, <, <= or contains (text, ignoring case). No matching row gives an
     empty table whose note says what the column holds.
@@ -311,7 +332,7 @@ def select_columns(table: Table, columns: Annotated[list, ColumnRole()]) -> Tabl
 
 
 def top_rows(table: Table, column: NumericColumn, n: int = 5) -> Table:
-    """The `n` rows of `table` with the largest `column`.
+    """The top `n` rows of `table`: those with the largest `column`.
 
     Largest first.
     """
