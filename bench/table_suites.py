@@ -3,10 +3,15 @@
 The held-out suite (``tables-held-out``) was written first and committed on its own, before the
 table tools existed and before any tuning: everyday wording, checked by outcome only (the right
 rows, the right number, a chart of the right kind). The tuned suite (``tables-tuned``) came later,
-with other wording and other data; the two are reported apart.
+with other wording and other data; the two are reported apart. The second held-out suite
+(``tables-held-out-2``) was written by a helper session (branch h/tablesblind) on 2026-12-04, blind:
+without seeing the routing, grammar or prompt code or any run of the agent, and committed on its own
+before being measured; it asks about its own tables (``inventory``, ``suppliers``, ``books`` and the
+file ``trips.json``) in other everyday wording.
 
 Inputs are named in :data:`TABLES`: a name without an extension is handed to the agent as a
-pandas DataFrame; a name with one (``weather.csv``) is written into the task's folder as that file.
+pandas DataFrame; a name with one (``weather.csv``, ``trips.json``) is written into the task's folder
+as that file (JSON as a list of records).
 Expected outcomes are computed with pandas directly, never with the tools under test.
 """
 
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["TableTask", "TABLES", "TABLE_SUITES", "rows_like", "value_is", "chart", "columns_are",
-           "summary_of", "table_of", "build_tables"]
+           "summary_of", "table_of", "counts_per", "build_tables"]
 
 Check = Callable[[Any, "Tables"], "str | None"]
 
@@ -94,6 +99,74 @@ def _customers():
                          "country": ["Spain", "Czechia", "Japan", "Mexico", "Kenya"]})
 
 
+def _inventory():
+    import pandas as pd
+
+    items = [  # item_name, category, unit_price, stock_qty (prices and stocks all differ)
+        ("Stapler", "Office Supplies", 6.5, 40), ("Printer Paper", "Office Supplies", 4.2, 120),
+        ("Ballpoint Pens", "Office Supplies", 1.8, 300), ("Desk Lamp", "Office Supplies", 24.0, 15),
+        ("Sticky Notes", "Office Supplies", 2.3, 210), ("Filing Cabinet", "Office Supplies", 89.0, 4),
+        ("Whiteboard Markers", "Office Supplies", 3.6, 75), ("Chef Knife", "Kitchen", 32.5, 18),
+        ("Cutting Board", "Kitchen", 12.0, 27), ("Coffee Mugs", "Kitchen", 4.9, 96),
+        ("Kettle", "Kitchen", 27.0, 11), ("Dish Towels", "Kitchen", 3.1, 140),
+        ("Measuring Cups", "Kitchen", 7.25, 33), ("Trowel", "Garden Tools", 8.4, 52),
+        ("Pruning Shears", "Garden Tools", 18.9, 23), ("Watering Can", "Garden Tools", 14.5, 30),
+        ("Garden Hose", "Garden Tools", 29.0, 9), ("Rake", "Garden Tools", 16.0, 21),
+        ("Seed Trays", "Garden Tools", 2.75, 160), ("Wheelbarrow", "Garden Tools", 64.0, 6),
+    ]
+    return pd.DataFrame([{"sku": f"SKU-{201 + i}", "item_name": name, "category": category,
+                          "unit_price": price, "stock_qty": stock, "supplier_id": 1 + i % 4}
+                         for i, (name, category, price, stock) in enumerate(items)])
+
+
+def _suppliers():
+    import pandas as pd
+
+    return pd.DataFrame({"supplier_id": [1, 2, 3, 4, 5],
+                         "supplier_name": ["Brightway Ltd", "Nordic Home", "GreenThumb Co", "Pinnacle Office",
+                                           "Harbor Goods"],
+                         "country": ["United Kingdom", "Sweden", "Netherlands", "Ireland", "Portugal"]})
+
+
+def _books():
+    import pandas as pd
+
+    rows = [  # title, author, genre, pages, year_published, rating (pages and years all differ)
+        ("The Glass Orbit", "Mira Castell", "Science Fiction", 412, 1998, 4.6),
+        ("Salt and Static", "Jonah Reyes", "Science Fiction", 288, 2011, 4.1),
+        ("Red Harbour", "Ines Vale", "Mystery", 334, 1987, 3.9),
+        ("The Quiet Ledger", "Paul Okafor", "Non Fiction", 256, 2019, 4.5),
+        ("Ember Crown", "Lena Fischer", "Fantasy", 598, 2005, 4.8),
+        ("Nine Lanterns", "Tomas Berg", "Mystery", 301, 1993, 4.2),
+        ("Deep Field", "Mira Castell", "Science Fiction", 467, 2016, 4.4),
+        ("Bread and Borders", "Ana Souza", "Non Fiction", 219, 2021, 3.7),
+        ("The Long Thaw", "Jonah Reyes", "Science Fiction", 352, 2002, 4.5),
+        ("Whistle Lane", "Ines Vale", "Mystery", 276, 2008, 4.0),
+        ("Stormbinder", "Lena Fischer", "Fantasy", 645, 2013, 4.3),
+        ("Counting Rivers", "Paul Okafor", "Non Fiction", 198, 1979, 4.7),
+        ("Ash Meridian", "Kai Moreno", "Fantasy", 521, 1999, 3.8),
+        ("The Tin Witness", "Tomas Berg", "Mystery", 389, 2017, 4.6),
+        ("Orbital Gardens", "Kai Moreno", "Science Fiction", 433, 1984, 3.6),
+        ("Field Notes on Fog", "Ana Souza", "Non Fiction", 241, 2023, 4.2),
+    ]
+    return pd.DataFrame(rows, columns=["title", "author", "genre", "pages", "year_published", "rating"])
+
+
+def _trips():
+    import pandas as pd
+
+    destinations = ("New York", "San Francisco", "Mexico City", "Cape Town")
+    base_km = (5850, 8950, 9200, 9650)
+    rows = []
+    for i in range(20):
+        j = i % 4
+        nights = 1 + (i * 5) % 9
+        rows.append({"trip_date": f"2026-{1 + i // 2:02d}-{(3, 18)[i % 2]:02d}", "destination": destinations[j],
+                     "distance_km": base_km[j] + (i * 37) % 120,
+                     "cost_eur": round(240 + (i * 173) % 900 + nights * 85 + j * 0.5, 2), "nights": nights})
+    return pd.DataFrame(rows)
+
+
 #: Input name -> a factory of its DataFrame. Names with an extension become files.
 TABLES: dict[str, Callable[[], Any]] = {
     "sales": _sales,
@@ -101,6 +174,10 @@ TABLES: dict[str, Callable[[], Any]] = {
     "weather.csv": _weather,
     "orders": _orders,
     "customers": _customers,
+    "inventory": _inventory,
+    "suppliers": _suppliers,
+    "books": _books,
+    "trips.json": _trips,
 }
 
 
@@ -124,6 +201,8 @@ def build_tables(folder, names: tuple[str, ...]) -> tuple[Tables, dict[str, Any]
         frame = frames[name]
         if name.endswith(".csv"):
             frame.to_csv(Path(folder) / name, index=False)
+        elif name.endswith(".json"):
+            frame.to_json(Path(folder) / name, orient="records", indent=1)
         else:
             inputs[name] = frame.copy()
     return Tables(frames), inputs
@@ -253,6 +332,34 @@ def summary_of(columns: tuple[str, ...]) -> Check:
     return check
 
 
+def counts_per(name: str, by: str) -> Check:
+    """The result is a table with one row per ``by`` value of the table ``name`` and a column
+    (of any name) holding how many rows each value has."""
+    def check(result, tables):
+        got = table_of(result)
+        if got is None:
+            return f"not a table: {_kind(result)}"
+        if got.index.name is not None or any(n is not None for n in got.index.names):
+            got = got.reset_index()
+        if by not in got.columns:
+            return f"column {by!r} missing; got {list(got.columns)}"
+        want = tables[name][by].value_counts()
+        if len(got) != len(want) or sorted(map(str, got[by])) != sorted(map(str, want.index)):
+            return f"groups {sorted(map(str, got[by]))}, expected {sorted(map(str, want.index))}"
+        for column in got.columns:
+            if column == by:
+                continue
+            try:
+                counts = {str(k): float(v) for k, v in zip(got[by], got[column])}
+            except (TypeError, ValueError):
+                continue
+            if all(counts[str(k)] == float(v) for k, v in want.items()):
+                return None
+        return "no column holds the count of each group"
+
+    return check
+
+
 # --- the held-out suite (written before the tools existed; never tuned on) ----------------------------
 
 HELD_OUT = (
@@ -319,6 +426,97 @@ HELD_OUT = (
               'result = group_and_aggregate(table=sales, by="product", column="units", how="mean")'),
 )
 
+# --- the second held-out suite (written blind: no routing, grammar or prompt code read, no run seen) -----
+
+def _books_of(t):
+    return t["books"]
+
+
+def _inventory_of(t):
+    return t["inventory"]
+
+
+def _trips_of(t):
+    return t["trips.json"]
+
+
+HELD_OUT_2 = (
+    TableTask("What was our shortest trip in trips.json, in km?", ("trips.json",),
+              value_is(lambda t: _trips_of(t)["distance_km"].min()),
+              'table = read_table(path="trips.json")\nresult = column_value(table=table, column="distance_km", how="min")'),
+    TableTask("Can you list the column names of inventory?", ("inventory",),
+              columns_are(("sku", "item_name", "category", "unit_price", "stock_qty", "supplier_id")),
+              "result = list_columns(table=inventory)"),
+    TableTask("Add up the stock_qty of all the inventory items that aren't in Garden Tools.", ("inventory",),
+              value_is(lambda t: _inventory_of(t).loc[_inventory_of(t)["category"] != "Garden Tools", "stock_qty"].sum()),
+              'table = filter_rows(table=inventory, column="category", op="!=", value="Garden Tools")\n'
+              'result = column_value(table=table, column="stock_qty", how="sum")'),
+    TableTask("What is the biggest page count among the books?", ("books",),
+              value_is(lambda t: _books_of(t)["pages"].max()),
+              'result = column_value(table=books, column="pages", how="max")'),
+    TableTask("How many Science Fiction books do we have?", ("books",),
+              value_is(lambda t: (_books_of(t)["genre"] == "Science Fiction").sum(), tolerance=0),
+              'table = filter_rows(table=books, column="genre", op="==", value="Science Fiction")\n'
+              "result = count_rows(table=table)"),
+    TableTask("What's the average page count of the books rated at least 4.5?", ("books",),
+              value_is(lambda t: _books_of(t).loc[_books_of(t)["rating"] >= 4.5, "pages"].mean()),
+              'table = filter_rows(table=books, column="rating", op=">=", value=4.5)\n'
+              'result = column_value(table=table, column="pages", how="mean")'),
+    TableTask("Just the title and pages of the books with more than 400 pages, please.", ("books",),
+              rows_like(lambda t: _books_of(t).loc[_books_of(t)["pages"] > 400, ["title", "pages"]], exact_columns=True),
+              'table = filter_rows(table=books, column="pages", op=">", value=400)\n'
+              'result = select_columns(table=table, columns=["title", "pages"])'),
+    TableTask("List the items in inventory that cost under 5.", ("inventory",),
+              rows_like(lambda t: _inventory_of(t)[_inventory_of(t)["unit_price"] < 5]),
+              'result = filter_rows(table=inventory, column="unit_price", op="<", value=5)'),
+    TableTask("Open trips.json and keep only the trips of 3 nights or fewer.", ("trips.json",),
+              rows_like(lambda t: _trips_of(t)[_trips_of(t)["nights"] <= 3]),
+              'table = read_table(path="trips.json")\nresult = filter_rows(table=table, column="nights", op="<=", value=3)'),
+    TableTask("Rank the books from oldest to newest by year_published.", ("books",),
+              rows_like(lambda t: _books_of(t).sort_values("year_published"), ordered=True),
+              'result = sort_rows(table=books, column="year_published")'),
+    TableTask("Sort inventory so the most expensive items come first.", ("inventory",),
+              rows_like(lambda t: _inventory_of(t).sort_values("unit_price", ascending=False), ordered=True),
+              'result = sort_rows(table=inventory, column="unit_price", descending=True)'),
+    TableTask("What were the dozen most expensive trips in trips.json?", ("trips.json",),
+              rows_like(lambda t: _trips_of(t).nlargest(12, "cost_eur")),
+              'table = read_table(path="trips.json")\nresult = top_rows(table=table, column="cost_eur", n=12)'),
+    TableTask("How much did we make from each product in sales?", ("sales",),
+              rows_like(lambda t: t["sales"].groupby("product", as_index=False)["revenue"].sum()),
+              'result = group_and_aggregate(table=sales, by="product", column="revenue", how="sum")'),
+    TableTask("What's the average rating per genre in books?", ("books",),
+              rows_like(lambda t: _books_of(t).groupby("genre", as_index=False)["rating"].mean()),
+              'result = group_and_aggregate(table=books, by="genre", column="rating", how="mean")'),
+    TableTask("Count how many items each category has in inventory.", ("inventory",),
+              counts_per("inventory", "category"),
+              'result = group_and_aggregate(table=inventory, by="category", column="unit_price", how="count")'),
+    TableTask("Break down trips.json by destination: what's the most we paid for one trip to each?", ("trips.json",),
+              rows_like(lambda t: _trips_of(t).groupby("destination", as_index=False)["cost_eur"].max()),
+              'table = read_table(path="trips.json")\n'
+              'result = group_and_aggregate(table=table, by="destination", column="cost_eur", how="max")'),
+    TableTask("What's the cheapest unit price in each category of inventory?", ("inventory",),
+              rows_like(lambda t: _inventory_of(t).groupby("category", as_index=False)["unit_price"].min()),
+              'result = group_and_aggregate(table=inventory, by="category", column="unit_price", how="min")'),
+    TableTask("Combine inventory with suppliers so I can see who supplies each item.", ("inventory", "suppliers"),
+              rows_like(lambda t: _inventory_of(t).merge(t["suppliers"], on="supplier_id")),
+              'result = join_tables(left=inventory, right=suppliers, on="supplier_id")'),
+    TableTask("Give me some summary statistics for the books table.", ("books",),
+              summary_of(("pages", "year_published", "rating")), "result = describe_table(table=books)"),
+    TableTask("Graph the trip costs over time from trips.json as a line.", ("trips.json",), chart("line"),
+              'table = read_table(path="trips.json")\nresult = line_chart(table=table, x="trip_date", y="cost_eur")'),
+    TableTask("Can you visualise the stock_qty of each category in inventory as a bar chart?", ("inventory",),
+              chart("bar"), 'result = bar_chart(table=inventory, x="category", y="stock_qty")'),
+    TableTask("Plot rating against pages for the books, as a scatter please.", ("books",), chart("scatter"),
+              'result = scatter_chart(table=books, x="pages", y="rating")'),
+    TableTask("Show me how the unit prices in inventory are spread, as a histogram with five bins.", ("inventory",),
+              chart("histogram"), 'result = histogram(table=inventory, column="unit_price", bins=5)'),
+    TableTask("What share of the total trip cost goes to each destination? Draw a pie from trips.json.",
+              ("trips.json",), chart("pie"),
+              'table = read_table(path="trips.json")\n'
+              'result = pie_chart(table=table, labels="destination", values="cost_eur")'),
+)
+
 TABLE_SUITES: dict[str, tuple[TableTask, ...]] = {
     "tables-held-out": HELD_OUT,
+    "tables-held-out-2": HELD_OUT_2,
 }
