@@ -25,6 +25,9 @@ sys.path.insert(0, str(HERE))
 from outcome_checks import in_folder  # noqa: E402
 from table_suites import TABLE_SUITES, TableTask, build_tables  # noqa: E402
 
+#: How each suite stands to the tuning (reported beside its score).
+SEEN = {"tables-held-out": ", held-out v1: seen while tuning", "tables-held-out-2": ", held-out v2: written blind"}
+
 
 def attempt(agent, task: TableTask) -> tuple[bool, str, str, float]:
     """Run one task in a fresh folder: (right, why not, the code, seconds)."""
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.suite or sorted(TABLE_SUITES):
         right = 0
         tasks = TABLE_SUITES[name]
-        print(f"## {name} ({len(tasks)} tasks)")
+        print(f"## {name} ({len(tasks)} tasks{SEEN.get(name, '')})")
         for task in tasks:
             ok, why, code, seconds = attempt(agent, task)
             right += ok
@@ -64,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         scores[name] = (right, len(tasks))
     print()
     for name, (right, n) in scores.items():
-        print(f"{name}: {right}/{n} right ({100 * right / n:.0f} %)")
+        print(f"{name}{SEEN.get(name, '')}: {right}/{n} right ({100 * right / n:.0f} %)")
     return 0
 
 

@@ -22,6 +22,7 @@ alone, and the Routing says so.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,11 +58,10 @@ STATED = 0.06
 #: Weight of how fully a clause's table facts (columns, cell values, numbers, choices) fill a table
 #: tool's parameters, with tables at hand (:func:`~nbagents.routing.tablefit.table_fit`).
 TABLE_FIT = 0.3
-#: Bonus, in a clause that names a file, for the tools that open a file into that file's kind (a
-#: CSV file's table: ``read_table``); the tools that open a file into another kind take the
-#: :data:`MISFILED` penalty ("Load weather.csv" is no image, and a table is more than its text).
-FILE_KIND = 0.2
-MISFILED = 0.3
+#: Penalty, in a clause that names a file that exists, for the tools that open a file into another
+#: kind than that file's ("Load weather.csv" is no image, and a table is more than its text). A
+#: file that does not exist yet is one to write ("Save the tone to beep.wav").
+MISFILED = 0.35
 #: Nats per unit of score when the model picks among the ready tools (the program grammar's prior).
 NATS = 12.0
 
@@ -248,6 +248,7 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
         sims = _similarities(encoder, [text], tool_texts)
         words = tool_relevance(tools, text)
         files = {f: "table" if f in table_files else k for f, k in mentioned_files(part.text).items()}
+        existing = {k for f, k in files.items() if os.path.isfile(f)}
         follow_up = chat and refers_back(part.text)
         fresh = i == 0 and names_nothing_at_hand(part.text, input_names)
         stated = task_values(part.text)
@@ -264,9 +265,8 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
                 score += FOLLOW_UP
             score += STATED * stated_fit(stated, e.tool) + TABLE_FIT * table_fit(e.tool, stated, tables, meant)
             opens = _opens(e.tool)
-            if files and opens:
-                kinds = set(files.values())
-                score += FILE_KIND if opens in kinds else -MISFILED if (opens in _MEDIA or kinds & _MEDIA) else 0.0
+            if existing and opens and opens not in existing and (opens in _MEDIA or existing & _MEDIA):
+                score -= MISFILED
             scores[e.name] = score
         ranked = sorted(scores, key=scores.get, reverse=True)
         ready = [n for n in ranked if by_name[n].ready]
