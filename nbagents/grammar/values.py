@@ -296,20 +296,22 @@ CHOICE_WORDS: dict[str, frozenset[str]] = {
     "horizontal": frozenset({"sideways", "left", "right", "mirror", "mirrored"}),
     "vertical": frozenset({"upside", "top", "bottom"}),
     # aggregates and comparisons (table tools)
-    "sum": frozenset({"total", "totals", "altogether", "combined"}),
+    "sum": frozenset({"total", "totals", "altogether", "combined", "add", "sums", "summed"}),
     "mean": frozenset({"average", "averages", "avg"}),
-    "max": frozenset({"maximum", "highest", "largest", "biggest", "most", "top"}),
-    "min": frozenset({"minimum", "lowest", "smallest", "least", "fewest"}),
+    "max": frozenset({"maximum", "highest", "largest", "biggest", "most", "top", "longest", "oldest", "latest",
+                      "heaviest", "hottest", "fastest", "priciest", "dearest", "best", "greatest", "tallest"}),
+    "min": frozenset({"minimum", "lowest", "smallest", "least", "fewest", "cheapest", "shortest", "youngest",
+                      "earliest", "lightest", "coldest", "slowest", "worst"}),
     "count": frozenset({"many", "number"}),
     ">": frozenset({"above", "over", "greater", "more", "exceeds", "exceeding", "exceed", "higher", "bigger",
                     "older", "larger", "longer", "later", "heavier", "taller", "hotter", "warmer", "dearer",
                     "pricier", "costlier", "richer", "faster", "wider", "deeper"}),
     "<": frozenset({"below", "under", "less", "fewer", "lower", "smaller", "younger", "shorter", "earlier",
                     "lighter", "cheaper", "colder", "cooler", "slower", "narrower", "shallower", "poorer"}),
-    ">=": frozenset({"least"}),
-    "<=": frozenset({"most"}),
+    ">=": frozenset({"at_least", "or_more", "or_above", "or_over", "no_less"}),
+    "<=": frozenset({"at_most", "or_fewer", "or_less", "or_below", "or_under", "no_more"}),
     "==": frozenset({"equals", "equal", "exactly"}),
-    "!=": frozenset({"not", "except", "excluding"}),
+    "!=": frozenset({"not", "except", "excluding", "aren", "isn", "wasn", "weren", "doesn", "don", "other"}),
 }
 _CHOICE_WORDS = CHOICE_WORDS
 #: Yes/no parameters said in everyday words: a word of the parameter's name -> (words for ``True``,
@@ -481,7 +483,7 @@ def _literal(value: Any, *, integer: bool = False) -> str:
 # --- reading a task -------------------------------------------------------------------------------
 
 _UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-          "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+          "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
           "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
          "ninety": 90}
@@ -899,6 +901,16 @@ def _zones(task: str, masked: str) -> list[Zone]:
     return out
 
 
+#: Two-word phrases that say one thing ("at least" is >=, not "least"), read as one word "at_least".
+_PHRASES = frozenset({("at", "least"), ("at", "most"), ("or", "more"), ("or", "above"), ("or", "over"),
+                      ("or", "fewer"), ("or", "less"), ("or", "below"), ("or", "under"), ("no", "less"),
+                      ("no", "more")})
+
+
+def _phrase_words(toks: list[_Tok]) -> frozenset[str]:
+    return frozenset(f"{a.low}_{b.low}" for a, b in zip(toks, toks[1:]) if (a.low, b.low) in _PHRASES)
+
+
 def _names(text: str, masked: str) -> list[str]:
     out = []
     for m in re.finditer(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\b", masked):
@@ -1023,6 +1035,6 @@ def task_values(task: str, *, previous: str | Sequence[tuple[str, Mapping[str, A
         languages=_unique(_languages(toks)), zones=_unique(_zones(task, masked)),
         clock_times=_unique(t for _, _, t in _clock_times(masked)), colours=_unique(colours), names=_unique(_names(task, masked)),
         options=_unique(_options(toks)),
-        words=frozenset(t.low for t in toks if t.low.isalpha()),
+        words=frozenset(t.low for t in toks if t.low.isalpha()) | _phrase_words(toks),
         previous=tuple((tool, tuple(args.items())) for tool, args in calls),
     )

@@ -25,7 +25,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import NoToolError
@@ -34,7 +34,7 @@ from ..grammar.values import stated_fit, task_values
 from ..kinds import kind_for_extension, takes_literal
 from ..relevance import tool_relevance, words_match
 from .clauses import clauses, refers_back
-from .tablefit import has_condition, meant_columns, table_fit
+from .tablefit import has_condition, meant_columns, operations, table_fit
 
 __all__ = ["FIT", "MARGIN", "ClauseRoute", "Routing", "route", "tool_text"]
 
@@ -57,7 +57,7 @@ FOLLOW_UP = 0.12
 STATED = 0.06
 #: Weight of how fully a clause's table facts (columns, cell values, numbers, choices) fill a table
 #: tool's parameters, with tables at hand (:func:`~nbagents.routing.tablefit.table_fit`).
-TABLE_FIT = 0.3
+TABLE_FIT = 0.4
 #: Penalty, in a clause that names a file that exists, for the tools that open a file into another
 #: kind than that file's ("Load weather.csv" is no image, and a table is more than its text). A
 #: file that does not exist yet is one to write ("Save the tone to beep.wav").
@@ -242,6 +242,14 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
     available = set(input_kinds)
     previous = set(previous_tools)
     routes: list[ClauseRoute] = []
+    prior: dict[str, float] = {}  # the grammar's tool prior, from every clause's full scores
+
+    def steer(tool: str, scores: Mapping[str, float]) -> None:
+        """Nats, for the step of ``tool``, of every ready tool by its score against the step's."""
+        for name, score in scores.items():
+            if by_name[name].ready:
+                prior[name] = max(prior.get(name, -math.inf), NATS * (score - scores[tool]))
+
     last = None  # the tool of the step before
     for i, part in enumerate(parts):
         text = masked(_previous_as_it(part.text, tools.get(last)))
@@ -251,7 +259,7 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
         existing = {k for f, k in files.items() if os.path.isfile(f)}
         follow_up = chat and refers_back(part.text)
         fresh = i == 0 and names_nothing_at_hand(part.text, input_names)
-        stated = task_values(part.text)
+        stated = _without_names(task_values(part.text), [*input_names, *table_files])
         meant = meant_columns(encoder, masked(part.text), tables, skip=input_names) if tables else ()
         scores: dict[str, float] = {}
         for j, e in enumerate(entries):
@@ -266,7 +274,7 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
             score += STATED * stated_fit(stated, e.tool) + TABLE_FIT * table_fit(e.tool, stated, tables, meant)
             opens = _opens(e.tool)
             if existing and opens and opens not in existing and (opens in _MEDIA or existing & _MEDIA):
-                score -= MISFILED
+                score -= 2 * MISFILED if "table" in existing else MISFILED  # a table is never just its text
             scores[e.name] = score
         ranked = sorted(scores, key=scores.get, reverse=True)
         ready = [n for n in ranked if by_name[n].ready]
@@ -278,15 +286,23 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
                       and scores[n] - ready_score >= MARGIN)
         chosen = best_ready if fits and not needs else None
         condition = None
-        if chosen is not None and tables and has_condition(stated, tables) and not _filters(tools[chosen]):
-            # "How many of the staff work in Engineering?": rows that meet the condition first,
-            # then the clause's own step, scored without the condition
-            condition = next((n for n in ready if _filters(tools[n])), None)
-            if condition is not None:
-                rescored = {n: scores[n] - TABLE_FIT * (table_fit(tools[n], stated, tables, meant)
-                                                        - table_fit(tools[n], stated, tables, meant, condition=False))
-                            for n in ready if not _filters(tools[n])}
-                chosen = max(rescored, key=rescored.get)
+        filtering = next((n for n in ready if _filters(tools[n])), None) if tables else None
+        if filtering is not None and has_condition(stated, tables):
+            # "How many Science Fiction books do we have?": the rows that meet the condition
+            # first, then what the clause says to do with them, scored without the condition
+            rescored = {n: scores[n] - TABLE_FIT * (table_fit(tools[n], stated, tables, meant)
+                                                    - table_fit(tools[n], stated, tables, meant, condition=False))
+                        for n in ready if not _filters(tools[n])}
+            best = max(rescored, key=rescored.get) if rescored else None
+            if operations(stated) and best is not None and rescored[best] >= FIT:
+                chosen, condition = best, filtering
+            elif chosen is not None and not _filters(tools[chosen]):
+                if operations(stated) or getattr(tools[chosen], "output_type", None) == "image":
+                    condition = filtering  # the mean of the rows that meet it, a chart of them
+                else:
+                    chosen = filtering  # nothing else said: the rows are the answer
+            elif chosen is None and scores[filtering] >= FIT - MARGIN:
+                chosen = filtering
         if chosen is None and not fits and is_arithmetic(part.text):  # plain code, no tool
             routes.append(ClauseRoute(part.text, None, (), {n: scores[n] for n in ranked[:6]}, True, plain=True))
             continue
@@ -296,6 +312,7 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
                 if loader is not None and kind in files.values():
                     routes.append(ClauseRoute(f"open {next(f for f, k in files.items() if k == kind)}",
                                               loader, (), {loader: scores[loader]}, True))
+                    steer(loader, scores)
                     available.add(kind)
         previous_route = routes[-1] if routes else None
         if (chosen is None and not needs and previous_route is not None and previous_route.tool
@@ -306,22 +323,34 @@ def route(task: str, entries: Sequence[Any], *, encoder: Any = None,
             # "Find the cat and make a mask of it": two ways of saying one step
             routes[-1] = ClauseRoute(f"{previous_route.text}; {part.text}", chosen, previous_route.needs,
                                      previous_route.scores, True)
+            steer(chosen, scores)
             continue
         if condition is not None:
             routes.append(ClauseRoute(f"{part.text} (the rows that meet its condition)", condition, (),
                                       {condition: scores[condition]}, True))
+            steer(condition, scores)
             available.add(getattr(tools[condition], "output_type", "any"))
         routes.append(ClauseRoute(part.text, chosen, needs, {n: scores[n] for n in ranked[:6]}, fits))
+        if chosen is not None:
+            steer(chosen, scores)
         last = chosen or top  # what the step makes, even when its tool is not ready
         if chosen is not None:
             available.add(getattr(tools[chosen], "output_type", "any"))
     error = _error(routes, by_name)
     expected = tuple(dict.fromkeys(r.tool for r in routes if r.tool))
-    prior = _prior(routes) if error is None else {}
+    prior = {n: v for n, v in prior.items() if v > -math.inf} if error is None else {}
     return Routing(task, tuple(routes), expected, prior, error, method, tables=table_files)
 
 
 _MEDIA = frozenset({"image", "audio", "table"})
+
+
+def _without_names(values: Any, names: Iterable[str]) -> Any:
+    """``values`` without the words that name an input or a file (and their singulars): "the
+    shortest trip in trips.json" names the table, not its ``trip_date`` column."""
+    words = {w for n in names for w in re.findall(r"[a-z]+", str(n).rsplit(".", 1)[0].lower())}
+    words |= {w[:-1] for w in words if w.endswith("s") and len(w) > 3}
+    return replace(values, words=values.words - words) if words & values.words else values
 
 
 def _filters(tool: Any) -> bool:
@@ -347,20 +376,6 @@ def _loader(kind: str, ready: Sequence[str], tools: Mapping[str, Any]) -> str | 
         if _opens(tools[name]) == kind:
             return name
     return None
-
-
-def _prior(routes: Sequence[ClauseRoute]) -> dict[str, float]:
-    """Nats for the program grammar's tool choice: each clause's ready tools by score, relative to
-    its best; a tool keeps its best value over the clauses."""
-    out: dict[str, float] = {}
-    for r in routes:
-        if r.tool is None:
-            continue
-        top = r.scores[r.tool]
-        for name, score in r.scores.items():
-            value = NATS * (score - top)
-            out[name] = max(out.get(name, -math.inf), value)
-    return {n: v for n, v in out.items() if v > -math.inf}
 
 
 def _error(routes: Sequence[ClauseRoute], by_name: Mapping[str, Any]) -> NoToolError | None:

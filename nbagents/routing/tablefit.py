@@ -22,7 +22,7 @@ from typing import Any
 from ..grammar.columns import Tables, named_values, stated_columns
 from ..grammar.values import CHOICE_WORDS
 
-__all__ = ["MEANT", "MEANT_MARGIN", "has_condition", "meant_columns", "table_fit"]
+__all__ = ["MEANT", "MEANT_MARGIN", "has_condition", "meant_columns", "operations", "table_fit"]
 
 #: The least cosine similarity under the sentence encoder between a word of a clause and a column
 #: name for the word to name that column by meaning ("older" -> ``age``, "town" -> ``city``)...
@@ -42,11 +42,16 @@ def _is_number_param(p: Any) -> bool:
 _COMPARISONS = frozenset({">", "<", ">=", "<=", "!="})
 
 
+def _said(values: Any) -> set[str]:
+    """The choices a clause says: by their everyday words, or by their own name ("the mean")."""
+    return {choice for choice, words in CHOICE_WORDS.items() if words & values.words or choice in values.words}
+
+
 def _facts(values: Any, tables: Tables, meant: Iterable[str], *, condition: bool) -> tuple:
     columns = tables.union()
     named = {c.name for c in stated_columns(columns, values)} | set(meant)
     cells = {(c.name, v) for c in columns for v in named_values(c, values)}
-    said = {choice for choice, words in CHOICE_WORDS.items() if words & values.words}
+    said = _said(values)
     numbers = len(values.numbers)
     if not condition:  # the condition is another step's ("the books rated at least 4.5")
         named -= {c for c, _ in cells}
@@ -64,6 +69,15 @@ def has_condition(values: Any, tables: Tables) -> bool:
         return False
     _, _, cells, said, numbers = _facts(values, tables, (), condition=True)
     return bool(cells) or bool(said & _COMPARISONS and numbers)
+
+
+def operations(values: Any) -> frozenset[str]:
+    """The operations a clause says besides a condition ("how many" -> count, "average" ->
+    mean), from :data:`~nbagents.grammar.values.CHOICE_WORDS`: what is left to do once the rows
+    that meet its condition are kept."""
+    if values is None:
+        return frozenset()
+    return frozenset(_said(values) - _COMPARISONS - {"==", "horizontal", "vertical"})
 
 
 def table_fit(tool: Any, values: Any, tables: Tables, meant: Iterable[str] = (), *,
@@ -119,7 +133,8 @@ def table_fit(tool: Any, values: Any, tables: Tables, meant: Iterable[str] = (),
             asked += 1
             filled += ok
     # an operation the tool's name says ("how many" -> count_rows) is used by it
-    used_choices |= said & set(re.findall(r"[a-z]+", str(getattr(tool, "name", "")).lower()))
+    name = set(re.findall(r"[a-z]+", str(getattr(tool, "name", "")).lower()))
+    used_choices |= {c for c in said if c in name or CHOICE_WORDS.get(c, frozenset()) & name}  # top_rows: max
     facts = len(facts_columns) + len(cells) + numbers + len(said)
     used = len(used_columns & facts_columns) + min(used_cells, len(cells)) + used_numbers + len(used_choices)
     if not asked:  # a tool of the table alone (count_rows): it fits when its name says the operation

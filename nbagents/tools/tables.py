@@ -213,7 +213,7 @@ def peek_table(path: str | os.PathLike) -> Any | None:
 
 
 def count_rows(table: Table) -> int:
-    """Count the rows of `table`."""
+    """Count the rows of `table`: how many rows or records it has."""
     return int(len(as_frame(table)))
 
 
@@ -305,7 +305,7 @@ def filter_rows(table: Table, column: Column, op: Literal["==", "!=", ">", ">=",
 
 
 def sort_rows(table: Table, column: Column, descending: bool = False) -> Table:
-    """Sort `table` by `column`, largest first if `descending`.
+    """Sort `table` by `column`, largest first if `descending`: order or rank its rows.
 
     Smallest first otherwise; rows with no value go last.
     """
@@ -343,7 +343,7 @@ def top_rows(table: Table, column: NumericColumn, n: int = 5) -> Table:
 
 
 def join_tables(left: Table, right: Table, on: Column) -> Table:
-    """Join `left` and `right` on their shared column `on`.
+    """Join `left` and `right` on their shared column `on`: combine two tables, matching their rows.
 
     Only rows whose `on` value is in both tables are kept.
     """
@@ -366,7 +366,7 @@ def join_tables(left: Table, right: Table, on: Column) -> Table:
 
 def group_and_aggregate(table: Table, by: Column, column: NumericColumn,
                         how: Literal["sum", "mean", "count", "min", "max"] = "sum") -> Table:
-    """Group `table` by `by` and combine `column` by `how`.
+    """Group `table` by `by` and combine `column` by `how`: one row for each group, with its total, average, count, lowest or highest.
 
     `how` is sum, mean, count, min or max. One row per group, with the columns `by` and `column`.
     """
@@ -386,7 +386,7 @@ def _plain_number(value: Any, integral: bool) -> int | float:
 
 def column_value(table: Table, column: NumericColumn,
                  how: Literal["sum", "mean", "median", "min", "max", "count"] = "sum") -> float:
-    """The `how` (sum, mean, max...) of `column` in `table`.
+    """The `how` (sum, mean, max...) of `column` in `table`: one number, its total, average, lowest or highest.
 
     `how` is sum, mean, median, min, max or count (the values that are not missing).
     """
