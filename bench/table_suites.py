@@ -8,11 +8,14 @@ now, reported as "seen while tuning". The second held-out suite
 (``tables-held-out-2``) was written by a helper session (branch h/tablesblind) on 2026-12-04, blind:
 without seeing the routing, grammar or prompt code or any run of the agent, and committed on its own
 before being measured; it asks about its own tables (``inventory``, ``suppliers``, ``books`` and the
-file ``trips.json``) in other everyday wording.
+file ``trips.json``) in other everyday wording. The third held-out suite (``tables-held-out-3``) was
+written blind by a helper on 2026-12-04 (branch h/tablesblind3), committed on its own before being
+measured; its tables are ``league``, ``marks``, ``pupils``, ``energy`` and the files ``footfall.csv``
+and ``fleet.tsv``.
 
 Inputs are named in :data:`TABLES`: a name without an extension is handed to the agent as a
-pandas DataFrame; a name with one (``weather.csv``, ``trips.json``) is written into the task's folder
-as that file (JSON as a list of records).
+pandas DataFrame; a name with one (``weather.csv``, ``trips.json``, ``fleet.tsv``) is written into the
+task's folder as that file (JSON as a list of records, TSV tab-separated).
 Expected outcomes are computed with pandas directly, never with the tools under test.
 """
 
@@ -168,6 +171,88 @@ def _trips():
     return pd.DataFrame(rows)
 
 
+def _league():
+    import pandas as pd
+
+    rows = [  # team, conference, won, drawn, goals_for, goals_against (points, goals all differ)
+        ("Ashford United", "East", 18, 5, 54, 21), ("Brookvale Rovers", "West", 17, 4, 49, 25),
+        ("Carrow Athletic", "East", 15, 6, 47, 28), ("Dunmore City", "West", 14, 7, 45, 30),
+        ("Eastleigh Town", "West", 13, 5, 40, 34), ("Fenwick United", "East", 12, 6, 41, 33),
+        ("Glenholme FC", "East", 11, 8, 38, 31), ("Harlow Wanderers", "West", 10, 7, 35, 36),
+        ("Ivybridge Albion", "East", 9, 9, 33, 38), ("Jarrow Park", "West", 9, 6, 31, 40),
+        ("Kingsbury Rangers", "West", 8, 5, 29, 42), ("Lowther United", "East", 6, 8, 27, 46),
+        ("Millbrook Town", "West", 5, 7, 24, 50), ("Norwood Athletic", "East", 4, 5, 20, 55),
+    ]
+    return pd.DataFrame([{"team": team, "conference": conf, "played": 26, "won": won, "drawn": drawn,
+                          "lost": 26 - won - drawn, "goals_for": gf, "goals_against": ga, "points": 3 * won + drawn}
+                         for team, conf, won, drawn, gf, ga in rows])
+
+
+def _marks():
+    import pandas as pd
+
+    marks = [  # per pupil 101..108: Maths, History, Biology (all marks differ)
+        (72, 64, 81), (55, 43, 60), (88, 79, 91), (39, 52, 47), (66, 71, 58), (94, 85, 77), (41, 36, 50),
+        (63, 68, 74),
+    ]
+    rows = []
+    for i, trio in enumerate(marks):
+        for subject, mark in zip(("Maths", "History", "Biology"), trio):
+            grade = "A" if mark >= 80 else "B" if mark >= 65 else "C" if mark >= 50 else "D"
+            rows.append({"student_id": 101 + i, "subject": subject, "mark": mark, "grade": grade})
+    return pd.DataFrame(rows)
+
+
+def _pupils():
+    import pandas as pd
+
+    return pd.DataFrame({"student_id": list(range(101, 109)),
+                         "first_name": ["Amara", "Bilal", "Cerys", "Dmitri", "Esme", "Felix", "Gwen", "Hamza"],
+                         "form": ["10A", "10B", "10A", "10C", "10B", "10A", "10C", "10B"],
+                         "house": ["Oak", "Ash", "Elm", "Oak", "Elm", "Ash", "Ash", "Oak"]})
+
+
+def _energy():
+    import pandas as pd
+
+    season = (420, 380, 260, 120, -40, -150, -210, -180, -60, 90, 240, 390)
+    rows = []
+    for i in range(24):
+        meter = ("Office", "Warehouse")[i % 2]
+        kwh = (450, 1300)[i % 2] + season[i // 2] + (i * 13) % 29
+        rows.append({"month": _MONTHS[i // 2], "meter": meter, "kwh": kwh, "bill_gbp": round(kwh * 0.24 + 12, 2)})
+    return pd.DataFrame(rows)
+
+
+def _footfall():
+    import pandas as pd
+
+    days = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")  # 2026-11-01 is a Sunday
+    skies = ("Sunny", "Cloudy", "Rain", "Cloudy", "Rain", "Sunny", "Cloudy")
+    rows = []
+    for d in range(1, 29):
+        visitors = 140 + (d * 53) % 190 + (60 if (d + 6) % 7 in (5, 6) else 0)
+        rows.append({"date": f"2026-11-{d:02d}", "weekday": days[(d - 1) % 7], "weather": skies[(d * 3) % 7],
+                     "visitors": visitors, "sales_gbp": round(visitors * 11.4 + (d * 37) % 90, 2)})
+    return pd.DataFrame(rows)
+
+
+def _fleet():
+    import pandas as pd
+
+    rows = [  # vehicle_id, make, fuel, year, odometer_km, depot (odometers all differ)
+        ("VAN-01", "Ford", "Diesel", 2017, 148200, "Bristol"), ("VAN-02", "Ford", "Diesel", 2019, 96400, "Derby"),
+        ("VAN-03", "Renault", "Electric", 2022, 31800, "Bristol"), ("VAN-04", "Vauxhall", "Diesel", 2018, 122750, "Derby"),
+        ("CAR-05", "Toyota", "Hybrid", 2021, 58300, "Bristol"), ("CAR-06", "Toyota", "Hybrid", 2020, 74100, "Norwich"),
+        ("VAN-07", "Mercedes", "Diesel", 2016, 171900, "Norwich"), ("CAR-08", "Kia", "Electric", 2023, 12650, "Derby"),
+        ("CAR-09", "Skoda", "Petrol", 2019, 88900, "Bristol"), ("VAN-10", "Renault", "Electric", 2021, 44200, "Norwich"),
+        ("CAR-11", "Skoda", "Petrol", 2022, 27400, "Derby"), ("TRK-12", "Volvo", "Diesel", 2015, 203500, "Bristol"),
+        ("CAR-13", "Kia", "Hybrid", 2018, 101300, "Norwich"), ("VAN-14", "Ford", "Electric", 2024, 6900, "Bristol"),
+        ("CAR-15", "Vauxhall", "Petrol", 2017, 119600, "Derby"), ("TRK-16", "Volvo", "Diesel", 2020, 86750, "Norwich"),
+    ]
+    return pd.DataFrame(rows, columns=["vehicle_id", "make", "fuel", "year", "odometer_km", "depot"])
+
+
 #: Input name -> a factory of its DataFrame. Names with an extension become files.
 TABLES: dict[str, Callable[[], Any]] = {
     "sales": _sales,
@@ -179,6 +264,12 @@ TABLES: dict[str, Callable[[], Any]] = {
     "suppliers": _suppliers,
     "books": _books,
     "trips.json": _trips,
+    "league": _league,
+    "marks": _marks,
+    "pupils": _pupils,
+    "energy": _energy,
+    "footfall.csv": _footfall,
+    "fleet.tsv": _fleet,
 }
 
 
@@ -202,6 +293,8 @@ def build_tables(folder, names: tuple[str, ...]) -> tuple[Tables, dict[str, Any]
         frame = frames[name]
         if name.endswith(".csv"):
             frame.to_csv(Path(folder) / name, index=False)
+        elif name.endswith(".tsv"):
+            frame.to_csv(Path(folder) / name, sep="\t", index=False)
         elif name.endswith(".json"):
             frame.to_json(Path(folder) / name, orient="records", indent=1)
         else:
@@ -517,7 +610,108 @@ HELD_OUT_2 = (
               'result = pie_chart(table=table, labels="destination", values="cost_eur")'),
 )
 
+# --- the third held-out suite (written blind: no routing, grammar or prompt code read, no run seen) ------
+
+def _league_of(t):
+    return t["league"]
+
+
+def _marks_of(t):
+    return t["marks"]
+
+
+def _energy_of(t):
+    return t["energy"]
+
+
+def _footfall_of(t):
+    return t["footfall.csv"]
+
+
+def _fleet_of(t):
+    return t["fleet.tsv"]
+
+
+HELD_OUT_3 = (
+    TableTask("how many teams are in the league?", ("league",),
+              value_is(lambda t: len(_league_of(t)), tolerance=0), "result = count_rows(table=league)"),
+    TableTask("What fields does fleet.tsv have?", ("fleet.tsv",),
+              columns_are(("vehicle_id", "make", "fuel", "year", "odometer_km", "depot")),
+              'table = read_table(path="fleet.tsv")\nresult = list_columns(table=table)'),
+    TableTask("What's the most points any side has got in the league?", ("league",),
+              value_is(lambda t: _league_of(t)["points"].max()),
+              'result = column_value(table=league, column="points", how="max")'),
+    TableTask("In footfall.csv, on how many days did we get 200 visitors or fewer?", ("footfall.csv",),
+              value_is(lambda t: (_footfall_of(t)["visitors"] <= 200).sum(), tolerance=0),
+              'table = read_table(path="footfall.csv")\n'
+              'table = filter_rows(table=table, column="visitors", op="<=", value=200)\n'
+              "result = count_rows(table=table)"),
+    TableTask("Which teams are on more than fifty points?", ("league",),
+              rows_like(lambda t: _league_of(t)[_league_of(t)["points"] > 50]),
+              'result = filter_rows(table=league, column="points", op=">", value=50)'),
+    TableTask("What was the lowest mark anyone got in Maths?", ("marks",),
+              value_is(lambda t: _marks_of(t).loc[_marks_of(t)["subject"] == "Maths", "mark"].min()),
+              'table = filter_rows(table=marks, column="subject", op="==", value="Maths")\n'
+              'result = column_value(table=table, column="mark", how="min")'),
+    TableTask("How many kWh did we use altogether in the months where bill_gbp came in under 150?", ("energy",),
+              value_is(lambda t: _energy_of(t).loc[_energy_of(t)["bill_gbp"] < 150, "kwh"].sum()),
+              'table = filter_rows(table=energy, column="bill_gbp", op="<", value=150)\n'
+              'result = column_value(table=table, column="kwh", how="sum")'),
+    TableTask("For the teams with 40 points or more, what's their average goals_for?", ("league",),
+              value_is(lambda t: _league_of(t).loc[_league_of(t)["points"] >= 40, "goals_for"].mean()),
+              'table = filter_rows(table=league, column="points", op=">=", value=40)\n'
+              'result = column_value(table=table, column="goals_for", how="mean")'),
+    TableTask("I'd like the student_id and mark of every exam that isn't History.", ("marks",),
+              rows_like(lambda t: _marks_of(t).loc[_marks_of(t)["subject"] != "History", ["student_id", "mark"]],
+                        exact_columns=True),
+              'table = filter_rows(table=marks, column="subject", op="!=", value="History")\n'
+              'result = select_columns(table=table, columns=["student_id", "mark"])'),
+    TableTask("Order the league by goals_against, tightest defence first.", ("league",),
+              rows_like(lambda t: _league_of(t).sort_values("goals_against"), ordered=True),
+              'result = sort_rows(table=league, column="goals_against")'),
+    TableTask("Arrange footfall.csv with the busiest days at the top.", ("footfall.csv",),
+              rows_like(lambda t: _footfall_of(t).sort_values("visitors", ascending=False), ordered=True),
+              'table = read_table(path="footfall.csv")\n'
+              'result = sort_rows(table=table, column="visitors", descending=True)'),
+    TableTask("Which four teams have scored the most goals?", ("league",),
+              rows_like(lambda t: _league_of(t).nlargest(4, "goals_for")),
+              'result = top_rows(table=league, column="goals_for", n=4)'),
+    TableTask("Sum up the kwh per meter in the energy readings.", ("energy",),
+              rows_like(lambda t: _energy_of(t).groupby("meter", as_index=False)["kwh"].sum()),
+              'result = group_and_aggregate(table=energy, by="meter", column="kwh", how="sum")'),
+    TableTask("What does each subject average in marks?", ("marks",),
+              rows_like(lambda t: _marks_of(t).groupby("subject", as_index=False)["mark"].mean()),
+              'result = group_and_aggregate(table=marks, by="subject", column="mark", how="mean")'),
+    TableTask("How many vehicles do we run on each fuel? The list is in fleet.tsv.", ("fleet.tsv",),
+              counts_per("fleet.tsv", "fuel"),
+              'table = read_table(path="fleet.tsv")\n'
+              'result = group_and_aggregate(table=table, by="fuel", column="vehicle_id", how="count")'),
+    TableTask("Find each pupil's best mark, by student_id.", ("marks",),
+              rows_like(lambda t: _marks_of(t).groupby("student_id", as_index=False)["mark"].max()),
+              'result = group_and_aggregate(table=marks, by="student_id", column="mark", how="max")'),
+    TableTask("What's the lowest points total in each conference?", ("league",),
+              rows_like(lambda t: _league_of(t).groupby("conference", as_index=False)["points"].min()),
+              'result = group_and_aggregate(table=league, by="conference", column="points", how="min")'),
+    TableTask("Merge marks and pupils on student_id so I can see names next to the marks.", ("marks", "pupils"),
+              rows_like(lambda t: _marks_of(t).merge(t["pupils"], on="student_id")),
+              'result = join_tables(left=marks, right=pupils, on="student_id")'),
+    TableTask("Give me a quick statistical overview of the energy data.", ("energy",),
+              summary_of(("kwh", "bill_gbp")), "result = describe_table(table=energy)"),
+    TableTask("Chart the daily visitors in footfall.csv over the month as a line.", ("footfall.csv",), chart("line"),
+              'table = read_table(path="footfall.csv")\nresult = line_chart(table=table, x="date", y="visitors")'),
+    TableTask("Bar chart of points by team, please.", ("league",), chart("bar"),
+              'result = bar_chart(table=league, x="team", y="points")'),
+    TableTask("Is there a link between age and mileage? Scatter odometer_km against year from fleet.tsv.",
+              ("fleet.tsv",), chart("scatter"),
+              'table = read_table(path="fleet.tsv")\nresult = scatter_chart(table=table, x="year", y="odometer_km")'),
+    TableTask("Show the distribution of exam marks as a histogram with eight bins.", ("marks",), chart("histogram"),
+              'result = histogram(table=marks, column="mark", bins=8)'),
+    TableTask("How is our electricity use split between the meters? Pie chart of kwh, please.", ("energy",),
+              chart("pie"), 'result = pie_chart(table=energy, labels="meter", values="kwh")'),
+)
+
 TABLE_SUITES: dict[str, tuple[TableTask, ...]] = {
     "tables-held-out": HELD_OUT,
     "tables-held-out-2": HELD_OUT_2,
+    "tables-held-out-3": HELD_OUT_3,
 }
