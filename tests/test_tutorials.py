@@ -563,14 +563,23 @@ def test_09_tables():
     assert any(line in t for t in texts)  # the prompt, in the inspector
     assert any(grammar.strip() in t for t in texts)  # the grammar, in the inspector
 
-    # Where the model falls short: no how="mean", so the sum, as the text says; then fixed by hand.
+    # A mean and a group on the embedded model.
     mean = cell(nb, "%%agent\nWhat is the mean value of units")
-    assert run_of(mean)["code"] == 'result = column_value(table=bakery, column="units")'
-    assert value(mean) == bakery["units"].sum() == 1554
+    assert run_of(mean)["code"] == 'result = column_value(table=bakery, column="units", how="mean")'
+    assert value(mean) == pytest.approx(bakery["units"].mean())
+    group = result(cell(nb, "%%agent\nWhat is the total revenue for each product"))["text/html"]
+    head, body = html_table(group)
+    assert head == ["product", "revenue"]
+    assert body == frame_rows(bakery.groupby("product", as_index=False)["revenue"].sum())
+
+    # Where the model falls short: "number" read as a count, as the text says; then fixed by hand.
+    short = cell(nb, "%%agent\nWhat is the average number of units per row")
+    assert run_of(short)["code"] == 'result = column_value(table=bakery, column="units", how="count")'
+    assert value(short) == len(bakery) == 40
     assert value(cell(nb, "fixed = agent.execute(")) == pytest.approx(bakery["units"].mean())
 
     # Scripted replies: a mean, a group, a filter then a pie chart, pandas code refused.
-    scripted = cell(nb, "%%agent\nWhat is the average number")
+    scripted = cell(nb, "%%agent\nWhat is the average number", 1)  # the same task, scripted
     assert run_of(scripted)["engine"] == "fake:replies/09-tables.txt"
     assert value(scripted) == pytest.approx(bakery["units"].mean())
     per_product = result(cell(nb, "%%agent\nTotal revenue per product"))["text/html"]
