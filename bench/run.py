@@ -17,8 +17,8 @@ Rows:
    a call through the interpreter against a Python ``@tool`` doing the same work;
 6. the first ``%%agent`` cell of a fresh kernel (right after ``%load_ext``, after a pause, and
    with the warm-up off) and a warm run against the bare model (bench/first_cell_bench.py);
-7. the embedded model in-process against the same model behind llama.cpp's server and
-   ``transformers serve``, both started on 127.0.0.1 for the bench: right %, latency, prompt
+7. the embedded model in-process against the same model behind llama.cpp's server (with and
+   without the router) and ``transformers serve``, both started on 127.0.0.1 for the bench: right %, latency, prompt
    tokens and tokens/s on the same outcome-checked tasks, the servers as ratios against
    in-process (bench/servers_bench.py).
 

@@ -2,7 +2,7 @@
 
     python bench/servers_bench.py [--threads 1] [--suite doable-held-out-2] [--every 4] [--limit N]
                                   [--max-new-tokens 128]
-                                  [--engines in-process,llama.cpp,transformers,llama.cpp+route]
+                                  [--engines in-process,llama.cpp,llama.cpp+route,transformers]
 
 The same tasks, one after the other, on SmolLM2-135M-Instruct:
 
@@ -14,8 +14,9 @@ The same tasks, one after the other, on SmolLM2-135M-Instruct:
 * **transformers serve**: on the converted model folder (float32, ``OMP_NUM_THREADS=1``): it
   ignores ``response_format``, which the engine finds out from the first answer, so its runs are
   free text with the fallback prompt;
-* **llama.cpp server, route=True** (only when ``--engines`` names ``llama.cpp+route``): the same
-  server with ``Agent(route=True)``, the local engine's router deciding the tools for it too.
+* **llama.cpp server, route=True** (``llama.cpp+route``): the same server (started again) with
+  ``Agent(route=True)``: the router decides the tools for it too, as it does in-process. This
+  tells apart what the router gives from what the decoding gives.
 
 Both servers are started by this bench on 127.0.0.1 the way the tests start them
 (tests/real_servers.py), one at a time (nothing else of the bench runs meanwhile), and stopped
@@ -73,6 +74,7 @@ class Column:
     marks: list = field(default_factory=list)
     runs: list = field(default_factory=list)
     tools: list[float] = field(default_factory=list)
+    completions: list = field(default_factory=list)  # every answer the engine gave (repairs too)
     failure: str = ""
 
 
@@ -136,6 +138,7 @@ def measure(name: str, tasks: list, tools: list, threads: int, max_new_tokens: i
         with engine_context(name, threads) as (engine, ready_s, what), \
                 tempfile.TemporaryDirectory(prefix="nbagents-servers-") as root:
             column.ready_s, column.ready_what = ready_s, what
+            keep_answers(engine, column.completions)
             agent = Agent(engine=engine, tools=tools, add_default_tools=False, max_new_tokens=max_new_tokens,
                           route=True if name.endswith("+route") else None)
             toolbox = dict(agent.toolbox)
@@ -155,6 +158,19 @@ def measure(name: str, tasks: list, tools: list, threads: int, max_new_tokens: i
     return column
 
 
+def keep_answers(engine, into: list) -> None:
+    """Keep every Completion ``engine.generate`` returns (its finish reason and structured-output
+    facts: a Run keeps the first request's facts only)."""
+    generate = engine.generate
+
+    def kept(*args, **kwargs):
+        completion = generate(*args, **kwargs)
+        into.append(completion)
+        return completion
+
+    engine.generate = kept
+
+
 # --- the summary --------------------------------------------------------------------------------
 
 
@@ -170,6 +186,9 @@ class Summary:
     tokens_per_s: float  # written tokens per second of generation (prefill included)
     written: float  # mean tokens written per task (repairs included)
     repairs: int
+    requests: int  # answers the engine gave (first requests and repairs)
+    cut: int  # of which cut at max_new_tokens (finish reason "length")
+    unfit: int  # of which JSON that did not fit the toolbox's schema (not JSON, a name not defined...)
     constrained: int
     ignored: int  # runs recorded "structured output: requested, ignored by the server"
     errors: int
@@ -191,6 +210,9 @@ def summarize(column: Column) -> Summary:
         tokens_per_s=sum(written) / sum(gen) if sum(gen) > 0 else float("nan"),
         written=statistics.mean(written),
         repairs=sum(1 for r in runs if r.steps),
+        requests=len(column.completions),
+        cut=sum(1 for c in column.completions if c.finish_reason == "length"),
+        unfit=sum(1 for c in column.completions if c.facts.get("structured_answer") == "invalid"),
         constrained=sum(1 for r in runs if r.facts.get("constrained")),
         ignored=sum(1 for r in runs if r.facts.get("structured_output") == "requested, ignored by the server"),
         errors=sum(1 for r in runs if r.error is not None),
@@ -214,6 +236,9 @@ ROWS: list[tuple[str, Callable[[Summary], float], str, bool]] = [
     ("tokens written per second of generation", lambda s: s.tokens_per_s, "{:.1f} tok/s", True),
     ("tokens written per task (repairs included)", lambda s: s.written, "{:.0f}", True),
     ("runs repaired once", lambda s: s.repairs, "{:.0f}", False),
+    ("answers (first requests and repairs)", lambda s: s.requests, "{:.0f}", False),
+    ("answers cut at max_new_tokens", lambda s: s.cut, "{:.0f}", False),
+    ("answers whose JSON did not fit the toolbox", lambda s: s.unfit, "{:.0f}", False),
     ("runs recorded as constrained", lambda s: s.constrained, "{:.0f}", False),
     ("runs: structured output ignored by the server", lambda s: s.ignored, "{:.0f}", False),
     ("runs that ended in an error", lambda s: s.errors, "{:.0f}", False),

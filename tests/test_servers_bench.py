@@ -17,6 +17,8 @@ import run as bench_run  # noqa: E402
 import servers_bench  # noqa: E402
 from outcome_checks import Mark  # noqa: E402
 
+from nbagents import ScriptedEngine  # noqa: E402
+from nbagents.engines.base import Completion  # noqa: E402
 from nbagents.engines.http import IGNORED  # noqa: E402
 from nbagents.runs import Run, Step  # noqa: E402
 
@@ -45,6 +47,8 @@ def columns():
     repaired = repaired.with_changes(steps=(Step(index=0),), timings={"generate": 2.0, "repair": 2.0})
     llama = column("llama.cpp", [Mark(True, seconds=4.0), Mark(True, seconds=8.0)],
                    [run(2.0, 20, 1100, constrained=True), repaired], [1.0, 1.0])
+    llama.completions = [Completion("{}", finish_reason="stop"), Completion("{", finish_reason="length"),
+                         Completion("x", finish_reason="stop", facts={"structured_answer": "invalid"})]
     hf = servers_bench.Column("transformers", failure="Failed: transformers serve was not ready")
     return [local, llama, hf]
 
@@ -56,6 +60,7 @@ def test_the_summary_counts_what_the_runs_did(columns):
     assert s.prompt_tokens == 1150 and s.generate_s == 3.0 and s.written == 40
     assert s.tokens_per_s == pytest.approx(80 / 6.0)  # written tokens over generating seconds, repairs in
     assert (s.repairs, s.constrained, s.ignored, s.errors) == (1, 2, 0, 0)
+    assert (s.requests, s.cut, s.unfit) == (3, 1, 1)
     ignored = column("transformers", [Mark(False)], [run(1.0, 5, 900, structured_output=IGNORED)], [0.0])
     assert servers_bench.summarize(ignored).ignored == 1 and servers_bench.summarize(ignored).constrained == 0
     assert servers_bench.summarize(local).right == 50.0
@@ -69,7 +74,17 @@ def test_the_table_gives_ratios_against_in_process_and_says_why_a_column_failed(
     assert rows["latency per task, median"] == ["2.00 s", "6.00 s (3.00×)", "—"]
     assert rows["prompt tokens (first request, mean)"] == ["1000", "1150 (1.15×)", "—"]
     assert rows["runs repaired once"] == ["0", "1", "—"]  # counts get no ratio
+    assert rows["answers cut at max_new_tokens"] == ["0", "1", "—"]
     assert rows["time to ready"][2].startswith("failed: Failed: transformers serve was not ready")
+
+
+def test_every_answer_of_the_engine_is_kept():
+    engine = ScriptedEngine(["```py\nresult = 1\n```", "```py\nresult = 2\n```"])
+    kept: list = []
+    servers_bench.keep_answers(engine, kept)
+    engine.generate("one", max_new_tokens=8)
+    engine.generate("two", max_new_tokens=8)
+    assert [c.text for c in kept] == ["```py\nresult = 1\n```", "```py\nresult = 2\n```"]
 
 
 def test_make_bench_reads_the_table_into_rows(columns, monkeypatch):
