@@ -16,7 +16,11 @@ Rows:
 5. an MCP tool (``mcp-server-time`` over stdio): starting the server and listing its tools, and
    a call through the interpreter against a Python ``@tool`` doing the same work;
 6. the first ``%%agent`` cell of a fresh kernel (right after ``%load_ext``, after a pause, and
-   with the warm-up off) and a warm run against the bare model (bench/first_cell_bench.py).
+   with the warm-up off) and a warm run against the bare model (bench/first_cell_bench.py);
+7. the embedded model in-process against the same model behind llama.cpp's server (with and
+   without the router) and ``transformers serve``, both started on 127.0.0.1 for the bench: right %, latency, prompt
+   tokens and tokens/s on the same outcome-checked tasks, the servers as ratios against
+   in-process (bench/servers_bench.py).
 
 Rows 2-3 are bench/local_bench.py's stages, row 4 is bench/interpreter_bench.py and row 5
 bench/mcp_bench.py, run from here. jupyter_ai_magics pins ``packaging<26`` (through langchain-core), which would downgrade the
@@ -304,6 +308,29 @@ def first_cell_rows(args) -> tuple[list, list[str]]:
     return rows, ["first_cell_bench.py said:", *("    " + line for line in done.stdout.rstrip().splitlines())]
 
 
+# --- the embedded model in-process vs behind real servers: bench/servers_bench.py ---------------
+
+
+def servers_rows(args) -> tuple[list, list[str]]:
+    done = subprocess.run([sys.executable, str(HERE / "servers_bench.py"), "--threads", str(args.threads),
+                           "--max-new-tokens", str(args.max_new_tokens)],
+                          capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["failed"])[-1][:80]
+        return [("in-process vs llama.cpp server vs transformers serve", "failed", DASH, DASH, DASH, last)], []
+    rows, titles = [], []
+    for line in done.stdout.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("|") or len(cells) < 3 or set(cells[1]) <= {"-"}:
+            continue
+        if cells[0] == "measurement":
+            titles = cells[2:]
+            continue
+        notes = "; ".join(f"{title}: {cell}" for title, cell in zip(titles, cells[2:]))
+        rows.append((f"in-process vs servers: {cells[0]}", cells[1], DASH, DASH, DASH, notes))
+    return rows, ["servers_bench.py said:", *("    " + line for line in done.stdout.rstrip().splitlines())]
+
+
 # --- formatting ----------------------------------------------------------------------------------
 
 
@@ -354,8 +381,8 @@ def main() -> None:
     header = machine_lines(peer)
     print("\n".join(header), flush=True)
     rows, notes = [], []
-    for part in (import_rows, model_rows, first_cell_rows, interpreter_rows, mcp_rows):
-        if part in (model_rows, first_cell_rows) and args.no_model:
+    for part in (import_rows, model_rows, first_cell_rows, interpreter_rows, mcp_rows, servers_rows):
+        if part in (model_rows, first_cell_rows, servers_rows) and args.no_model:
             continue
         print(f"(measuring: {part.__name__.removesuffix('_rows')} ...)", file=sys.stderr, flush=True)
         new_rows, new_notes = part(args, peer) if part is import_rows else part(args)
