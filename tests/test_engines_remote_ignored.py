@@ -126,3 +126,16 @@ def test_llama_cpp_servers_refusal_of_json_schema_is_recognised_and_the_schema_r
     again = s.as_json_object()
     assert again.value == {"type": "json_object", "schema": dict(s.schema)}
     assert again.ignored(GOOD, "stop") is None and again.grammar == s.grammar
+
+
+def test_a_raw_newline_inside_a_json_string_is_followed_json_not_an_ignored_schema():
+    """llama-cpp-python's schema grammar lets a raw newline into a JSON string (its `char` rule
+    is `[^"\\\\]`): strict JSON refuses it, but the server did follow the schema, so the answer is
+    neither taken for ignoring it nor refused as a program."""
+    s = Structure.openai(spec())
+    raw = GOOD.replace("Shout the sentence,", "Shout the sentence,\n")
+    with pytest.raises(ValueError):
+        json.loads(raw)  # not strict JSON
+    assert s.ignored(raw, "stop") is None
+    text, facts = s.render(raw)
+    assert "result = shout(text=sentence)" in text and "result = word_count(text=result)" in text, text

@@ -319,7 +319,7 @@ def render_calls(answer: str | Mapping[str, Any], spec: ProgramSpec) -> str:
     raw = answer if isinstance(answer, str) else json.dumps(answer)
     if isinstance(answer, str):
         try:
-            answer = json.loads(answer)
+            answer = json.loads(answer, strict=False)  # raw control characters in strings
         except ValueError as e:
             raise _bad(f"The answer is not JSON: {e}.", raw) from e
     if not isinstance(answer, Mapping) or not isinstance(answer.get("calls"), list) or not answer["calls"]:

@@ -166,7 +166,7 @@ class Structure:
         if finish_reason == "length":  # cut off at the token limit: nothing more can be told
             return None
         try:
-            value = json.loads(s)
+            value = json.loads(s, strict=False)  # a raw newline inside a string (llama.cpp) is JSON enough
         except ValueError:
             return f"the reply is not JSON: {_shown(s)}"
         if wanted == "object" and not isinstance(value, dict):
@@ -228,7 +228,7 @@ def _json_candidate(text: str) -> str | None:
     if i < 0:
         return None
     try:
-        found, end = json.JSONDecoder().raw_decode(s, i)
+        found, end = json.JSONDecoder(strict=False).raw_decode(s, i)
     except ValueError:
         return None
     return s[i:end] if isinstance(found, dict) and "calls" in found else None
