@@ -213,7 +213,7 @@ def peek_table(path: str | os.PathLike) -> Any | None:
 
 
 def count_rows(table: Table) -> int:
-    """Count the rows of `table`: how many rows or records it has."""
+    """Count the rows of `table`. How many rows or records it has."""
     return int(len(as_frame(table)))
 
 
@@ -276,9 +276,9 @@ def _comparable(frame: Any, label: Any, value: Any, op: str) -> Any:
 
 def filter_rows(table: Table, column: Column, op: Literal["==", "!=", ">", ">=", "<", "<=", "contains"],
                 value: CellValue) -> Table:
-    """Keep only the rows of `table` that meet a condition: where `column` `op` `value` holds.
+    """Keep the rows of `table` where `column` `op` `value` holds.
 
-    Like units > 10. `op` is one of ==, !=, >, >=, <, <= or contains (text, ignoring case). No matching row gives an
+    The rows that meet a condition, like units > 10. `op` is one of ==, !=, >, >=, <, <= or contains (text, ignoring case). No matching row gives an
     empty table whose note says what the column holds.
     """
     frame = as_frame(table)
@@ -305,9 +305,9 @@ def filter_rows(table: Table, column: Column, op: Literal["==", "!=", ">", ">=",
 
 
 def sort_rows(table: Table, column: Column, descending: bool = False) -> Table:
-    """Sort `table` by `column`, largest first if `descending`: order or rank its rows.
+    """Sort `table` by `column`, largest first if `descending`.
 
-    Smallest first otherwise; rows with no value go last.
+    Orders or ranks its rows. Smallest first otherwise; rows with no value go last.
     """
     frame = as_frame(table)
     label = column_of(frame, column)
@@ -332,7 +332,7 @@ def select_columns(table: Table, columns: Annotated[list, ColumnRole()]) -> Tabl
 
 
 def top_rows(table: Table, column: NumericColumn, n: int = 5) -> Table:
-    """The top `n` rows of `table`: those with the largest `column`.
+    """The top `n` rows of `table`, by the largest `column`.
 
     Largest first.
     """
@@ -343,9 +343,9 @@ def top_rows(table: Table, column: NumericColumn, n: int = 5) -> Table:
 
 
 def join_tables(left: Table, right: Table, on: Column) -> Table:
-    """Join `left` and `right` on their shared column `on`: combine two tables, matching their rows.
+    """Join `left` and `right` on their shared column `on`.
 
-    Only rows whose `on` value is in both tables are kept.
+    Combines two tables, matching their rows. Only rows whose `on` value is in both tables are kept.
     """
     a, b = as_frame(left, "left"), as_frame(right, "right")
     label_a = column_of(a, on)
@@ -366,9 +366,10 @@ def join_tables(left: Table, right: Table, on: Column) -> Table:
 
 def group_and_aggregate(table: Table, by: Column, column: NumericColumn,
                         how: Literal["sum", "mean", "count", "min", "max"] = "sum") -> Table:
-    """Group `table` by `by` and combine `column` by `how`: one row for each group, with its total, average, count, lowest or highest.
+    """Group `table` by `by` and combine `column` by `how`.
 
-    `how` is sum, mean, count, min or max. One row per group, with the columns `by` and `column`.
+    One row for each group, with its total, average, count, lowest or highest: the columns
+    `by` and `column`. `how` is sum, mean, count, min or max.
     """
     frame = as_frame(table)
     key = column_of(frame, by)
@@ -386,9 +387,9 @@ def _plain_number(value: Any, integral: bool) -> int | float:
 
 def column_value(table: Table, column: NumericColumn,
                  how: Literal["sum", "mean", "median", "min", "max", "count"] = "sum") -> float:
-    """The `how` (sum, mean, max...) of `column` in `table`: one number, its total, average, lowest or highest.
+    """The `how` (sum, mean, max...) of `column` in `table`.
 
-    `how` is sum, mean, median, min, max or count (the values that are not missing).
+    One number: its total, average, lowest or highest. `how` is sum, mean, median, min, max or count (the values that are not missing).
     """
     frame = as_frame(table)
     how = _choice(how, "how", _VALUES)
